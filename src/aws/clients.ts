@@ -1,0 +1,124 @@
+import type { EC2 } from '@aws-sdk/client-ec2';
+import type { IAM } from '@aws-sdk/client-iam';
+import type { STS } from '@aws-sdk/client-sts';
+import type { SSM } from '@aws-sdk/client-ssm';
+import { wallClock, type Clock } from './clock.js';
+
+/**
+ * The AWS services the steps use, each client built on first use: importing every SDK client up
+ * front costs about a second and 100 MiB, and most commands touch only a few services.
+ * Steps call the aggregated clients (`ec2.createVpc(...)`) and import SDK types only, so this file
+ * is the only place an SDK client package is loaded.
+ */
+const SERVICES = {
+  ec2: async () => (await import('@aws-sdk/client-ec2')).EC2,
+  iam: async () => (await import('@aws-sdk/client-iam')).IAM,
+  sts: async () => (await import('@aws-sdk/client-sts')).STS,
+  ssm: async () => (await import('@aws-sdk/client-ssm')).SSM,
+};
+
+export interface ServiceClients {
+  ec2: EC2;
+  iam: IAM;
+  sts: STS;
+  ssm: SSM;
+}
+export type ServiceName = keyof ServiceClients;
+
+export type AwsClients = { [K in ServiceName]: () => Promise<ServiceClients[K]> };
+
+/** Everything a run needs from AWS: clients, the region, and the clock AWS's time passes on. */
+export interface AwsSession extends AwsClients {
+  readonly region: string;
+  readonly clock: Clock;
+  readonly sandbox: boolean;
+  /** Services whose client has been built so far (start-up cost is paid only for these). */
+  builtClients(): ServiceName[];
+  /** Flushes what must outlive the process (the sandbox's world); a no-op against real AWS. */
+  close(): Promise<void>;
+}
+
+export interface AwsSessionOptions {
+  region: string;
+  profile?: string;
+  /** Run against the in-memory AWS kept in this state directory instead of a real account. */
+  sandbox?: { stateDir: string };
+}
+
+/** Shape shared by the SDK clients that the factory configures. */
+interface AnyClient {
+  middlewareStack: { add(mw: unknown, options: unknown): void };
+}
+type ClientConstructor = new (config: Record<string, unknown>) => AnyClient;
+
+/** A hook that can answer every call in-process: the sandbox plugs in here and nowhere else. */
+export interface CallInterceptor {
+  clock: Clock;
+  clientConfig(): Record<string, unknown>;
+  intercept(call: { service: ServiceName; region: string; operation: string; input: unknown }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export async function createAwsSession(options: AwsSessionOptions): Promise<AwsSession> {
+  const interceptor = options.sandbox ? await openSandboxInterceptor(options.sandbox.stateDir) : undefined;
+  const baseConfig = interceptor ? interceptor.clientConfig() : await realClientConfig(options.profile);
+  const built = new Map<ServiceName, Promise<unknown>>();
+
+  function client<K extends ServiceName>(name: K): () => Promise<ServiceClients[K]> {
+    return () => {
+      let pending = built.get(name);
+      if (!pending) {
+        pending = SERVICES[name]().then((Ctor) => {
+          const instance = new (Ctor as unknown as ClientConstructor)({ ...baseConfig, region: options.region });
+          if (interceptor) attachInterceptor(instance, name, options.region, interceptor);
+          return instance;
+        });
+        built.set(name, pending);
+      }
+      return pending as Promise<ServiceClients[K]>;
+    };
+  }
+
+  return {
+    region: options.region,
+    clock: interceptor?.clock ?? wallClock,
+    sandbox: Boolean(interceptor),
+    ec2: client('ec2'),
+    iam: client('iam'),
+    sts: client('sts'),
+    ssm: client('ssm'),
+    builtClients: () => [...built.keys()],
+    close: async () => interceptor?.close(),
+  };
+}
+
+/**
+ * Real AWS: one credential provider for every client, so SSO, assume-role and MFA prompts happen
+ * once; adaptive retries because an install polls many resources at once. Endpoints are left to
+ * the SDK, which honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> (LocalStack, moto).
+ */
+async function realClientConfig(profile: string | undefined): Promise<Record<string, unknown>> {
+  const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+  const credentials = fromNodeProviderChain(profile ? { profile } : {});
+  return { credentials, retryMode: 'adaptive', maxAttempts: 10 };
+}
+
+async function openSandboxInterceptor(stateDir: string): Promise<CallInterceptor> {
+  const { openSandbox } = await import('../sandbox/index.js');
+  return openSandbox({ stateDir });
+}
+
+/**
+ * The interceptor answers inside each retry attempt, after serialization and signing and before
+ * any HTTP: the SDK's own retry and error handling run exactly as against AWS.
+ */
+function attachInterceptor(instance: AnyClient, service: ServiceName, region: string, interceptor: CallInterceptor) {
+  instance.middlewareStack.add(
+    (_next: unknown, context: { commandName?: string }) => async (args: { input: unknown }) => {
+      const operation = (context.commandName ?? '').replace(/Command$/, '');
+      const output = (await interceptor.intercept({ service, region, operation, input: args.input })) as Record<string, unknown>;
+      return { output: { ...output, $metadata: { httpStatusCode: 200 } }, response: {} };
+    },
+    { step: 'deserialize', priority: 'high', name: 'gitlabAwsSandbox' },
+  );
+}

@@ -1,0 +1,54 @@
+/**
+ * One place that knows how AWS says things went wrong. EC2 errors are never modelled in SDK v3,
+ * so `name` is the wire code (InvalidVpcID.NotFound); other services use the class name and
+ * carry the wire code in `Code`. Classify on both.
+ */
+export type AwsErrorKind =
+  | 'already-exists'
+  | 'not-found'
+  | 'dependency'
+  | 'throttled'
+  | 'access-denied'
+  | 'quota'
+  | 'other';
+
+const PATTERNS: Array<[AwsErrorKind, RegExp]> = [
+  ['throttled', /Throttl|RequestLimitExceeded|SlowDown|TooManyRequests|RequestThrottled|PriorRequestNotComplete/],
+  ['access-denied', /AccessDenied|UnauthorizedOperation|NotAuthorized|InvalidClientTokenId|ExpiredToken|UnrecognizedClient/],
+  ['not-found', /NotFound|NoSuch|DoesNotExist/],
+  ['already-exists', /AlreadyExists|Duplicate|AlreadyOwnedByYou|EntityAlreadyExists/],
+  ['dependency', /DependencyViolation|InUse|ResourceInUse|DeleteConflict|InvalidReplicationGroupState|ScalingActivityInProgress/],
+  ['quota', /LimitExceeded|QuotaExceeded|InsufficientCapacity|TooMany/],
+];
+
+export function errorCode(err: unknown): string {
+  if (!err || typeof err !== 'object') return '';
+  const e = err as { name?: unknown; Code?: unknown };
+  const name = typeof e.name === 'string' ? e.name : '';
+  if (name && name !== 'Error' && !name.endsWith('ServiceException')) return name;
+  return typeof e.Code === 'string' ? e.Code : name;
+}
+
+export function classify(err: unknown): AwsErrorKind {
+  const code = errorCode(err);
+  for (const [kind, pattern] of PATTERNS) if (pattern.test(code)) return kind;
+  return 'other';
+}
+
+export function isKind(err: unknown, ...kinds: AwsErrorKind[]): boolean {
+  return kinds.includes(classify(err));
+}
+
+/** What to tell the operator, for the kinds they can do something about. */
+export function remedy(err: unknown): string | undefined {
+  switch (classify(err)) {
+    case 'access-denied':
+      return 'the credentials in use lack a permission this step needs; see "Permissions" in the README, or use --profile';
+    case 'quota':
+      return 'an AWS service quota is reached; raise it in the Service Quotas console or free some, then resume';
+    case 'throttled':
+      return 'AWS kept throttling after all retries; wait a minute and resume';
+    default:
+      return undefined;
+  }
+}

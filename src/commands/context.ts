@@ -1,0 +1,144 @@
+import { createAwsSession, type AwsSession } from '../aws/clients.js';
+import { resolveRegion } from '../aws/region.js';
+import { buildInstallConfig, ConfigError, DEPLOYMENT_NAME, type InstallConfig } from '../config/schema.js';
+import { readConfigFile } from '../config/file.js';
+import { GUIDE_REGION } from '../config/regions.js';
+import { badInput, ExitError } from '../errors.js';
+import { DeploymentLock } from '../state/lock.js';
+import type { StateDoc } from '../state/schema.js';
+import { readState, statePaths } from '../state/store.js';
+import { line, paint, type Io } from '../ui/io.js';
+
+/** The options every command takes (see cli.ts). */
+export interface GlobalOptions {
+  deployment: string;
+  region?: string;
+  profile?: string;
+  stateDir: string;
+  sandbox: boolean;
+  config?: string;
+  yes: boolean;
+  json: boolean;
+  verbose: boolean;
+  color: boolean;
+}
+
+/** What a command runs with: its options, the terminal, and the signal an interrupt raises. */
+export interface CommandContext {
+  options: GlobalOptions;
+  io: Io;
+  signal: AbortSignal;
+}
+
+export interface Deployment {
+  paths: ReturnType<typeof statePaths>;
+  state: StateDoc | undefined;
+  config: InstallConfig;
+}
+
+/**
+ * Everything a command can check before touching anything: the deployment name, the config file,
+ * the state file (refused if corrupted or newer), sandbox vs real, the region and the network.
+ * Every problem here is an exit-2 one-liner, and nothing has been written yet.
+ */
+export async function loadDeployment(ctx: CommandContext): Promise<Deployment> {
+  const { options } = ctx;
+  if (!DEPLOYMENT_NAME.test(options.deployment)) {
+    throw badInput(
+      `deployment name '${options.deployment}' is invalid`,
+      'use 1-20 lowercase letters, digits or hyphens, starting with a letter (e.g. --deployment gitlab)',
+    );
+  }
+  try {
+    const file = options.config ? await readConfigFile(options.config) : undefined;
+    const paths = statePaths(options.stateDir, options.deployment);
+    const state = await readState(paths.file);
+    if (state) {
+      if (state.sandbox !== options.sandbox) {
+        throw badInput(
+          `deployment '${options.deployment}' in ${options.stateDir} was built ${state.sandbox ? 'in the sandbox' : 'in a real AWS account'}`,
+          state.sandbox ? 'add --sandbox' : 'drop --sandbox',
+        );
+      }
+      if (options.region && options.region !== state.config.region) {
+        throw badInput(
+          `deployment '${options.deployment}' lives in ${state.config.region}, not ${options.region}`,
+          `drop --region, or use another --deployment for a second installation`,
+        );
+      }
+      if (file) {
+        const wanted = buildInstallConfig({ deployment: options.deployment, region: state.config.region, file });
+        if (JSON.stringify(wanted) !== JSON.stringify(state.config)) {
+          throw badInput(
+            `--config differs from the configuration deployment '${options.deployment}' was installed with`,
+            'changing an existing deployment is not supported yet; tear it down first or use another --deployment',
+          );
+        }
+      }
+      return { paths, state, config: state.config };
+    }
+    // --region, then the config file, then the SDK's own sources (AWS_REGION, the profile).
+    const region =
+      options.region ?? file?.region ?? (await resolveRegion(undefined, options.profile)) ?? (options.sandbox ? GUIDE_REGION : undefined);
+    if (!region) {
+      throw badInput('no AWS region given', 'pass --region (e.g. --region us-west-2), set AWS_REGION, or set one in your AWS profile');
+    }
+    const config = buildInstallConfig({ deployment: options.deployment, region, ...(file ? { file } : {}) });
+    return { paths, state, config };
+  } catch (err) {
+    if (err instanceof ConfigError) throw badInput(err.message, 'fix the value and run the command again; nothing was created');
+    throw err;
+  }
+}
+
+export async function openSession(ctx: CommandContext, region: string): Promise<AwsSession> {
+  return createAwsSession({
+    region,
+    ...(ctx.options.profile ? { profile: ctx.options.profile } : {}),
+    ...(ctx.options.sandbox ? { sandbox: { stateDir: ctx.options.stateDir } } : {}),
+  });
+}
+
+/** Who we are in AWS; also the check that credentials work before anything is created. */
+export async function preflight(aws: AwsSession): Promise<{ account: string; arn: string }> {
+  try {
+    const identity = await (await aws.sts()).getCallerIdentity({});
+    return { account: identity.Account!, arn: identity.Arn! };
+  } catch (err) {
+    throw badInput(
+      `cannot use AWS credentials: ${(err as Error).message.split('\n')[0]}`,
+      'configure credentials (aws configure, aws sso login, or AWS_PROFILE), pass --profile, or rehearse with --sandbox',
+    );
+  }
+}
+
+export async function withLock<T>(ctx: CommandContext, deployment: Deployment, command: string, work: () => Promise<T>): Promise<T> {
+  const lock = await DeploymentLock.acquire(deployment.paths.lock, command, (stale) => {
+    line(ctx.io.stderr, paint(ctx.io, 'yellow', `Taking over a stale lock left by PID ${stale.pid} (${stale.command}), which is no longer running.`));
+  });
+  try {
+    return await work();
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The command that continues this deployment, with only the options that differ from defaults. */
+export function resumeCommand(options: GlobalOptions, verb = 'resume'): string {
+  const parts = ['gitlab-aws', verb];
+  if (options.deployment !== 'gitlab') parts.push('--deployment', options.deployment);
+  if (options.stateDir !== './.gitlab-aws') parts.push('--state-dir', options.stateDir);
+  if (options.profile) parts.push('--profile', options.profile);
+  if (options.sandbox) parts.push('--sandbox');
+  return parts.join(' ');
+}
+
+export async function confirm(ctx: CommandContext, question: string): Promise<void> {
+  if (ctx.options.yes) return;
+  if (!ctx.io.interactive) {
+    throw badInput('refusing to change AWS without confirmation', 'run it in a terminal to answer the prompt, or pass --yes');
+  }
+  const { confirm: ask } = await import('@inquirer/prompts');
+  const yes = await ask({ message: question, default: false }, { output: ctx.io.stdout as never, signal: ctx.signal });
+  if (!yes) throw new ExitError(2, 'cancelled: nothing was changed');
+}

@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { isKnownRegion, AWS_REGIONS } from './regions.js';
+import { parseNetwork, contains, overlaps, type Network } from './cidr.js';
+
+/** The guide's network: one VPC, a public and a private /24 in each of two Availability Zones. */
+export const GUIDE_NETWORK = {
+  vpcCidr: '10.0.0.0/16',
+  subnetCidrs: {
+    publicA: '10.0.0.0/24',
+    privateA: '10.0.1.0/24',
+    publicB: '10.0.2.0/24',
+    privateB: '10.0.3.0/24',
+  },
+} as const;
+
+export const SUBNET_KEYS = ['publicA', 'privateA', 'publicB', 'privateB'] as const;
+export type SubnetKey = (typeof SUBNET_KEYS)[number];
+
+/** A deployment name becomes part of every resource name, so it must be valid in all of them. */
+export const DEPLOYMENT_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+
+/** What an operator may put in a --config file: every field optional, unknown fields refused. */
+export const configFileSchema = z
+  .object({
+    region: z.string().optional(),
+    availabilityZones: z.tuple([z.string(), z.string()]).optional(),
+    vpcCidr: z.string().optional(),
+    subnetCidrs: z
+      .object({
+        publicA: z.string().optional(),
+        privateA: z.string().optional(),
+        publicB: z.string().optional(),
+        privateB: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type ConfigFile = z.infer<typeof configFileSchema>;
+
+/** The complete, validated answers an install runs with. Stored in the state file. */
+export const installConfigSchema = z
+  .object({
+    deployment: z.string().regex(DEPLOYMENT_NAME),
+    region: z.string(),
+    /** Empty: the first two the region offers, chosen when the subnets are created. */
+    availabilityZones: z.array(z.string()).max(2),
+    vpcCidr: z.string(),
+    subnetCidrs: z.object({
+      publicA: z.string(),
+      privateA: z.string(),
+      publicB: z.string(),
+      privateB: z.string(),
+    }),
+  })
+  .strict();
+export type InstallConfig = z.infer<typeof installConfigSchema>;
+
+export class ConfigError extends Error {}
+
+/** Fills the guide's defaults in and checks everything an operator could get wrong. */
+export function buildInstallConfig(input: {
+  deployment: string;
+  region: string;
+  file?: ConfigFile;
+}): InstallConfig {
+  const file = input.file ?? {};
+  const config: InstallConfig = {
+    deployment: input.deployment,
+    region: input.region,
+    availabilityZones: file.availabilityZones ?? [],
+    vpcCidr: file.vpcCidr ?? GUIDE_NETWORK.vpcCidr,
+    subnetCidrs: { ...GUIDE_NETWORK.subnetCidrs, ...file.subnetCidrs },
+  };
+  checkInstallConfig(config);
+  return config;
+}
+
+export function checkInstallConfig(config: InstallConfig): void {
+  if (!DEPLOYMENT_NAME.test(config.deployment)) {
+    throw new ConfigError(
+      `deployment name '${config.deployment}' is invalid: use 1-20 lowercase letters, digits or hyphens, starting with a letter`,
+    );
+  }
+  if (!isKnownRegion(config.region)) {
+    throw new ConfigError(
+      `unknown region '${config.region}': use one of ${AWS_REGIONS.join(', ')}`,
+    );
+  }
+  for (const az of config.availabilityZones) {
+    if (!az.startsWith(config.region)) {
+      throw new ConfigError(`Availability Zone '${az}' is not in region ${config.region}`);
+    }
+  }
+  if (new Set(config.availabilityZones).size !== config.availabilityZones.length) {
+    throw new ConfigError('the two Availability Zones must differ (the guide spreads across two)');
+  }
+  checkNetwork(config);
+}
+
+function checkNetwork(config: InstallConfig): void {
+  const vpc = parseOrExplain('vpcCidr', config.vpcCidr);
+  if (vpc.bits < 16 || vpc.bits > 28) {
+    throw new ConfigError(`vpcCidr ${vpc.cidr}: AWS allows a VPC between /16 and /28`);
+  }
+  const subnets: Array<[SubnetKey, Network]> = SUBNET_KEYS.map((key) => [
+    key,
+    parseOrExplain(`subnetCidrs.${key}`, config.subnetCidrs[key]),
+  ]);
+  for (const [key, net] of subnets) {
+    if (net.bits > 28) {
+      throw new ConfigError(`subnetCidrs.${key} ${net.cidr}: AWS allows subnets up to /28`);
+    }
+    if (!contains(vpc, net)) {
+      throw new ConfigError(`subnetCidrs.${key} ${net.cidr} is outside the VPC's ${vpc.cidr}`);
+    }
+  }
+  for (let i = 0; i < subnets.length; i++) {
+    for (let j = i + 1; j < subnets.length; j++) {
+      const [ka, a] = subnets[i]!;
+      const [kb, b] = subnets[j]!;
+      if (overlaps(a, b)) {
+        throw new ConfigError(`subnetCidrs.${ka} ${a.cidr} overlaps subnetCidrs.${kb} ${b.cidr}`);
+      }
+    }
+  }
+}
+
+function parseOrExplain(field: string, cidr: string): Network {
+  try {
+    return parseNetwork(cidr);
+  } catch (err) {
+    throw new ConfigError(`${field}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import type { AwsSession } from '../aws/clients.js';
+import { errorMessage } from '../errors.js';
+import { remedy } from '../aws/errors.js';
+import { poll, retryWhile } from '../aws/poll.js';
+import { resourceTags } from '../aws/tags.js';
+import type { StateStore } from '../state/store.js';
+import type { EngineEvent, EventSink, Operation, StepOutcome } from './events.js';
+import { checkGraph, dependents } from './graph.js';
+import type { ResourceRef, StepContext, StepId, StepOutputs } from './step.js';
+
+/** A step as the engine sees it: the typed contract of step.ts with the types erased. */
+export interface EngineStep {
+  id: string;
+  title: string;
+  needs: readonly string[];
+  minutes: number;
+  create(ctx: StepContext): Promise<unknown>;
+  verify?(ctx: StepContext, outputs: any): Promise<boolean>;
+  discover(ctx: StepContext): Promise<ResourceRef[]>;
+  destroy(ctx: StepContext, resources: ResourceRef[]): Promise<void>;
+}
+
+export interface RunOptions {
+  steps: readonly EngineStep[];
+  store: StateStore;
+  aws: AwsSession;
+  emit: EventSink;
+  /** Aborted by an interrupt (Ctrl-C): running steps stop at a safe point. */
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  ok: boolean;
+  stoppedBy?: 'failure' | 'interrupt';
+  failed: Array<{ step: string; error: string }>;
+}
+
+class StopRequested extends Error {
+  override name = 'StopRequested';
+}
+
+/**
+ * Runs every step whose needs are met, all at once, until all are done or one fails. A failure
+ * stops new work and aborts waits in running steps (every resource they made is already in the
+ * state file); the state then says exactly where a resume picks up.
+ */
+export async function runInstall(options: RunOptions): Promise<RunResult> {
+  return schedule('install', options, {
+    ready: (step, finished) => step.needs.every((need) => finished.has(need)),
+    run: (step, ctx) => installStep(step, ctx, options),
+  });
+}
+
+/** Runs `destroy` for every step, dependents first, independent ones at once. */
+export async function runTeardown(options: RunOptions): Promise<RunResult> {
+  return schedule('teardown', options, {
+    ready: (step, finished) => dependents(options.steps, step.id).every((d) => finished.has(d.id)),
+    run: (step, ctx) => destroyStep(step, ctx, options),
+  });
+}
+
+interface Strategy {
+  ready(step: EngineStep, finished: Set<string>): boolean;
+  run(step: EngineStep, ctx: StepContext): Promise<StepOutcome>;
+}
+
+async function schedule(operation: Operation, options: RunOptions, strategy: Strategy): Promise<RunResult> {
+  const { steps, store, aws, emit } = options;
+  checkGraph(steps);
+  const clock = aws.clock;
+  const started = clock.now();
+  const stop = new AbortController();
+  const onInterrupt = () => stop.abort(new StopRequested('interrupted'));
+  if (options.signal?.aborted) onInterrupt();
+  options.signal?.addEventListener('abort', onInterrupt, { once: true });
+
+  emit({ type: 'run-started', operation, deployment: store.state.deployment, steps: steps.map(({ id, title }) => ({ id, title })) });
+  const finished = new Set<string>();
+  const launched = new Set<string>();
+  const failed: RunResult['failed'] = [];
+  const running = new Map<string, Promise<void>>();
+
+  const launch = (step: EngineStep) => {
+    launched.add(step.id);
+    const ctx = makeContext(step, options, stop.signal);
+    const begin = clock.now();
+    emit({ type: 'step-started', operation, step: step.id, title: step.title });
+    const work = strategy
+      .run(step, ctx)
+      .then((outcome) => {
+        finished.add(step.id);
+        emit({ type: 'step-finished', operation, step: step.id, title: step.title, outcome, elapsedMs: clock.now() - begin });
+      })
+      .catch(async (err: unknown) => {
+        const stopped = stop.signal.aborted && (err === stop.signal.reason || err instanceof StopRequested);
+        const message = errorMessage(err);
+        await store.update((doc) => {
+          const entry = (doc.steps[step.id] ??= { status: 'pending' });
+          entry.status = stopped ? (operation === 'install' ? 'pending' : entry.status) : 'failed';
+          if (!stopped) entry.error = message;
+        });
+        if (!stopped) {
+          failed.push({ step: step.id, error: message });
+          stop.abort(new StopRequested('a step failed'));
+        }
+        emit({
+          type: 'step-finished', operation, step: step.id, title: step.title,
+          outcome: stopped ? 'stopped' : 'failed', elapsedMs: clock.now() - begin,
+          ...(stopped ? {} : { error: message, hint: remedy(err) }),
+        });
+      })
+      .finally(() => running.delete(step.id));
+    running.set(step.id, work);
+  };
+
+  for (;;) {
+    if (!stop.signal.aborted) {
+      for (const step of steps) if (!launched.has(step.id) && strategy.ready(step, finished)) launch(step);
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+  options.signal?.removeEventListener('abort', onInterrupt);
+  await store.flushed();
+
+  const ok = finished.size === steps.length;
+  const stoppedBy = ok ? undefined : failed.length ? 'failure' : 'interrupt';
+  emit({ type: 'run-finished', operation, ok, elapsedMs: clock.now() - started, ...(stoppedBy ? { stoppedBy } : {}) });
+  return { ok, failed, ...(stoppedBy ? { stoppedBy } : {}) };
+}
+
+async function installStep(step: EngineStep, ctx: StepContext, { store, aws }: RunOptions): Promise<StepOutcome> {
+  const previous = store.state.steps[step.id];
+  if (previous?.status === 'complete' && previous.outputs) {
+    if (!step.verify || (await step.verify(ctx, previous.outputs))) return 'verified';
+  }
+  const begin = aws.clock.now();
+  await store.update((doc) => {
+    doc.steps[step.id] = { status: 'running', startedAt: new Date().toISOString() };
+  });
+  const outputs = (await step.create(ctx)) as Record<string, unknown>;
+  await store.update((doc) => {
+    doc.steps[step.id] = {
+      ...doc.steps[step.id],
+      status: 'complete',
+      outputs,
+      finishedAt: new Date().toISOString(),
+      elapsedMs: aws.clock.now() - begin,
+    };
+  });
+  return 'done';
+}
+
+async function destroyStep(step: EngineStep, ctx: StepContext, { store }: RunOptions): Promise<StepOutcome> {
+  await store.update((doc) => {
+    doc.steps[step.id] = { ...doc.steps[step.id], status: 'destroying' };
+  });
+  const found = await step.discover(ctx);
+  const resources = uniqueResources([...ctx.recorded(), ...found]);
+  await step.destroy(ctx, resources);
+  await store.update((doc) => {
+    doc.resources = doc.resources.filter((r) => r.step !== step.id);
+    doc.steps[step.id] = { status: 'destroyed', finishedAt: new Date().toISOString() };
+  });
+  return 'destroyed';
+}
+
+export function uniqueResources(resources: ResourceRef[]): ResourceRef[] {
+  const seen = new Map<string, ResourceRef>();
+  for (const r of resources) if (!seen.has(`${r.type} ${r.id}`)) seen.set(`${r.type} ${r.id}`, r);
+  return [...seen.values()];
+}
+
+/** The step's view of the run: config, clients, state writes and waits on the run's clock. */
+export function makeContext(step: EngineStep, options: Pick<RunOptions, 'store' | 'aws' | 'emit'>, signal: AbortSignal): StepContext {
+  const { store, aws, emit } = options;
+  const doc = () => store.state;
+  const context: StepContext = {
+    stepId: step.id,
+    config: doc().config,
+    deployment: doc().deployment,
+    region: aws.region,
+    aws,
+    clock: aws.clock,
+    signal,
+    output<K extends StepId>(id: K): StepOutputs[K] {
+      if (!step.needs.includes(id)) throw new Error(`step '${step.id}' reads outputs of '${id}' without needing it`);
+      const outputs = doc().steps[id]?.outputs;
+      if (!outputs) throw new Error(`step '${step.id}' needs '${id}', which has not completed`);
+      return outputs as unknown as StepOutputs[K];
+    },
+    async record(resource) {
+      await store.record({ ...resource, step: step.id, recordedAt: new Date().toISOString() });
+      emit({ type: 'resource', step: step.id, action: 'recorded', resource });
+    },
+    async forget(resource) {
+      await store.forget(resource.type, resource.id);
+      emit({ type: 'resource', step: step.id, action: 'forgotten', resource });
+    },
+    recorded(type) {
+      return doc()
+        .resources.filter((r) => r.step === step.id && (!type || r.type === type))
+        .map(({ type: t, id, name }) => ({ type: t, id, ...(name ? { name } : {}) }));
+    },
+    tags: (name) => resourceTags(doc().deployment, step.id, name),
+    token: (name) =>
+      createHash('sha256').update(`${doc().installId}/${step.id}/${name}`).digest('hex').slice(0, 32),
+    progress: (message) => emit({ type: 'step-progress', step: step.id, message } satisfies EngineEvent),
+    poll: (what, timeoutMs, check) =>
+      poll({ clock: aws.clock, what, timeoutMs, signal, onWait: (seen) => context.progress(`waiting for ${what}: ${seen}`) }, check),
+    retry: (what, kinds, timeoutMs, action) =>
+      retryWhile(kinds, { clock: aws.clock, what, timeoutMs, signal, delayMs: 2_000, maxDelayMs: 20_000 }, action),
+  };
+  return context;
+}

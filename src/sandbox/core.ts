@@ -1,0 +1,95 @@
+import type { World } from './world.js';
+import { newId } from './world.js';
+
+/** An AWS error as the SDK would raise it after deserializing AWS's answer. */
+export function awsError(code: string, message: string, status = 400): Error {
+  const err = new Error(message) as Error & Record<string, unknown>;
+  err.name = code;
+  err.Code = code;
+  err.$fault = status >= 500 ? 'server' : 'client';
+  err.$metadata = { httpStatusCode: status };
+  return err;
+}
+
+/** What one operation sees: the world, the call's region, the sandbox clock's reading. */
+export interface OperationContext {
+  world: World;
+  region: string;
+  now: number;
+  newId(prefix: string, length?: number): string;
+  /** Marks a fresh resource as not yet visible to some by-ID lookups (eventual consistency). */
+  startLag(id: string): void;
+  /** True (and one lookup used up) while a fresh resource is still invisible by ID. */
+  lagging(id: string): boolean;
+  /**
+   * ClientToken semantics: the same token with the same parameters returns what the first call
+   * made; with other parameters it is IdempotentParameterMismatch.
+   */
+  idempotent(operation: string, token: string | undefined, input: unknown, create: () => string): { id: string; replay: boolean };
+}
+
+export type Operation = (ctx: OperationContext, input: any) => unknown;
+export type ServiceOperations = Record<string, Operation>;
+
+export function isMutating(operation: string): boolean {
+  return !/^(Describe|Get|List)/.test(operation);
+}
+
+export function makeContext(world: World, region: string, now: number, maxLag: number, dice: () => number): OperationContext {
+  return {
+    world,
+    region,
+    now,
+    newId: (prefix, length) => newId(world, prefix, length),
+    startLag(id) {
+      const lookups = Math.floor(dice() * (maxLag + 1));
+      if (lookups > 0) world.lag[id] = lookups;
+    },
+    lagging(id) {
+      const left = world.lag[id];
+      if (!left) return false;
+      if (left <= 1) delete world.lag[id];
+      else world.lag[id] = left - 1;
+      return true;
+    },
+    idempotent(operation, token, input, create) {
+      if (!token) return { id: create(), replay: false };
+      const { ClientToken: _ignored, ...rest } = (input ?? {}) as Record<string, unknown>;
+      const fingerprint = JSON.stringify(rest);
+      const seen = world.tokens[token];
+      if (seen) {
+        if (seen.operation !== operation || seen.fingerprint !== fingerprint) {
+          throw awsError('IdempotentParameterMismatch', `The client token ${token} was used with different parameters.`);
+        }
+        return { id: seen.resultId, replay: true };
+      }
+      const id = create();
+      world.tokens[token] = { operation, fingerprint, resultId: id };
+      return { id, replay: false };
+    },
+  };
+}
+
+export function tagsFromSpecifications(
+  specs: Array<{ ResourceType?: string; Tags?: Array<{ Key?: string; Value?: string }> }> | undefined,
+  resourceType: string,
+): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const spec of specs ?? []) {
+    if (spec.ResourceType && spec.ResourceType !== resourceType) {
+      throw awsError('InvalidParameterValue', `'${spec.ResourceType}' is not a valid taggable resource type for this operation.`);
+    }
+    for (const tag of spec.Tags ?? []) if (tag.Key) tags[tag.Key] = tag.Value ?? '';
+  }
+  return tags;
+}
+
+export function tagList(tags: Record<string, string>) {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+export function tagsFromList(list: Array<{ Key?: string; Value?: string }> | undefined): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const tag of list ?? []) if (tag.Key) tags[tag.Key] = tag.Value ?? '';
+  return tags;
+}

@@ -1,0 +1,293 @@
+import ipaddr from 'ipaddr.js';
+import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
+import { awsError, tagList, tagsFromList, tagsFromSpecifications, type OperationContext, type ServiceOperations } from './core.js';
+import type { Ec2Resource } from './world.js';
+import { instanceProfileUsableAt } from './iam.js';
+
+/** Per region, as AWS sets it by default. */
+const VPC_LIMIT = 5;
+
+const NOT_FOUND: Record<Ec2Resource['kind'], [string, string]> = {
+  vpc: ['InvalidVpcID.NotFound', 'vpc'],
+  subnet: ['InvalidSubnetID.NotFound', 'subnet'],
+  instance: ['InvalidInstanceID.NotFound', 'instance'],
+};
+
+function state(r: Ec2Resource, now: number): string {
+  if (r.kind === 'instance') {
+    if (r.goneAt !== undefined) return now >= r.goneAt ? 'terminated' : 'shutting-down';
+    return now >= r.readyAt ? 'running' : 'pending';
+  }
+  return now >= r.readyAt ? 'available' : 'pending';
+}
+
+/** Resources of a kind in the call's region, with long-terminated instances forgotten as AWS does. */
+function all(ctx: OperationContext, kind: Ec2Resource['kind']): Ec2Resource[] {
+  return Object.values(ctx.world.ec2).filter((r) => {
+    if (r.kind !== kind || r.region !== ctx.region) return false;
+    if (r.goneAt !== undefined && ctx.now > r.goneAt + 60 * MINUTE) {
+      delete ctx.world.ec2[r.id];
+      return false;
+    }
+    return true;
+  });
+}
+
+/** A resource addressed by ID: NotFound if it does not exist, or if AWS has not caught up yet. */
+function byId(ctx: OperationContext, kind: Ec2Resource['kind'], id: string | undefined): Ec2Resource {
+  const r = id ? ctx.world.ec2[id] : undefined;
+  if (!r || r.kind !== kind || r.region !== ctx.region || ctx.lagging(r.id)) {
+    const [code, noun] = NOT_FOUND[kind];
+    throw awsError(code, `The ${noun} ID '${id}' does not exist`);
+  }
+  return r;
+}
+
+const FILTERS: Record<string, (r: Ec2Resource, now: number) => unknown> = {
+  'vpc-id': (r) => (r.kind === 'vpc' ? r.id : r.attrs.vpcId),
+  'subnet-id': (r) => (r.kind === 'subnet' ? r.id : r.attrs.subnetId),
+  'instance-id': (r) => r.id,
+  'cidr-block': (r) => r.attrs.cidrBlock,
+  'availability-zone': (r) => r.attrs.availabilityZone,
+  state: (r, now) => state(r, now),
+  'instance-state-name': (r, now) => state(r, now),
+  'tag-key': (r) => Object.keys(r.tags),
+};
+
+function matches(r: Ec2Resource, filters: Array<{ Name?: string; Values?: string[] }> | undefined, now: number) {
+  return (filters ?? []).every(({ Name = '', Values = [] }) => {
+    let value: unknown;
+    if (Name.startsWith('tag:')) value = r.tags[Name.slice(4)];
+    else if (FILTERS[Name]) value = FILTERS[Name](r, now);
+    else throw awsError('InvalidParameterValue', `The filter '${Name}' is invalid`);
+    const values = Array.isArray(value) ? value : [value];
+    return values.some((v) => typeof v === 'string' && Values.includes(v));
+  });
+}
+
+function describe(ctx: OperationContext, kind: Ec2Resource['kind'], ids: string[] | undefined, filters: Array<{ Name?: string; Values?: string[] }> | undefined) {
+  const found = ids?.length ? ids.map((id) => byId(ctx, kind, id)) : all(ctx, kind);
+  return found.filter((r) => matches(r, filters, ctx.now));
+}
+
+function create(ctx: OperationContext, kind: Ec2Resource['kind'], prefix: string, tags: Record<string, string>, readyInMinutes: number, attrs: Ec2Resource['attrs']): Ec2Resource {
+  const resource: Ec2Resource = {
+    id: ctx.newId(prefix),
+    kind,
+    region: ctx.region,
+    tags,
+    createdAt: ctx.now,
+    readyAt: ctx.now + readyInMinutes * MINUTE,
+    attrs,
+  };
+  ctx.world.ec2[resource.id] = resource;
+  ctx.startLag(resource.id);
+  return resource;
+}
+
+function zonesOf(region: string) {
+  const short = region.replace(/^(\w\w)-(\w)\w*-(\d)$/, '$1$2$3');
+  return ['a', 'b', 'c'].map((letter, i) => ({ ZoneName: `${region}${letter}`, ZoneId: `${short}-az${i + 1}` }));
+}
+
+function parseCidr(cidr: string | undefined, code: string): [ipaddr.IPv4, number] {
+  try {
+    const [address, bits] = ipaddr.IPv4.parseCIDR(cidr ?? '');
+    return [address, bits];
+  } catch {
+    throw awsError(code, `The CIDR '${cidr}' is invalid.`);
+  }
+}
+
+function vpcView(r: Ec2Resource, ctx: OperationContext) {
+  return { VpcId: r.id, CidrBlock: r.attrs.cidrBlock, State: state(r, ctx.now), IsDefault: false, InstanceTenancy: 'default', OwnerId: ctx.world.accountId, Tags: tagList(r.tags) };
+}
+
+function subnetView(r: Ec2Resource, ctx: OperationContext) {
+  const zone = zonesOf(ctx.region).find((z) => z.ZoneName === r.attrs.availabilityZone);
+  return {
+    SubnetId: r.id,
+    VpcId: r.attrs.vpcId,
+    CidrBlock: r.attrs.cidrBlock,
+    AvailabilityZone: r.attrs.availabilityZone,
+    AvailabilityZoneId: zone?.ZoneId,
+    State: state(r, ctx.now),
+    MapPublicIpOnLaunch: Boolean(r.attrs.mapPublicIpOnLaunch),
+    OwnerId: ctx.world.accountId,
+    Tags: tagList(r.tags),
+  };
+}
+
+function instanceView(r: Ec2Resource, ctx: OperationContext) {
+  const name = state(r, ctx.now);
+  const codes: Record<string, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48 };
+  return {
+    InstanceId: r.id,
+    ImageId: r.attrs.imageId,
+    InstanceType: r.attrs.instanceType,
+    State: { Name: name, Code: codes[name] },
+    SubnetId: r.attrs.subnetId,
+    VpcId: r.attrs.vpcId,
+    PrivateIpAddress: r.attrs.privateIp,
+    IamInstanceProfile: r.attrs.instanceProfileArn ? { Arn: r.attrs.instanceProfileArn } : undefined,
+    Tags: tagList(r.tags),
+  };
+}
+
+function liveInstancesIn(ctx: OperationContext, subnetId: string) {
+  return all(ctx, 'instance').filter((i) => i.attrs.subnetId === subnetId && state(i, ctx.now) !== 'terminated');
+}
+
+export const ec2: ServiceOperations = {
+  DescribeAvailabilityZones: (ctx) => ({
+    AvailabilityZones: zonesOf(ctx.region).map((z) => ({ ...z, RegionName: ctx.region, State: 'available', ZoneType: 'availability-zone' })),
+  }),
+
+  CreateVpc(ctx, input: { CidrBlock?: string; TagSpecifications?: never[] }) {
+    const [, bits] = parseCidr(input.CidrBlock, 'InvalidParameterValue');
+    if (bits < 16 || bits > 28) throw awsError('InvalidVpc.Range', `The CIDR '${input.CidrBlock}' is invalid.`);
+    if (all(ctx, 'vpc').length >= VPC_LIMIT) {
+      throw awsError('VpcLimitExceeded', 'The maximum number of VPCs has been reached.');
+    }
+    const tags = tagsFromSpecifications(input.TagSpecifications, 'vpc');
+    const vpc = create(ctx, 'vpc', 'vpc', tags, AWS_MINUTES.network.create, {
+      cidrBlock: input.CidrBlock,
+      enableDnsSupport: true,
+      enableDnsHostnames: false,
+    });
+    return { Vpc: vpcView(vpc, ctx) };
+  },
+
+  DescribeVpcs: (ctx, input: { VpcIds?: string[]; Filters?: never[] }) => ({
+    Vpcs: describe(ctx, 'vpc', input.VpcIds, input.Filters).map((r) => vpcView(r, ctx)),
+  }),
+
+  ModifyVpcAttribute(ctx, input: { VpcId?: string; EnableDnsSupport?: { Value?: boolean }; EnableDnsHostnames?: { Value?: boolean } }) {
+    const vpc = byId(ctx, 'vpc', input.VpcId);
+    const given = [input.EnableDnsSupport, input.EnableDnsHostnames].filter(Boolean).length;
+    if (given !== 1) {
+      throw awsError('InvalidParameterCombination', 'Fields for multiple attribute types specified: only one attribute can be modified at a time');
+    }
+    if (input.EnableDnsSupport) vpc.attrs.enableDnsSupport = Boolean(input.EnableDnsSupport.Value);
+    if (input.EnableDnsHostnames) vpc.attrs.enableDnsHostnames = Boolean(input.EnableDnsHostnames.Value);
+    return {};
+  },
+
+  DescribeVpcAttribute(ctx, input: { VpcId?: string; Attribute?: string }) {
+    const vpc = byId(ctx, 'vpc', input.VpcId);
+    if (input.Attribute === 'enableDnsSupport') return { VpcId: vpc.id, EnableDnsSupport: { Value: Boolean(vpc.attrs.enableDnsSupport) } };
+    if (input.Attribute === 'enableDnsHostnames') return { VpcId: vpc.id, EnableDnsHostnames: { Value: Boolean(vpc.attrs.enableDnsHostnames) } };
+    throw awsError('InvalidParameterValue', `Value (${input.Attribute}) for parameter attribute is invalid.`);
+  },
+
+  DeleteVpc(ctx, input: { VpcId?: string }) {
+    const vpc = byId(ctx, 'vpc', input.VpcId);
+    if (all(ctx, 'subnet').some((s) => s.attrs.vpcId === vpc.id)) {
+      throw awsError('DependencyViolation', `The vpc '${vpc.id}' has dependencies and cannot be deleted.`);
+    }
+    delete ctx.world.ec2[vpc.id];
+    return {};
+  },
+
+  CreateSubnet(ctx, input: { VpcId?: string; CidrBlock?: string; AvailabilityZone?: string; TagSpecifications?: never[] }) {
+    const vpc = byId(ctx, 'vpc', input.VpcId);
+    if (!zonesOf(ctx.region).some((z) => z.ZoneName === input.AvailabilityZone)) {
+      throw awsError('InvalidParameterValue', `Value (${input.AvailabilityZone}) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: ${zonesOf(ctx.region).map((z) => z.ZoneName).join(', ')}.`);
+    }
+    const [address, bits] = parseCidr(input.CidrBlock, 'InvalidParameterValue');
+    const [vpcAddress, vpcBits] = parseCidr(vpc.attrs.cidrBlock as string, 'InvalidParameterValue');
+    if (bits < vpcBits || bits > 28 || !address.match(vpcAddress, vpcBits)) {
+      throw awsError('InvalidSubnet.Range', `The CIDR '${input.CidrBlock}' is invalid.`);
+    }
+    for (const other of all(ctx, 'subnet').filter((s) => s.attrs.vpcId === vpc.id)) {
+      const [otherAddress, otherBits] = parseCidr(other.attrs.cidrBlock as string, 'InvalidParameterValue');
+      if (address.match(otherAddress, otherBits) || otherAddress.match(address, bits)) {
+        throw awsError('InvalidSubnet.Conflict', `The CIDR '${input.CidrBlock}' conflicts with another subnet`);
+      }
+    }
+    const tags = tagsFromSpecifications(input.TagSpecifications, 'subnet');
+    const subnet = create(ctx, 'subnet', 'subnet', tags, AWS_MINUTES.network.create, {
+      vpcId: vpc.id,
+      cidrBlock: input.CidrBlock,
+      availabilityZone: input.AvailabilityZone,
+      mapPublicIpOnLaunch: false,
+    });
+    return { Subnet: subnetView(subnet, ctx) };
+  },
+
+  DescribeSubnets: (ctx, input: { SubnetIds?: string[]; Filters?: never[] }) => ({
+    Subnets: describe(ctx, 'subnet', input.SubnetIds, input.Filters).map((r) => subnetView(r, ctx)),
+  }),
+
+  ModifySubnetAttribute(ctx, input: { SubnetId?: string; MapPublicIpOnLaunch?: { Value?: boolean } }) {
+    const subnet = byId(ctx, 'subnet', input.SubnetId);
+    if (input.MapPublicIpOnLaunch) subnet.attrs.mapPublicIpOnLaunch = Boolean(input.MapPublicIpOnLaunch.Value);
+    return {};
+  },
+
+  DeleteSubnet(ctx, input: { SubnetId?: string }) {
+    const subnet = byId(ctx, 'subnet', input.SubnetId);
+    if (liveInstancesIn(ctx, subnet.id).length) {
+      throw awsError('DependencyViolation', `The subnet '${subnet.id}' has dependencies and cannot be deleted.`);
+    }
+    delete ctx.world.ec2[subnet.id];
+    return {};
+  },
+
+  CreateTags(ctx, input: { Resources?: string[]; Tags?: Array<{ Key?: string; Value?: string }> }) {
+    for (const id of input.Resources ?? []) {
+      const r = ctx.world.ec2[id];
+      if (!r || r.region !== ctx.region) throw awsError('InvalidID', `The ID '${id}' is not valid`);
+      Object.assign(r.tags, tagsFromList(input.Tags));
+    }
+    return {};
+  },
+
+  RunInstances(ctx, input: {
+    ImageId?: string; InstanceType?: string; MinCount?: number; MaxCount?: number; SubnetId?: string;
+    ClientToken?: string; IamInstanceProfile?: { Name?: string; Arn?: string }; TagSpecifications?: never[];
+  }) {
+    const subnet = byId(ctx, 'subnet', input.SubnetId);
+    const profile = input.IamInstanceProfile;
+    if (profile) {
+      const name = profile.Name ?? profile.Arn?.split('/').pop() ?? '';
+      const usableAt = instanceProfileUsableAt(ctx.world, name);
+      if (usableAt === undefined || ctx.now < usableAt) {
+        throw awsError('InvalidParameterValue', `Value (${name}) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name`);
+      }
+    }
+    const tags = tagsFromSpecifications(input.TagSpecifications, 'instance');
+    const { id } = ctx.idempotent('RunInstances', input.ClientToken, input, () =>
+      create(ctx, 'instance', 'i', tags, AWS_MINUTES.ec2Instance.create, {
+        imageId: input.ImageId,
+        instanceType: input.InstanceType,
+        subnetId: subnet.id,
+        vpcId: subnet.attrs.vpcId,
+        privateIp: `${(subnet.attrs.cidrBlock as string).split('.').slice(0, 3).join('.')}.${10 + Object.keys(ctx.world.ec2).length % 200}`,
+        instanceProfileArn: profile ? ctx.world.iam.instanceProfiles[profile.Name ?? '']?.arn ?? profile.Arn : undefined,
+      }).id,
+    );
+    return { Instances: [instanceView(ctx.world.ec2[id]!, ctx)] };
+  },
+
+  DescribeInstances: (ctx, input: { InstanceIds?: string[]; Filters?: never[] }) => ({
+    Reservations: describe(ctx, 'instance', input.InstanceIds, input.Filters).map((r) => ({ Instances: [instanceView(r, ctx)] })),
+  }),
+
+  TerminateInstances(ctx, input: { InstanceIds?: string[] }) {
+    const instances = (input.InstanceIds ?? []).map((id) => byId(ctx, 'instance', id));
+    return {
+      TerminatingInstances: instances.map((r) => {
+        const previous = state(r, ctx.now);
+        r.goneAt ??= ctx.now + AWS_MINUTES.ec2Instance.delete * MINUTE;
+        return { InstanceId: r.id, PreviousState: { Name: previous }, CurrentState: { Name: state(r, ctx.now) } };
+      }),
+    };
+  },
+};
+
+/** How long each call takes on the sandbox clock before it answers, in minutes. */
+export const ec2Latency: Record<string, number> = {
+  DeleteVpc: AWS_MINUTES.network.delete,
+  DeleteSubnet: AWS_MINUTES.network.delete,
+};

@@ -1,0 +1,37 @@
+import type { InstallConfig, SubnetKey } from '../config/schema.js';
+
+/**
+ * Every name the guide gives a resource, prefixed by the deployment: with the default deployment
+ * `gitlab` they read exactly as in the guide (gitlab-vpc, gitlab-public-10.0.0.0, ...).
+ */
+export function guideNames(deployment: string) {
+  return {
+    s3Policy: `${deployment}-gl-s3-policy`,
+    instanceRole: `${deployment}-GitLabS3Access`,
+    vpc: `${deployment}-vpc`,
+    subnet: (kind: 'public' | 'private', cidr: string) => `${deployment}-${kind}-${cidr.split('/')[0]}`,
+  };
+}
+
+/** The guide's four subnets in its order: public and private in the first AZ, then the second. */
+export const SUBNET_LAYOUT: ReadonlyArray<{ key: SubnetKey; kind: 'public' | 'private'; zone: 0 | 1 }> = [
+  { key: 'publicA', kind: 'public', zone: 0 },
+  { key: 'privateA', kind: 'private', zone: 0 },
+  { key: 'publicB', kind: 'public', zone: 1 },
+  { key: 'privateB', kind: 'private', zone: 1 },
+];
+
+/** GitLab's object types, one bucket each (the consolidated object storage form), and backups. */
+export const OBJECT_STORAGE_TYPES = [
+  'artifacts', 'external_diffs', 'lfs', 'uploads', 'packages',
+  'dependency_proxy', 'terraform_state', 'ci_secure_files', 'pages',
+] as const;
+
+/**
+ * Bucket names are global: prefix them with the deployment and the account so two deployments
+ * (or two accounts) never collide. The IAM policy grants exactly these buckets.
+ */
+export function bucketNames(config: InstallConfig, accountId: string): string[] {
+  const prefix = `gl-${config.deployment}-${accountId}`;
+  return [...OBJECT_STORAGE_TYPES, 'backups'].map((type) => `${prefix}-${type.replace(/_/g, '-')}`);
+}

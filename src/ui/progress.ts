@@ -1,0 +1,157 @@
+import ora, { type Ora } from 'ora';
+import type { Clock } from '../aws/clock.js';
+import { formatDuration } from '../aws/clock.js';
+import type { EngineEvent, EventSink, StepOutcome } from '../engine/events.js';
+import { line, paint, type Io } from './io.js';
+
+export interface Renderer {
+  sink: EventSink;
+  close(): void;
+}
+
+export type RenderMode = 'tty' | 'plain' | 'json';
+
+export function renderMode(io: Io, json: boolean): RenderMode {
+  if (json) return 'json';
+  return io.stdout.isTTY ? 'tty' : 'plain';
+}
+
+/** Picks the renderer for where the output goes: NDJSON, a live list on a terminal, or plain lines. */
+export function createRenderer(mode: RenderMode, io: Io, clock: Clock, verbose: boolean): Renderer {
+  if (mode === 'json') return ndjson(io);
+  if (mode === 'tty') return new LiveList(io, clock, verbose);
+  return plainLines(io, clock, verbose);
+}
+
+const SYMBOL: Record<StepOutcome, string> = {
+  done: '✔',
+  verified: '✔',
+  destroyed: '✔',
+  failed: '✖',
+  stopped: '■',
+};
+
+function outcomeText(outcome: StepOutcome): string {
+  return { done: 'done', verified: 'already done', destroyed: 'removed', failed: 'FAILED', stopped: 'stopped' }[outcome];
+}
+
+function timeNote(ms: number, clock: Clock): string {
+  return clock.simulated ? `${formatDuration(ms)} simulated` : formatDuration(ms);
+}
+
+/** One JSON object per line, for scripts and CI logs. */
+function ndjson(io: Io): Renderer {
+  return {
+    sink: (event) => line(io.stdout, JSON.stringify(event)),
+    close: () => undefined,
+  };
+}
+
+/** A line per step start and finish, for logs and pipes. */
+function plainLines(io: Io, clock: Clock, verbose: boolean): Renderer {
+  return {
+    sink(event) {
+      switch (event.type) {
+        case 'step-started':
+          line(io.stdout, `→ ${event.title}`);
+          break;
+        case 'step-progress':
+          if (verbose) line(io.stdout, `  ${event.message}`);
+          break;
+        case 'resource':
+          if (verbose) line(io.stdout, `  ${event.action} ${event.resource.type} ${event.resource.id}`);
+          break;
+        case 'step-finished':
+          line(io.stdout, `${SYMBOL[event.outcome]} ${event.title}: ${outcomeText(event.outcome)} (${timeNote(event.elapsedMs, clock)})`);
+          if (event.error) line(io.stdout, `  ${event.error}`);
+          break;
+        case 'run-finished':
+          line(io.stdout, `${event.ok ? 'Finished' : 'Stopped'} after ${timeNote(event.elapsedMs, clock)}`);
+          break;
+        default:
+          break;
+      }
+    },
+    close: () => undefined,
+  };
+}
+
+interface Row {
+  title: string;
+  state: 'waiting' | 'running' | StepOutcome;
+  startedAt?: number;
+  elapsedMs?: number;
+  note?: string;
+}
+
+/**
+ * The terminal view: every step in the guide's order, a spinner frame on the running ones, the
+ * elapsed time on each. ora draws and redraws the block; finished runs leave the final list.
+ */
+class LiveList implements Renderer {
+  private readonly rows = new Map<string, Row>();
+  private readonly spinner: Ora;
+  private ticker: NodeJS.Timeout | undefined;
+  private heading = '';
+
+  constructor(
+    private readonly io: Io,
+    private readonly clock: Clock,
+    private readonly verbose: boolean,
+  ) {
+    this.spinner = ora({ stream: io.stdout, discardStdin: false, color: io.color ? 'cyan' : false as never, isEnabled: true });
+  }
+
+  sink: EventSink = (event: EngineEvent) => {
+    switch (event.type) {
+      case 'run-started':
+        this.heading = `${event.operation === 'install' ? 'Installing' : 'Tearing down'} ${event.deployment}`;
+        for (const step of event.steps) this.rows.set(step.id, { title: step.title, state: 'waiting' });
+        this.spinner.start(this.render());
+        this.ticker = setInterval(() => (this.spinner.text = this.render()), 200);
+        this.ticker.unref();
+        break;
+      case 'step-started':
+        Object.assign(this.rows.get(event.step) ?? {}, { state: 'running', startedAt: this.clock.now(), note: undefined });
+        break;
+      case 'step-progress':
+        Object.assign(this.rows.get(event.step) ?? {}, { note: event.message });
+        break;
+      case 'step-finished':
+        Object.assign(this.rows.get(event.step) ?? {}, { state: event.outcome, elapsedMs: event.elapsedMs, note: event.error });
+        break;
+      case 'run-finished':
+        this.heading += event.ok ? `: finished in ${timeNote(event.elapsedMs, this.clock)}` : ': stopped';
+        this.close(event.ok);
+        return;
+      default:
+        return;
+    }
+    this.spinner.text = this.render();
+  };
+
+  close(ok = false): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
+    if (this.spinner.isSpinning) this.spinner.stopAndPersist({ symbol: ok ? paint(this.io, 'green', '✔') : paint(this.io, 'red', '✖'), text: this.render() });
+  }
+
+  private render(): string {
+    const width = Math.max(...[...this.rows.values()].map((r) => r.title.length));
+    const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+    const frame = frames[Math.floor(performance.now() / 80) % frames.length]!;
+    const lines = [...this.rows.values()].map((row) => {
+      const symbol =
+        row.state === 'waiting' ? paint(this.io, 'gray', '·') :
+        row.state === 'running' ? paint(this.io, 'cyan', frame) :
+        row.state === 'failed' ? paint(this.io, 'red', '✖') :
+        row.state === 'stopped' ? paint(this.io, 'yellow', '■') : paint(this.io, 'green', '✔');
+      const ms = row.state === 'running' ? this.clock.now() - (row.startedAt ?? this.clock.now()) : row.elapsedMs;
+      const time = ms === undefined ? '' : paint(this.io, 'gray', formatDuration(ms));
+      const note = row.note && (this.verbose || row.state === 'failed' || row.state === 'running') ? paint(this.io, 'gray', `  ${row.note}`) : '';
+      return `  ${symbol} ${row.title.padEnd(width)}  ${time}${note}`;
+    });
+    const clockNote = this.clock.simulated ? paint(this.io, 'gray', ' (sandbox; times simulated)') : '';
+    return [this.heading + clockNote, ...lines].join('\n');
+  }
+}
