@@ -116,6 +116,7 @@ export class Sandbox implements CallInterceptor {
     const ctx = makeContext(this.world, call.region, this.clock.now(), faults.consistencyLag ?? 2, () => this.dice());
     const output = operation(ctx, call.input ?? {});
     if (isMutating(call.operation)) {
+      this.world.mutations += 1;
       await this.save();
       this.mutations++;
       if (faults.crashAfter !== undefined && this.mutations >= faults.crashAfter) {
@@ -174,5 +175,8 @@ export function sandboxOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pic
 export async function openSandbox(options: SandboxOptions): Promise<Sandbox> {
   const file = worldFile(options.stateDir);
   const world = (await loadWorld(file)) ?? emptyWorld(Date.now());
+  // A new process starts seconds after the last one stopped: long enough for AWS's eventual
+  // consistency to have caught up with everything created before.
+  world.lag = {};
   return new Sandbox(world, file, { ...sandboxOptionsFromEnv(), ...options });
 }

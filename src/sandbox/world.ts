@@ -10,8 +10,10 @@ export interface World {
   accountId: string;
   /** Sandbox clock reading (ms) when last saved: the sandbox's AWS stands still between runs. */
   simNow: number;
-  /** Generator state for IDs and injected faults, so runs are reproducible. */
+  /** Generator state for IDs, so runs are reproducible. */
   rng: number;
+  /** Successful mutating calls ever made in this world (a crash sweep iterates over these). */
+  mutations: number;
   ec2: Record<string, Ec2Resource>;
   iam: {
     policies: Record<string, IamPolicy>;
@@ -75,6 +77,7 @@ export function emptyWorld(now: number): World {
     accountId: '123456789012',
     simNow: now,
     rng: 0x9e3779b9,
+    mutations: 0,
     ec2: {},
     iam: { policies: {}, roles: {}, instanceProfiles: {} },
     tokens: {},

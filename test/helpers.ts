@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { main } from '../src/cli.js';
+import type { Io } from '../src/ui/io.js';
+import { inventory, type SandboxResource } from '../src/sandbox/inventory.js';
+import type { World } from '../src/sandbox/world.js';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const BIN = join(ROOT, 'bin', 'gitlab-aws.js');
+
+export async function tempDir(prefix = 'gitlab-aws-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  pid: number;
+}
+
+/**
+ * Runs the built CLI in its own process, as an operator would (no TTY: stdin closed, pipes out).
+ * The environment is the test setup's (fake credentials, closed endpoint) plus `env`.
+ */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr, pid: child.pid ?? -1 }));
+  });
+}
+
+/** Runs the CLI in this process with recorded streams; `tty` makes stdout behave like a terminal. */
+export async function runInProcess(args: string[], { tty = false } = {}) {
+  const stdout = Object.assign(new PassThrough(), { isTTY: tty, columns: 100 });
+  const stderr = Object.assign(new PassThrough(), { isTTY: false });
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += d));
+  stderr.on('data', (d) => (err += d));
+  const io: Io = { stdout, stderr, interactive: false, color: false };
+  const code = await main(args, io);
+  return { code, stdout: out, stderr: err };
+}
+
+/** What the sandbox account holds for a deployment, read straight from its world file. */
+export async function sandboxInventory(stateDir: string, deployment = 'gitlab'): Promise<SandboxResource[]> {
+  const world = await readWorld(stateDir);
+  if (!world) return [];
+  return inventory(world, world.simNow).filter((r) => r.deployment === deployment);
+}
+
+export async function readWorld(stateDir: string): Promise<World | undefined> {
+  try {
+    return JSON.parse(await readFile(join(stateDir, 'sandbox-world.json'), 'utf8')) as World;
+  } catch {
+    return undefined;
+  }
+}
+
+/** "AWS::EC2::Subnet x4, AWS::EC2::VPC x1": the shape of an inventory, independent of IDs. */
+export function shape(resources: Array<{ type: string }>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(counts).sort());
+}
+
+export function statusJson(stdout: string) {
+  return JSON.parse(stdout) as {
+    deployment: string;
+    exists: boolean;
+    steps: Array<{ id: string; title: string; status: string }>;
+    resources: Array<{ type: string; id: string; step: string }>;
+  };
+}
