@@ -99,8 +99,8 @@ function report(err: unknown, io: Io): number {
     return err.exitCode === 0 ? EXIT.ok : EXIT.badInput;
   }
   if (err instanceof ExitError) {
-    line(io.stderr, paint(io, 'red', `error: ${err.message}`));
-    if (err.hint) line(io.stderr, `  fix: ${err.hint}`);
+    // One line: what is wrong, then how to fix it.
+    line(io.stderr, paint(io, 'red', `error: ${err.message}`) + (err.hint ? ` (fix: ${err.hint})` : ''));
     return err.code;
   }
   const name = (err as Error | undefined)?.name;

@@ -146,8 +146,9 @@ export class Sandbox implements CallInterceptor {
     return write;
   }
 
+  /** Keeps the clock's reading for the next process; a run that changed nothing writes nothing. */
   async close(): Promise<void> {
-    if (!this.crashed) await this.save();
+    if (!this.crashed && this.mutations > 0) await this.save();
   }
 
   private dice(): number {
