@@ -2,6 +2,7 @@ import type { EC2 } from '@aws-sdk/client-ec2';
 import type { IAM } from '@aws-sdk/client-iam';
 import type { STS } from '@aws-sdk/client-sts';
 import type { SSM } from '@aws-sdk/client-ssm';
+import type { S3 } from '@aws-sdk/client-s3';
 import { wallClock, type Clock } from './clock.js';
 
 /**
@@ -15,6 +16,7 @@ const SERVICES = {
   iam: async () => (await import('@aws-sdk/client-iam')).IAM,
   sts: async () => (await import('@aws-sdk/client-sts')).STS,
   ssm: async () => (await import('@aws-sdk/client-ssm')).SSM,
+  s3: async () => (await import('@aws-sdk/client-s3')).S3,
 };
 
 export interface ServiceClients {
@@ -22,6 +24,7 @@ export interface ServiceClients {
   iam: IAM;
   sts: STS;
   ssm: SSM;
+  s3: S3;
 }
 export type ServiceName = keyof ServiceClients;
 
@@ -87,6 +90,7 @@ export async function createAwsSession(options: AwsSessionOptions): Promise<AwsS
     iam: client('iam'),
     sts: client('sts'),
     ssm: client('ssm'),
+    s3: client('s3'),
     builtClients: () => [...built.keys()],
     close: async () => interceptor?.close(),
   };

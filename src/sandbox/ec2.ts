@@ -11,18 +11,25 @@ const NOT_FOUND: Record<Ec2Resource['kind'], [string, string]> = {
   vpc: ['InvalidVpcID.NotFound', 'vpc'],
   subnet: ['InvalidSubnetID.NotFound', 'subnet'],
   instance: ['InvalidInstanceID.NotFound', 'instance'],
+  'internet-gateway': ['InvalidInternetGatewayID.NotFound', 'internet gateway'],
+  'elastic-ip': ['InvalidAllocationID.NotFound', 'allocation'],
+  'nat-gateway': ['NatGatewayNotFound', 'NAT gateway'],
+  'route-table': ['InvalidRouteTableID.NotFound', 'route table'],
+  'security-group': ['InvalidGroup.NotFound', 'security group'],
 };
 
-function state(r: Ec2Resource, now: number): string {
+/** A resource's lifecycle state at sandbox time `now`, in the words EC2 uses for its kind. */
+export function state(r: Ec2Resource, now: number): string {
   if (r.kind === 'instance') {
     if (r.goneAt !== undefined) return now >= r.goneAt ? 'terminated' : 'shutting-down';
     return now >= r.readyAt ? 'running' : 'pending';
   }
+  if (r.kind === 'nat-gateway' && r.goneAt !== undefined) return now >= r.goneAt ? 'deleted' : 'deleting';
   return now >= r.readyAt ? 'available' : 'pending';
 }
 
 /** Resources of a kind in the call's region, with long-terminated instances forgotten as AWS does. */
-function all(ctx: OperationContext, kind: Ec2Resource['kind']): Ec2Resource[] {
+export function all(ctx: OperationContext, kind: Ec2Resource['kind']): Ec2Resource[] {
   return Object.values(ctx.world.ec2).filter((r) => {
     if (r.kind !== kind || r.region !== ctx.region) return false;
     if (r.goneAt !== undefined && ctx.now > r.goneAt + 60 * MINUTE) {
@@ -34,7 +41,7 @@ function all(ctx: OperationContext, kind: Ec2Resource['kind']): Ec2Resource[] {
 }
 
 /** A resource addressed by ID: NotFound if it does not exist, or if AWS has not caught up yet. */
-function byId(ctx: OperationContext, kind: Ec2Resource['kind'], id: string | undefined): Ec2Resource {
+export function byId(ctx: OperationContext, kind: Ec2Resource['kind'], id: string | undefined): Ec2Resource {
   const r = id ? ctx.world.ec2[id] : undefined;
   if (!r || r.kind !== kind || r.region !== ctx.region || ctx.lagging(r.id)) {
     const [code, noun] = NOT_FOUND[kind];
@@ -43,7 +50,7 @@ function byId(ctx: OperationContext, kind: Ec2Resource['kind'], id: string | und
   return r;
 }
 
-const FILTERS: Record<string, (r: Ec2Resource, now: number) => unknown> = {
+export const FILTERS: Record<string, (r: Ec2Resource, now: number) => unknown> = {
   'vpc-id': (r) => (r.kind === 'vpc' ? r.id : r.attrs.vpcId),
   'subnet-id': (r) => (r.kind === 'subnet' ? r.id : r.attrs.subnetId),
   'instance-id': (r) => r.id,
@@ -54,7 +61,7 @@ const FILTERS: Record<string, (r: Ec2Resource, now: number) => unknown> = {
   'tag-key': (r) => Object.keys(r.tags),
 };
 
-function matches(r: Ec2Resource, filters: Array<{ Name?: string; Values?: string[] }> | undefined, now: number) {
+export function matches(r: Ec2Resource, filters: Array<{ Name?: string; Values?: string[] }> | undefined, now: number) {
   return (filters ?? []).every(({ Name = '', Values = [] }) => {
     let value: unknown;
     if (Name.startsWith('tag:')) value = r.tags[Name.slice(4)];
@@ -65,12 +72,12 @@ function matches(r: Ec2Resource, filters: Array<{ Name?: string; Values?: string
   });
 }
 
-function describe(ctx: OperationContext, kind: Ec2Resource['kind'], ids: string[] | undefined, filters: Array<{ Name?: string; Values?: string[] }> | undefined) {
+export function describe(ctx: OperationContext, kind: Ec2Resource['kind'], ids: string[] | undefined, filters: Array<{ Name?: string; Values?: string[] }> | undefined) {
   const found = ids?.length ? ids.map((id) => byId(ctx, kind, id)) : all(ctx, kind);
   return found.filter((r) => matches(r, filters, ctx.now));
 }
 
-function create(ctx: OperationContext, kind: Ec2Resource['kind'], prefix: string, tags: Record<string, string>, readyInMinutes: number, attrs: Ec2Resource['attrs']): Ec2Resource {
+export function create(ctx: OperationContext, kind: Ec2Resource['kind'], prefix: string, tags: Record<string, string>, readyInMinutes: number, attrs: Ec2Resource['attrs']): Ec2Resource {
   const resource: Ec2Resource = {
     id: ctx.newId(prefix),
     kind,
@@ -85,12 +92,12 @@ function create(ctx: OperationContext, kind: Ec2Resource['kind'], prefix: string
   return resource;
 }
 
-function zonesOf(region: string) {
+export function zonesOf(region: string) {
   const short = region.replace(/^(\w\w)-(\w)\w*-(\d)$/, '$1$2$3');
   return ['a', 'b', 'c'].map((letter, i) => ({ ZoneName: `${region}${letter}`, ZoneId: `${short}-az${i + 1}` }));
 }
 
-function parseCidr(cidr: string | undefined, code: string): [ipaddr.IPv4, number] {
+export function parseCidr(cidr: string | undefined, code: string): [ipaddr.IPv4, number] {
   try {
     const [address, bits] = ipaddr.IPv4.parseCIDR(cidr ?? '');
     return [address, bits];

@@ -5,6 +5,9 @@ import { awsError, isMutating, makeContext, type ServiceOperations } from './cor
 import { API_ROUND_TRIP_MS, DEFAULT_SPEED, MINUTE } from '../aws/durations.js';
 import { ec2, ec2Latency } from './ec2.js';
 import { iam, iamLatency } from './iam.js';
+import { ec2Network, ec2NetworkLatency } from './ec2-network.js';
+import { s3, s3Latency } from './s3.js';
+import { ssm, ssmLatency } from './ssm.js';
 import { emptyWorld, loadWorld, saveWorld, worldFile, type World } from './world.js';
 import { inventory, type SandboxResource } from './inventory.js';
 
@@ -41,9 +44,11 @@ const sts: ServiceOperations = {
 };
 
 const SERVICES: Partial<Record<ServiceName, { operations: ServiceOperations; latency: Record<string, number> }>> = {
-  ec2: { operations: ec2, latency: ec2Latency },
+  ec2: { operations: { ...ec2, ...ec2Network }, latency: { ...ec2Latency, ...ec2NetworkLatency } },
   iam: { operations: iam, latency: iamLatency },
   sts: { operations: sts, latency: {} },
+  s3: { operations: s3, latency: s3Latency },
+  ssm: { operations: ssm, latency: ssmLatency },
 };
 
 /**

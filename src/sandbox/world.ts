@@ -1,5 +1,7 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { S3World } from './s3.js';
+import type { SsmWorld } from './ssm.js';
 
 /**
  * Everything the sandbox's AWS account holds. Plain JSON, persisted beside the state files so a
@@ -20,23 +22,37 @@ export interface World {
     roles: Record<string, IamRole>;
     instanceProfiles: Record<string, IamInstanceProfile>;
   };
+  s3: S3World;
+  ssm: SsmWorld;
   /** ClientToken -> what the first call with it created. */
   tokens: Record<string, { operation: string; fingerprint: string; resultId: string }>;
   /** Resource ID -> how many more by-ID lookups still miss it (eventual consistency). */
   lag: Record<string, number>;
 }
 
+export type Ec2Kind =
+  | 'vpc'
+  | 'subnet'
+  | 'instance'
+  | 'internet-gateway'
+  | 'elastic-ip'
+  | 'nat-gateway'
+  | 'route-table'
+  | 'security-group';
+
 export interface Ec2Resource {
   id: string;
-  kind: 'vpc' | 'subnet' | 'instance';
+  kind: Ec2Kind;
   region: string;
   tags: Record<string, string>;
   createdAt: number;
   /** Sandbox time at which a pending resource becomes available / running. */
   readyAt: number;
-  /** Sandbox time at which a terminating resource is gone. */
+  /** Sandbox time at which a deleted or terminated resource is gone (no longer counted). */
   goneAt?: number;
-  attrs: Record<string, string | boolean | number | string[] | undefined>;
+  /** Kind-specific fields (CIDR, routes, rules, ...): plain JSON, shaped by each kind's module. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  attrs: Record<string, any>;
 }
 
 export interface IamPolicy {
@@ -80,6 +96,8 @@ export function emptyWorld(now: number): World {
     mutations: 0,
     ec2: {},
     iam: { policies: {}, roles: {}, instanceProfiles: {} },
+    s3: { buckets: {} },
+    ssm: { parameters: {} },
     tokens: {},
     lag: {},
   };
