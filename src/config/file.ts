@@ -14,7 +14,8 @@ export async function readConfigFile(path: string): Promise<ConfigFile> {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+    // V8 quotes part of the file, line breaks included: keep the error on one line.
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}`);
   }
   const parsed = configFileSchema.safeParse(json);
   if (!parsed.success) {

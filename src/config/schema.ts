@@ -87,8 +87,10 @@ export function checkInstallConfig(config: InstallConfig): void {
       `unknown region '${config.region}': use one of ${AWS_REGIONS.join(', ')}`,
     );
   }
+  // us-west-2a, or a Local Zone like us-west-2-lax-1a; never the region's own name.
+  const zone = new RegExp(`^${config.region}(-[a-z]+-\\d+)?[a-z]$`);
   for (const az of config.availabilityZones) {
-    if (!az.startsWith(config.region)) {
+    if (!zone.test(az)) {
       throw new ConfigError(`Availability Zone '${az}' is not in region ${config.region}`);
     }
   }

@@ -55,7 +55,7 @@ export function makeContext(world: World, region: string, now: number, maxLag: n
     idempotent(operation, token, input, create) {
       if (!token) return { id: create(), replay: false };
       const { ClientToken: _ignored, ...rest } = (input ?? {}) as Record<string, unknown>;
-      const fingerprint = JSON.stringify(rest);
+      const fingerprint = canonicalJson(rest);
       const seen = world.tokens[token];
       if (seen) {
         if (seen.operation !== operation || seen.fingerprint !== fingerprint) {
@@ -92,4 +92,13 @@ export function tagsFromList(list: Array<{ Key?: string; Value?: string }> | und
   const tags: Record<string, string> = {};
   for (const tag of list ?? []) if (tag.Key) tags[tag.Key] = tag.Value ?? '';
   return tags;
+}
+
+/** JSON with object keys sorted, so the same parameters in another order compare equal. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
 }

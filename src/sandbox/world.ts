@@ -1,4 +1,5 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { S3World } from './s3.js';
 import type { SsmWorld } from './ssm.js';
@@ -118,7 +119,7 @@ export async function loadWorld(file: string): Promise<World | undefined> {
 
 export async function saveWorld(file: string, text: string): Promise<void> {
   await mkdir(join(file, '..'), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.tmp`;
+  const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
   const handle = await open(temp, 'w', 0o600);
   try {
     await handle.writeFile(text);

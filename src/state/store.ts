@@ -1,4 +1,5 @@
 import { copyFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { badInput } from '../errors.js';
 import { STATE_SCHEMA_VERSION, stateSchema, type ResourceRecord, type StateDoc } from './schema.js';
@@ -107,7 +108,7 @@ export class StateStore {
 
 async function writeAtomically(file: string, text: string): Promise<void> {
   await mkdir(join(file, '..'), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.tmp`;
+  const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
   const handle = await open(temp, 'w', 0o600);
   try {
     await handle.writeFile(text);

@@ -1,0 +1,195 @@
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { contains, overlaps, parseNetwork } from '../src/config/cidr.js';
+import { readConfigFile } from '../src/config/file.js';
+import { buildInstallConfig, ConfigError, type ConfigFile } from '../src/config/schema.js';
+import { tempDir } from './helpers.js';
+
+const dirs: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+/** The error an operator would see, checked to be a ConfigError printable on one line. */
+function configError(build: () => unknown): ConfigError {
+  let caught: unknown;
+  try {
+    build();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(ConfigError);
+  const err = caught as ConfigError;
+  expect(err.message).not.toContain('\n');
+  return err;
+}
+
+async function configFileError(path: string): Promise<ConfigError> {
+  let caught: unknown;
+  try {
+    await readConfigFile(path);
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(ConfigError);
+  const err = caught as ConfigError;
+  expect(err.message).not.toContain('\n');
+  return err;
+}
+
+const build = (file: ConfigFile, deployment = 'gitlab', region = 'us-west-2') => () =>
+  buildInstallConfig({ deployment, region, file });
+
+describe('buildInstallConfig', () => {
+  it("uses the guide's network and keeps the region", () => {
+    const config = buildInstallConfig({ deployment: 'gitlab', region: 'eu-central-1' });
+    expect(config).toEqual({
+      deployment: 'gitlab',
+      region: 'eu-central-1',
+      availabilityZones: [],
+      vpcCidr: '10.0.0.0/16',
+      subnetCidrs: { publicA: '10.0.0.0/24', privateA: '10.0.1.0/24', publicB: '10.0.2.0/24', privateB: '10.0.3.0/24' },
+    });
+  });
+
+  it('fills subnets a file leaves out with the guide defaults', () => {
+    const config = buildInstallConfig({
+      deployment: 'gitlab',
+      region: 'us-west-2',
+      file: { availabilityZones: ['us-west-2b', 'us-west-2c'], subnetCidrs: { privateB: '10.0.128.0/20' } },
+    });
+    expect(config.availabilityZones).toEqual(['us-west-2b', 'us-west-2c']);
+    expect(config.subnetCidrs).toEqual({
+      publicA: '10.0.0.0/24',
+      privateA: '10.0.1.0/24',
+      publicB: '10.0.2.0/24',
+      privateB: '10.0.128.0/20',
+    });
+  });
+
+  it('refuses an unknown region', () => {
+    expect(configError(build({}, 'gitlab', 'us-west-9')).message).toContain("'us-west-9'");
+  });
+
+  it.each(['10.0.0.0/33', 'banana'])('refuses vpcCidr %s as not a CIDR block', (vpcCidr) => {
+    const err = configError(build({ vpcCidr }));
+    expect(err.message).toContain('vpcCidr');
+    expect(err.message).toContain(vpcCidr);
+  });
+
+  it('refuses a CIDR with host bits set and suggests the network address', () => {
+    expect(configError(build({ vpcCidr: '10.0.0.5/16' })).message).toContain('10.0.0.0/16');
+  });
+
+  it('refuses a VPC larger than /16', () => {
+    expect(configError(build({ vpcCidr: '10.0.0.0/8' })).message).toMatch(/vpcCidr.*\/16.*\/28/);
+  });
+
+  it('refuses a subnet outside the VPC, naming the field', () => {
+    const err = configError(build({ subnetCidrs: { privateB: '10.1.3.0/24' } }));
+    expect(err.message).toContain('subnetCidrs.privateB');
+    expect(err.message).toContain('10.0.0.0/16');
+  });
+
+  it('refuses two overlapping subnets, naming both fields', () => {
+    const err = configError(build({ subnetCidrs: { publicB: '10.0.0.128/25' } }));
+    expect(err.message).toContain('subnetCidrs.publicA');
+    expect(err.message).toContain('subnetCidrs.publicB');
+  });
+
+  it('refuses an IPv6 CIDR', () => {
+    expect(configError(build({ vpcCidr: '2001:db8::/56' })).message).toContain('IPv6');
+  });
+
+  it('refuses an Availability Zone of another region', () => {
+    expect(configError(build({ availabilityZones: ['us-west-2a', 'us-east-1b'] })).message).toContain('us-east-1b');
+  });
+
+  it('refuses the region name given as an Availability Zone', () => {
+    // Passing the check here would only surface at CreateSubnet, after the VPC already exists.
+    expect(configError(build({ availabilityZones: ['us-west-2', 'us-west-2b'] })).message).toContain("'us-west-2'");
+  });
+
+  it('refuses the same Availability Zone twice', () => {
+    expect(configError(build({ availabilityZones: ['us-west-2a', 'us-west-2a'] })).message).toContain('must differ');
+  });
+
+  it.each(['GitLab', '1abc', 'a'.repeat(21), 'git_lab', ''])('refuses the deployment name %j', (name) => {
+    expect(configError(build({}, name)).message).toContain('deployment name');
+  });
+
+  it('accepts a deployment name of 20 characters', () => {
+    const name = `g${'-1'.repeat(9)}x`;
+    expect(name).toHaveLength(20);
+    expect(buildInstallConfig({ deployment: name, region: 'us-west-2' }).deployment).toBe(name);
+  });
+});
+
+describe('cidr helpers', () => {
+  it('parses a network and knows what it contains and overlaps', () => {
+    const vpc = parseNetwork('10.0.0.0/16');
+    const a = parseNetwork('10.0.1.0/24');
+    const b = parseNetwork('10.0.1.128/25');
+    const outside = parseNetwork('10.1.0.0/24');
+    expect(vpc.bits).toBe(16);
+    expect(contains(vpc, a)).toBe(true);
+    expect(contains(a, vpc)).toBe(false);
+    expect(contains(vpc, outside)).toBe(false);
+    expect(overlaps(a, b)).toBe(true);
+    expect(overlaps(b, a)).toBe(true);
+    expect(overlaps(parseNetwork('10.0.0.0/24'), a)).toBe(false);
+  });
+});
+
+describe('readConfigFile', () => {
+  async function configFile(content: string) {
+    const dir = await tempDir('gitlab-aws-config-');
+    dirs.push(dir);
+    const path = join(dir, 'gitlab-aws.json');
+    await writeFile(path, content);
+    return path;
+  }
+
+  it('reads a good file', async () => {
+    const content = {
+      region: 'us-east-1',
+      availabilityZones: ['us-east-1a', 'us-east-1b'],
+      vpcCidr: '10.20.0.0/16',
+      subnetCidrs: { publicA: '10.20.0.0/24', privateA: '10.20.1.0/24', publicB: '10.20.2.0/24', privateB: '10.20.3.0/24' },
+    };
+    expect(await readConfigFile(await configFile(JSON.stringify(content, null, 2)))).toEqual(content);
+  });
+
+  it('refuses malformed JSON on one line naming the file', async () => {
+    // An unquoted value: the parser's message quotes the text around it, line break included.
+    const path = await configFile('{\n "region": us-west-2\n}\n');
+    const err = await configFileError(path);
+    expect(err.message).toContain(path);
+    expect(err.message).toContain('not valid JSON');
+  });
+
+  it('refuses an unknown key, naming it', async () => {
+    expect((await configFileError(await configFile('{"regoin": "us-west-2"}'))).message).toContain('regoin');
+  });
+
+  it('refuses an unknown subnet key, naming it', async () => {
+    const err = await configFileError(await configFile('{"subnetCidrs": {"publicC": "10.0.4.0/24"}}'));
+    expect(err.message).toContain('publicC');
+  });
+
+  it('refuses a value of the wrong type, naming the field path', async () => {
+    const err = await configFileError(await configFile('{"subnetCidrs": {"publicA": 10}}'));
+    expect(err.message).toContain('subnetCidrs.publicA');
+  });
+
+  it('refuses a missing file', async () => {
+    const dir = await tempDir('gitlab-aws-config-');
+    dirs.push(dir);
+    const path = join(dir, 'absent.json');
+    const err = await configFileError(path);
+    expect(err.message).toContain('no such file');
+    expect(err.message).toContain(path);
+  });
+});
