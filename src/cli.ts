@@ -40,8 +40,13 @@ export async function main(argv: string[], ioOverride?: Io, signal?: AbortSignal
     exitCode = await load({ options, io, signal: interrupt.signal });
   };
 
-  program
-    .command('install')
+  const answers = (command: Command) =>
+    command
+      .option('--ssh-cidr <cidr>', 'trusted range for SSH to the load balancer (Git) and the bastions, e.g. 203.0.113.0/24')
+      .option('--ssh-from-anywhere', 'open SSH to 0.0.0.0/0 and ::/0 (not recommended)')
+      .option('--bucket-prefix <prefix>', 'S3 bucket names become <prefix>-<type> (default gl-<deployment>-<account>)');
+
+  answers(program.command('install'))
     .description('show the plan, then build every step of the guide (resumes if a state file exists)')
     .addHelpText('after', '\nExamples:\n  $ gitlab-aws install --sandbox --yes          # rehearse end to end, no AWS account\n  $ gitlab-aws install --region us-west-2 --profile admin')
     .action(run(async (ctx) => (await import('./commands/install.js')).install(ctx, { resume: false })));
@@ -55,6 +60,7 @@ export async function main(argv: string[], ioOverride?: Io, signal?: AbortSignal
   program
     .command('teardown')
     .description('delete everything this deployment created, dependents first')
+    .option('--delete-data', 'also delete S3 buckets that hold data (every object version); without it they are kept')
     .addHelpText('after', '\nExample:\n  $ gitlab-aws teardown --sandbox --yes')
     .action(run(async (ctx) => (await import('./commands/teardown.js')).teardown(ctx)));
 
@@ -67,8 +73,7 @@ export async function main(argv: string[], ioOverride?: Io, signal?: AbortSignal
       run(async (ctx) => (await import('./commands/status.js')).status(ctx, { discover: Boolean(opts.discover) }))(opts, command),
     );
 
-  program
-    .command('plan')
+  answers(program.command('plan'))
     .description('show what an install would create, in which order and what runs side by side')
     .addHelpText('after', '\nExample:\n  $ gitlab-aws plan --config answers.json')
     .action(run(async (ctx) => (await import('./commands/plan.js')).plan(ctx)));

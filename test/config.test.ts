@@ -51,6 +51,8 @@ describe('buildInstallConfig', () => {
       availabilityZones: [],
       vpcCidr: '10.0.0.0/16',
       subnetCidrs: { publicA: '10.0.0.0/24', privateA: '10.0.1.0/24', publicB: '10.0.2.0/24', privateB: '10.0.3.0/24' },
+      // No SSH from outside the VPC until the operator names a trusted range.
+      sshFromAnywhere: false,
     });
   });
 

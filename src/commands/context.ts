@@ -1,9 +1,15 @@
 import { createAwsSession, type AwsSession } from '../aws/clients.js';
 import { resolveRegion } from '../aws/region.js';
-import { buildInstallConfig, ConfigError, DEPLOYMENT_NAME, type InstallConfig } from '../config/schema.js';
+import { buildInstallConfig, ConfigError, DEPLOYMENT_NAME, type ConfigFile, type InstallConfig } from '../config/schema.js';
 import { readConfigFile } from '../config/file.js';
 import { GUIDE_REGION } from '../config/regions.js';
-import { badInput, ExitError } from '../errors.js';
+import { badInput, EXIT, ExitError, type ExitCode } from '../errors.js';
+import { runInstall, runTeardown, type RunResult } from '../engine/run.js';
+import type { EventSink } from '../engine/events.js';
+import { openRunLog } from '../state/log.js';
+import type { StateStore } from '../state/store.js';
+import { GUIDE_STEPS } from '../steps/index.js';
+import { createRenderer, renderMode } from '../ui/progress.js';
 import { DeploymentLock } from '../state/lock.js';
 import type { StateDoc } from '../state/schema.js';
 import { readState, statePaths } from '../state/store.js';
@@ -21,6 +27,12 @@ export interface GlobalOptions {
   json: boolean;
   verbose: boolean;
   color: boolean;
+  /** install / plan answers given as flags. */
+  sshCidr?: string;
+  sshFromAnywhere?: boolean;
+  bucketPrefix?: string;
+  /** teardown: delete buckets that hold data too. */
+  deleteData?: boolean;
 }
 
 /** What a command runs with: its options, the terminal, and the signal an interrupt raises. */
@@ -66,8 +78,8 @@ export async function loadDeployment(ctx: CommandContext): Promise<Deployment> {
           `drop --region, or use another --deployment for a second installation`,
         );
       }
-      if (file) {
-        const wanted = buildInstallConfig({ deployment: options.deployment, region: state.config.region, file });
+      if (file || answersGiven(options)) {
+        const wanted = buildInstallConfig({ deployment: options.deployment, region: state.config.region, file: { ...stateAnswers(state.config), ...file }, flags: answers(options) });
         if (JSON.stringify(wanted) !== JSON.stringify(state.config)) {
           throw badInput(
             `--config differs from the configuration deployment '${options.deployment}' was installed with`,
@@ -83,12 +95,27 @@ export async function loadDeployment(ctx: CommandContext): Promise<Deployment> {
     if (!region) {
       throw badInput('no AWS region given', 'pass --region (e.g. --region us-west-2), set AWS_REGION, or set one in your AWS profile');
     }
-    const config = buildInstallConfig({ deployment: options.deployment, region, ...(file ? { file } : {}) });
+    const config = buildInstallConfig({ deployment: options.deployment, region, ...(file ? { file } : {}), flags: answers(options) });
     return { paths, state, config };
   } catch (err) {
     if (err instanceof ConfigError) throw badInput(err.message, 'fix the value and run the command again; nothing was created');
     throw err;
   }
+}
+
+function answers(options: GlobalOptions) {
+  return { sshCidr: options.sshCidr, sshFromAnywhere: options.sshFromAnywhere, bucketPrefix: options.bucketPrefix };
+}
+
+function answersGiven(options: GlobalOptions): boolean {
+  return Object.values(answers(options)).some((v) => v !== undefined);
+}
+
+/** An installed deployment's answers in config-file form, so a partial --config or flag compares fairly. */
+function stateAnswers(config: InstallConfig): ConfigFile {
+  const { deployment: _d, region: _r, availabilityZones, ...rest } = config;
+  const [first, second] = availabilityZones;
+  return { ...rest, ...(first && second ? { availabilityZones: [first, second] } : {}) };
 }
 
 export async function openSession(ctx: CommandContext, region: string): Promise<AwsSession> {
@@ -141,4 +168,50 @@ export async function confirm(ctx: CommandContext, question: string): Promise<vo
   const { confirm: ask } = await import('@inquirer/prompts');
   const yes = await ask({ message: question, default: false }, { output: ctx.io.stdout as never, signal: ctx.signal });
   if (!yes) throw new ExitError(2, 'cancelled: nothing was changed');
+}
+
+/**
+ * Runs the engine with its events going to the terminal (live list, plain lines or NDJSON) and to
+ * the deployment's log file; on failure prints what failed and the command that continues.
+ */
+export async function execute(
+  ctx: CommandContext,
+  deployment: Deployment,
+  aws: AwsSession,
+  store: StateStore,
+  operation: 'install' | 'teardown',
+): Promise<RunResult> {
+  const { options, io } = ctx;
+  const renderer = createRenderer(renderMode(io, options.json), io, aws.clock, options.verbose);
+  const log = await openRunLog(deployment.paths.log, `${operation}${options.sandbox ? ' --sandbox' : ''}`);
+  const emit: EventSink = (event) => {
+    renderer.sink(event);
+    log.write(event);
+  };
+  const run = operation === 'install' ? runInstall : runTeardown;
+  let result: RunResult;
+  try {
+    result = await run({
+      steps: GUIDE_STEPS,
+      store,
+      aws,
+      emit,
+      signal: ctx.signal,
+      teardown: { deleteData: Boolean(options.deleteData) },
+    });
+  } finally {
+    renderer.close();
+    await log.close();
+  }
+  if (!result.ok && !options.json) {
+    for (const failure of result.failed) line(io.stderr, paint(io, 'red', `✖ ${failure.step}: ${failure.error}`));
+    const again = operation === 'install' ? resumeCommand(options) : resumeCommand(options, 'teardown');
+    line(io.stderr, `State saved in ${deployment.paths.file}. Continue with: ${again}`);
+  }
+  return result;
+}
+
+export function exitCodeOf(result: RunResult): ExitCode {
+  if (result.ok) return EXIT.ok;
+  return result.stoppedBy === 'interrupt' ? EXIT.interrupted : EXIT.stepFailed;
 }

@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { runInstall } from '../engine/run.js';
-import { badInput, EXIT, type ExitCode } from '../errors.js';
+import { badInput, type ExitCode } from '../errors.js';
 import { newStateDoc, readState, StateStore } from '../state/store.js';
 import { GUIDE_STEPS } from '../steps/index.js';
 import { line, paint } from '../ui/io.js';
 import { buildPlan, planLines } from '../ui/plan.js';
-import { createRenderer, renderMode } from '../ui/progress.js';
-import { confirm, loadDeployment, openSession, preflight, resumeCommand, withLock, type CommandContext } from './context.js';
+import { confirm, execute, exitCodeOf, loadDeployment, openSession, preflight, resumeCommand, withLock, type CommandContext } from './context.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -45,25 +43,12 @@ export async function install(ctx: CommandContext, { resume }: { resume: boolean
               writtenBy: `gitlab-aws ${VERSION}`,
             }),
           );
-      const renderer = createRenderer(renderMode(io, options.json), io, aws.clock, options.verbose);
-      let result;
-      try {
-        result = await runInstall({ steps: GUIDE_STEPS, store, aws, emit: renderer.sink, signal: ctx.signal });
-      } finally {
-        renderer.close();
+      const result = await execute(ctx, deployment, aws, store, 'install');
+      if (result.ok && !options.json) {
+        line(io.stdout, paint(io, 'green', `Deployment '${options.deployment}' is up: ${store.state.resources.length} resources recorded in ${deployment.paths.file}.`));
+        line(io.stdout, `See them with 'gitlab-aws status${options.sandbox ? ' --sandbox' : ''}'; remove them with '${resumeCommand(options, 'teardown')}'.`);
       }
-      if (result.ok) {
-        if (!options.json) {
-          line(io.stdout, paint(io, 'green', `Deployment '${options.deployment}' is up: ${store.state.resources.length} resources recorded in ${deployment.paths.file}.`));
-          line(io.stdout, `See them with 'gitlab-aws status${options.sandbox ? ' --sandbox' : ''}'; remove them with '${resumeCommand(options, 'teardown')}'.`);
-        }
-        return EXIT.ok;
-      }
-      if (!options.json) {
-        for (const failure of result.failed) line(io.stderr, paint(io, 'red', `✖ ${failure.step}: ${failure.error}`));
-        line(io.stderr, `State saved in ${deployment.paths.file}. Continue with: ${resumeCommand(options)}`);
-      }
-      return result.stoppedBy === 'interrupt' ? EXIT.interrupted : EXIT.stepFailed;
+      return exitCodeOf(result);
     });
   } finally {
     await aws.close();

@@ -1,10 +1,7 @@
-import { runTeardown } from '../engine/run.js';
 import { badInput, EXIT, type ExitCode } from '../errors.js';
 import { readState, StateStore } from '../state/store.js';
-import { GUIDE_STEPS } from '../steps/index.js';
 import { line, paint } from '../ui/io.js';
-import { createRenderer, renderMode } from '../ui/progress.js';
-import { confirm, loadDeployment, openSession, preflight, resumeCommand, withLock, type CommandContext } from './context.js';
+import { confirm, execute, exitCodeOf, loadDeployment, openSession, preflight, resumeCommand, withLock, type CommandContext } from './context.js';
 
 /**
  * `teardown`: removes exactly what this deployment made: what the state file recorded plus
@@ -30,23 +27,17 @@ export async function teardown(ctx: CommandContext): Promise<ExitCode> {
       const state = await readState(deployment.paths.file);
       if (!state) throw badInput(`deployment '${options.deployment}' disappeared while waiting for the lock`);
       const store = new StateStore(deployment.paths.file, state);
-      const renderer = createRenderer(renderMode(io, options.json), io, aws.clock, options.verbose);
-      let result;
-      try {
-        result = await runTeardown({ steps: GUIDE_STEPS, store, aws, emit: renderer.sink, signal: ctx.signal });
-      } finally {
-        renderer.close();
-      }
-      if (result.ok) {
+      const result = await execute(ctx, deployment, aws, store, 'teardown');
+      if (!result.ok) return exitCodeOf(result);
+      const kept = store.state.resources;
+      if (kept.length === 0) {
         await store.remove();
         if (!options.json) line(io.stdout, paint(io, 'green', `Deployment '${options.deployment}' is gone; the last state is kept in ${deployment.paths.backup}.`));
-        return EXIT.ok;
+      } else if (!options.json) {
+        line(io.stdout, paint(io, 'yellow', `Kept ${kept.length} S3 bucket(s) that hold data: ${kept.map((r) => r.id).join(', ')}.`));
+        line(io.stdout, `Everything else is gone. To delete the buckets and their data too: ${resumeCommand(options, 'teardown')} --delete-data`);
       }
-      if (!options.json) {
-        for (const failure of result.failed) line(io.stderr, paint(io, 'red', `✖ ${failure.step}: ${failure.error}`));
-        line(io.stderr, `State saved in ${deployment.paths.file}. Run the teardown again to continue: ${resumeCommand(options, 'teardown')}`);
-      }
-      return result.stoppedBy === 'interrupt' ? EXIT.interrupted : EXIT.stepFailed;
+      return EXIT.ok;
     });
   } finally {
     await aws.close();

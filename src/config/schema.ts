@@ -34,6 +34,9 @@ export const configFileSchema = z
       })
       .strict()
       .optional(),
+    sshCidr: z.string().optional(),
+    sshFromAnywhere: z.boolean().optional(),
+    bucketPrefix: z.string().optional(),
   })
   .strict();
 export type ConfigFile = z.infer<typeof configFileSchema>;
@@ -52,6 +55,15 @@ export const installConfigSchema = z
       publicB: z.string(),
       privateB: z.string(),
     }),
+    /**
+     * Where SSH may come from: Git over SSH to the load balancer and the bastions. Absent: no
+     * SSH from outside the VPC at all until the operator names a trusted range.
+     */
+    sshCidr: z.string().optional(),
+    /** SSH from 0.0.0.0/0 and ::/0; only when asked for explicitly. */
+    sshFromAnywhere: z.boolean(),
+    /** Bucket names are `<prefix>-<type>`; absent: gl-<deployment>-<account id>. */
+    bucketPrefix: z.string().optional(),
   })
   .strict();
 export type InstallConfig = z.infer<typeof installConfigSchema>;
@@ -63,14 +75,19 @@ export function buildInstallConfig(input: {
   deployment: string;
   region: string;
   file?: ConfigFile;
+  /** Command-line answers; they win over the file's. */
+  flags?: Pick<ConfigFile, 'sshCidr' | 'sshFromAnywhere' | 'bucketPrefix'>;
 }): InstallConfig {
-  const file = input.file ?? {};
+  const file = { ...input.file, ...definedOnly(input.flags ?? {}) };
   const config: InstallConfig = {
     deployment: input.deployment,
     region: input.region,
     availabilityZones: file.availabilityZones ?? [],
     vpcCidr: file.vpcCidr ?? GUIDE_NETWORK.vpcCidr,
     subnetCidrs: { ...GUIDE_NETWORK.subnetCidrs, ...file.subnetCidrs },
+    sshFromAnywhere: file.sshFromAnywhere ?? false,
+    ...(file.sshCidr ? { sshCidr: file.sshCidr } : {}),
+    ...(file.bucketPrefix ? { bucketPrefix: file.bucketPrefix } : {}),
   };
   checkInstallConfig(config);
   return config;
@@ -98,6 +115,26 @@ export function checkInstallConfig(config: InstallConfig): void {
     throw new ConfigError('the two Availability Zones must differ (the guide spreads across two)');
   }
   checkNetwork(config);
+  checkAccess(config);
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Bucket names: 3-63 characters in all; the longest type suffix is 17 characters. */
+const BUCKET_PREFIX = /^[a-z0-9][a-z0-9-]{1,44}$/;
+
+function checkAccess(config: InstallConfig): void {
+  if (config.sshCidr !== undefined) {
+    const net = parseOrExplain('sshCidr', config.sshCidr);
+    if (net.bits === 0) {
+      throw new ConfigError('sshCidr 0.0.0.0/0 would open SSH to the whole internet; if you mean it, set sshFromAnywhere (--ssh-from-anywhere) instead');
+    }
+  }
+  if (config.bucketPrefix !== undefined && !BUCKET_PREFIX.test(config.bucketPrefix)) {
+    throw new ConfigError(`bucketPrefix '${config.bucketPrefix}' is invalid: use 2-45 lowercase letters, digits or hyphens, starting with a letter or digit`);
+  }
 }
 
 function checkNetwork(config: InstallConfig): void {

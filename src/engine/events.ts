@@ -9,6 +9,7 @@ export type StepOutcome =
   | 'done' // created (or adopted) now
   | 'verified' // complete from an earlier run, checked and skipped
   | 'destroyed'
+  | 'retained' // torn down except what is kept on purpose (buckets holding data)
   | 'failed'
   | 'stopped'; // interrupted at a safe point; resume continues it
 

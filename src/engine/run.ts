@@ -7,7 +7,8 @@ import { resourceTags } from '../aws/tags.js';
 import type { StateStore } from '../state/store.js';
 import type { EngineEvent, EventSink, Operation, StepOutcome } from './events.js';
 import { checkGraph, dependents } from './graph.js';
-import type { ResourceRef, StepContext, StepId, StepOutputs } from './step.js';
+import type { DestroyResult, ResourceRef, StepContext, StepId, StepOutputs, TeardownOptions } from './step.js';
+import { Redactor } from './redact.js';
 
 /** A step as the engine sees it: the typed contract of step.ts with the types erased. */
 export interface EngineStep {
@@ -18,7 +19,7 @@ export interface EngineStep {
   create(ctx: StepContext): Promise<unknown>;
   verify?(ctx: StepContext, outputs: any): Promise<boolean>;
   discover(ctx: StepContext): Promise<ResourceRef[]>;
-  destroy(ctx: StepContext, resources: ResourceRef[]): Promise<void>;
+  destroy(ctx: StepContext, resources: ResourceRef[]): Promise<void | DestroyResult>;
 }
 
 export interface RunOptions {
@@ -28,6 +29,9 @@ export interface RunOptions {
   emit: EventSink;
   /** Aborted by an interrupt (Ctrl-C): running steps stop at a safe point. */
   signal?: AbortSignal;
+  teardown?: TeardownOptions;
+  /** Shared with the caller so its own messages are redacted the same way. */
+  redactor?: Redactor;
 }
 
 export interface RunResult {
@@ -65,8 +69,11 @@ interface Strategy {
   run(step: EngineStep, ctx: StepContext): Promise<StepOutcome>;
 }
 
-async function schedule(operation: Operation, options: RunOptions, strategy: Strategy): Promise<RunResult> {
-  const { steps, store, aws, emit } = options;
+async function schedule(operation: Operation, rawOptions: RunOptions, strategy: Strategy): Promise<RunResult> {
+  const redactor = rawOptions.redactor ?? new Redactor();
+  const emit: EventSink = (event) => rawOptions.emit(redactor.deep(event));
+  const options: RunOptions = { ...rawOptions, emit, redactor };
+  const { steps, store, aws } = options;
   checkGraph(steps);
   const clock = aws.clock;
   const started = clock.now();
@@ -94,7 +101,7 @@ async function schedule(operation: Operation, options: RunOptions, strategy: Str
       })
       .catch(async (err: unknown) => {
         const stopped = stop.signal.aborted && (err === stop.signal.reason || err instanceof StopRequested);
-        const message = errorMessage(err);
+        const message = redactor.apply(errorMessage(err));
         await store.update((doc) => {
           const entry = (doc.steps[step.id] ??= { status: 'pending' });
           entry.status = stopped ? (operation === 'install' ? 'pending' : entry.status) : 'failed';
@@ -104,10 +111,11 @@ async function schedule(operation: Operation, options: RunOptions, strategy: Str
           failed.push({ step: step.id, error: message });
           stop.abort(new StopRequested('a step failed'));
         }
+        const hint = remedy(err);
         emit({
           type: 'step-finished', operation, step: step.id, title: step.title,
           outcome: stopped ? 'stopped' : 'failed', elapsedMs: clock.now() - begin,
-          ...(stopped ? {} : { error: message, hint: remedy(err) }),
+          ...(stopped ? {} : { error: message, ...(hint ? { hint } : {}) }),
         });
       })
       .finally(() => running.delete(step.id));
@@ -158,12 +166,14 @@ async function destroyStep(step: EngineStep, ctx: StepContext, { store }: RunOpt
   });
   const found = await step.discover(ctx);
   const resources = uniqueResources([...ctx.recorded(), ...found]);
-  await step.destroy(ctx, resources);
+  const retained = (await step.destroy(ctx, resources))?.retained ?? [];
+  for (const kept of retained) await ctx.record(kept);
+  const keep = (r: ResourceRef) => retained.some((k) => k.type === r.type && k.id === r.id);
   await store.update((doc) => {
-    doc.resources = doc.resources.filter((r) => r.step !== step.id);
-    doc.steps[step.id] = { status: 'destroyed', finishedAt: new Date().toISOString() };
+    doc.resources = doc.resources.filter((r) => r.step !== step.id || keep(r));
+    doc.steps[step.id] = { status: retained.length ? 'retained' : 'destroyed', finishedAt: new Date().toISOString() };
   });
-  return 'destroyed';
+  return retained.length ? 'retained' : 'destroyed';
 }
 
 export function uniqueResources(resources: ResourceRef[]): ResourceRef[] {
@@ -173,8 +183,13 @@ export function uniqueResources(resources: ResourceRef[]): ResourceRef[] {
 }
 
 /** The step's view of the run: config, clients, state writes and waits on the run's clock. */
-export function makeContext(step: EngineStep, options: Pick<RunOptions, 'store' | 'aws' | 'emit'>, signal: AbortSignal): StepContext {
+export function makeContext(
+  step: EngineStep,
+  options: Pick<RunOptions, 'store' | 'aws' | 'emit' | 'teardown' | 'redactor'>,
+  signal: AbortSignal,
+): StepContext {
   const { store, aws, emit } = options;
+  const redactor = options.redactor ?? new Redactor();
   const doc = () => store.state;
   const context: StepContext = {
     stepId: step.id,
@@ -211,6 +226,8 @@ export function makeContext(step: EngineStep, options: Pick<RunOptions, 'store' 
       poll({ clock: aws.clock, what, timeoutMs, signal, onWait: (seen) => context.progress(`waiting for ${what}: ${seen}`) }, check),
     retry: (what, kinds, timeoutMs, action) =>
       retryWhile(kinds, { clock: aws.clock, what, timeoutMs, signal, delayMs: 2_000, maxDelayMs: 20_000 }, action),
+    secret: (value) => redactor.add(value),
+    teardown: options.teardown ?? { deleteData: false },
   };
   return context;
 }

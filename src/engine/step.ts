@@ -47,7 +47,24 @@ export interface StepContext {
   /** Polls on the run's clock until done; fails with what it waited for and last saw. */
   poll<T>(what: string, timeoutMs: number, check: Check<T>): Promise<T>;
   /** Retries `action` while AWS answers with one of `kinds` (NotFound right after a create, ...). */
-  retry<T>(what: string, kinds: AwsErrorKind[], timeoutMs: number, action: () => Promise<T>): Promise<T>;
+  retry<T>(what: string, kinds: AwsErrorKind[] | ((err: unknown) => boolean), timeoutMs: number, action: () => Promise<T>): Promise<T>;
+  /**
+   * Declares a generated secret: from now on it is blanked out of every event, log line and
+   * error message. Secrets themselves live only in SSM Parameter Store.
+   */
+  secret(value: string): void;
+  /** What the operator asked of a teardown. */
+  readonly teardown: TeardownOptions;
+}
+
+export interface TeardownOptions {
+  /** Delete buckets that hold data (every object version) instead of keeping them. */
+  deleteData: boolean;
+}
+
+/** What a `destroy` may hand back: resources it kept on purpose, which stay in the state file. */
+export interface DestroyResult {
+  retained: ResourceRef[];
 }
 
 export interface Step<Id extends StepId = StepId> {
@@ -67,7 +84,7 @@ export interface Step<Id extends StepId = StepId> {
    * Idempotent: deletes `resources` (what the state recorded plus what `discover` found) and
    * anything they depend on within this step; gone already is success.
    */
-  destroy(ctx: StepContext, resources: ResourceRef[]): Promise<void>;
+  destroy(ctx: StepContext, resources: ResourceRef[]): Promise<void | DestroyResult>;
 }
 
 export type AnyStep = { [K in StepId]: Step<K> }[StepId];

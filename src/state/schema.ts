@@ -4,7 +4,8 @@ import { installConfigSchema } from '../config/schema.js';
 /** Bump when the document's shape changes; older files are migrated, newer ones refused. */
 export const STATE_SCHEMA_VERSION = 1;
 
-export const STEP_STATUSES = ['pending', 'running', 'complete', 'failed', 'destroying', 'destroyed'] as const;
+/** `retained`: torn down except for resources kept on purpose (buckets holding data). */
+export const STEP_STATUSES = ['pending', 'running', 'complete', 'failed', 'destroying', 'destroyed', 'retained'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
 
 export const resourceRecordSchema = z.object({

@@ -6,7 +6,7 @@ import { STATE_SCHEMA_VERSION, stateSchema, type ResourceRecord, type StateDoc }
 
 export function statePaths(stateDir: string, deployment: string) {
   const file = join(stateDir, `${deployment}.json`);
-  return { file, backup: `${file}.bak`, lock: join(stateDir, `${deployment}.lock`) };
+  return { file, backup: `${file}.bak`, lock: join(stateDir, `${deployment}.lock`), log: join(stateDir, `${deployment}.log`) };
 }
 
 /**

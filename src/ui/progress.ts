@@ -27,12 +27,13 @@ const SYMBOL: Record<StepOutcome, string> = {
   done: '✔',
   verified: '✔',
   destroyed: '✔',
+  retained: '◆',
   failed: '✖',
   stopped: '■',
 };
 
 function outcomeText(outcome: StepOutcome): string {
-  return { done: 'done', verified: 'already done', destroyed: 'removed', failed: 'FAILED', stopped: 'stopped' }[outcome];
+  return { done: 'done', verified: 'already done', destroyed: 'removed', retained: 'removed, data kept', failed: 'FAILED', stopped: 'stopped' }[outcome];
 }
 
 function timeNote(ms: number, clock: Clock): string {
