@@ -14,10 +14,10 @@ export type AwsErrorKind =
 
 const PATTERNS: Array<[AwsErrorKind, RegExp]> = [
   ['throttled', /Throttl|RequestLimitExceeded|SlowDown|TooManyRequests|RequestThrottled|PriorRequestNotComplete/],
-  ['access-denied', /AccessDenied|UnauthorizedOperation|NotAuthorized|InvalidClientTokenId|ExpiredToken|UnrecognizedClient/],
+  ['access-denied', /AccessDenied|^Forbidden$|UnauthorizedOperation|NotAuthorized|InvalidClientTokenId|ExpiredToken|UnrecognizedClient/],
   ['not-found', /NotFound|NoSuch|DoesNotExist/],
   ['already-exists', /AlreadyExists|Duplicate|AlreadyOwnedByYou|EntityAlreadyExists/],
-  ['dependency', /DependencyViolation|InUse|ResourceInUse|DeleteConflict|InvalidReplicationGroupState|ScalingActivityInProgress/],
+  ['dependency', /DependencyViolation|BucketNotEmpty|InUse|ResourceInUse|DeleteConflict|InvalidReplicationGroupState|ScalingActivityInProgress/],
   ['quota', /LimitExceeded|QuotaExceeded|InsufficientCapacity|TooMany/],
 ];
 
@@ -31,6 +31,8 @@ export function errorCode(err: unknown): string {
 
 export function classify(err: unknown): AwsErrorKind {
   const code = errorCode(err);
+  // The bucket name belongs to another account: not ours to adopt, whatever the name says.
+  if (code === 'BucketAlreadyExists') return 'other';
   for (const [kind, pattern] of PATTERNS) if (pattern.test(code)) return kind;
   return 'other';
 }

@@ -32,7 +32,7 @@ export type Operation = (ctx: OperationContext, input: any) => unknown;
 export type ServiceOperations = Record<string, Operation>;
 
 export function isMutating(operation: string): boolean {
-  return !/^(Describe|Get|List)/.test(operation);
+  return !/^(Describe|Get|List|Head)/.test(operation);
 }
 
 export function makeContext(world: World, region: string, now: number, maxLag: number, dice: () => number): OperationContext {

@@ -31,7 +31,7 @@ export function inventory(world: World, now: number): SandboxResource[] {
   for (const p of Object.values(world.iam.policies)) push('AWS::IAM::ManagedPolicy', p.arn, p.tags);
   for (const r of Object.values(world.iam.roles)) push('AWS::IAM::Role', r.name, r.tags);
   for (const p of Object.values(world.iam.instanceProfiles)) push('AWS::IAM::InstanceProfile', p.name, p.tags);
-  for (const b of Object.values(world.s3.buckets)) push('AWS::S3::Bucket', b.name, b.tags);
+  for (const b of Object.values(world.s3.buckets)) if (b.owner === world.accountId) push('AWS::S3::Bucket', b.name, b.tags);
   for (const p of Object.values(world.ssm.parameters)) push('AWS::SSM::Parameter', p.name, p.tags);
   return list;
 }
