@@ -73,6 +73,12 @@ export async function main(argv: string[], ioOverride?: Io, signal?: AbortSignal
       run(async (ctx) => (await import('./commands/status.js')).status(ctx, { discover: Boolean(opts.discover) }))(opts, command),
     );
 
+  program
+    .command('root-password')
+    .description("print GitLab's root password (kept in SSM Parameter Store, shown only on request)")
+    .addHelpText('after', '\nExample:\n  $ gitlab-aws root-password --sandbox')
+    .action(run(async (ctx) => (await import('./commands/root-password.js')).rootPassword(ctx)));
+
   answers(program.command('plan'))
     .description('show what an install would create, in which order and what runs side by side')
     .addHelpText('after', '\nExample:\n  $ gitlab-aws plan --config answers.json')

@@ -4,30 +4,40 @@ import { readState } from '../src/state/store.js';
 import { TAG_DEPLOYMENT, TAG_STEP } from '../src/aws/tags.js';
 import { readWorld, runCli, sandboxInventory, shape, statusJson, tempDir } from './helpers.js';
 
+/** What one install of the guide so far holds, by CloudFormation type. */
+const FULL_INSTALL = {
+  'AWS::EC2::EIP': 2,
+  'AWS::EC2::InternetGateway': 1,
+  'AWS::EC2::NatGateway': 2,
+  'AWS::EC2::RouteTable': 3,
+  'AWS::EC2::SecurityGroup': 5,
+  'AWS::EC2::Subnet': 4,
+  'AWS::EC2::VPC': 1,
+  'AWS::IAM::InstanceProfile': 1,
+  'AWS::IAM::ManagedPolicy': 1,
+  'AWS::IAM::Role': 1,
+  'AWS::S3::Bucket': 10,
+  'AWS::SSM::Parameter': 11,
+};
+
 /** The README's quick start, as an operator runs it: install, status, teardown, discover. */
 describe('sandbox install end to end', () => {
   it('builds every step, lists every resource, and tears down to nothing', async () => {
     const dir = await tempDir();
     const install = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir]);
     expect(install.code, install.stderr).toBe(0);
-    for (const title of ['IAM policy, role and instance profile', 'VPC', 'Subnets']) {
+    for (const title of ['IAM policy, role and instance profile', 'VPC', 'Subnets', 'Internet gateway', 'NAT gateways', 'Public route table', 'Private route tables', 'Security groups', 'S3 buckets', 'Secrets in SSM Parameter Store']) {
       expect(install.stdout).toMatch(new RegExp(`✔ ${title}: done \\((\\d+m)?\\d+s simulated\\)`));
     }
 
     const status = statusJson((await runCli(['status', '--sandbox', '--json', '--state-dir', dir])).stdout);
-    expect(status.steps.map((s) => [s.id, s.status])).toEqual([
-      ['iam-role', 'complete'],
-      ['vpc', 'complete'],
-      ['subnets', 'complete'],
-    ]);
+    expect(status.steps.map((s) => [s.id, s.status])).toEqual(
+      ['iam-role', 'vpc', 'subnets', 'internet-gateway', 'nat-gateways', 'public-route-table', 'private-route-tables', 'security-groups', 's3-buckets', 'secrets'].map(
+        (id) => [id, 'complete'],
+      ),
+    );
     const held = await sandboxInventory(dir);
-    expect(shape(status.resources)).toEqual({
-      'AWS::EC2::Subnet': 4,
-      'AWS::EC2::VPC': 1,
-      'AWS::IAM::InstanceProfile': 1,
-      'AWS::IAM::ManagedPolicy': 1,
-      'AWS::IAM::Role': 1,
-    });
+    expect(shape(status.resources)).toEqual(FULL_INSTALL);
     expect(status.resources.map((r) => `${r.type} ${r.id}`).sort()).toEqual(held.map((r) => `${r.type} ${r.id}`).sort());
     expect(status.resources.every((r) => held.find((h) => h.id === r.id)?.step === r.step)).toBe(true);
 
@@ -90,7 +100,7 @@ describe('sandbox install end to end', () => {
     const second = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir, '--deployment', 'staging', '--config', config]);
     expect(second.code, second.stderr).toBe(0);
     const world = (await readWorld(dir))!;
-    const staging = Object.values(world.ec2).filter((r) => r.tags[TAG_DEPLOYMENT] === 'staging');
+    const staging = Object.values(world.ec2).filter((r) => r.tags[TAG_DEPLOYMENT] === 'staging' && (r.kind === 'vpc' || r.kind === 'subnet'));
     expect(staging.map((r) => [r.region, r.attrs.cidrBlock, r.attrs.availabilityZone]).sort()).toEqual([
       ['eu-west-1', '10.20.0.0/16', undefined],
       ['eu-west-1', '10.20.0.0/24', 'eu-west-1b'],
@@ -102,7 +112,7 @@ describe('sandbox install end to end', () => {
     // Tearing one deployment down leaves the other untouched.
     expect((await runCli(['teardown', '--sandbox', '--yes', '--state-dir', dir, '--deployment', 'staging'])).code).toBe(0);
     expect(await sandboxInventory(dir, 'staging')).toEqual([]);
-    expect((await sandboxInventory(dir, 'gitlab')).length).toBe(8);
+    expect(shape(await sandboxInventory(dir, 'gitlab'))).toEqual(FULL_INSTALL);
   });
 
   it('a resume after success verifies each step and changes nothing', async () => {
@@ -120,6 +130,6 @@ describe('sandbox install end to end', () => {
     const faults = JSON.stringify({ seed: 42, throttleRate: 0.25, serverErrorRate: 0.1 });
     const run = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir], { GITLAB_AWS_SANDBOX_FAULTS: faults });
     expect(run.code, run.stderr).toBe(0);
-    expect((await sandboxInventory(dir)).length).toBe(8);
+    expect(shape(await sandboxInventory(dir))).toEqual(FULL_INSTALL);
   });
 });

@@ -51,7 +51,7 @@ describe('one run at a time', () => {
 
     const resumed = await runCli(['resume', '--sandbox', '--yes', '--state-dir', dir]);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect((await sandboxInventory(dir)).length).toBe(8);
+    expect((await sandboxInventory(dir)).length).toBe(42);
   }, 60_000);
 
   it('a lock left by a dead process is taken over with a notice', async () => {

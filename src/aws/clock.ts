@@ -10,6 +10,13 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   /** True when the clock runs faster than real time (the sandbox). */
   readonly simulated: boolean;
+  /**
+   * Runs `work` on a timeline of its own that starts at `startAt`. On the sandbox clock each
+   * timeline keeps its own time, so work done side by side (steps, a step's parallel parts)
+   * takes AWS's time once, not once per branch, however the machine interleaves it. On the wall
+   * clock there is one timeline and this just runs `work`.
+   */
+  timeline<T>(startAt: number, work: () => Promise<T>): Promise<T>;
 }
 
 export function scaledSleep(realMs: number, signal?: AbortSignal): Promise<void> {
@@ -29,8 +36,9 @@ export function scaledSleep(realMs: number, signal?: AbortSignal): Promise<void>
 
 export const wallClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) => scaledSleep(ms, signal),
+  sleep: (ms, signal) => scaledSleep(Math.max(0, ms), signal),
   simulated: false,
+  timeline: (_startAt, work) => work(),
 };
 
 export function formatDuration(ms: number): string {

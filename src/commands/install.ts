@@ -26,6 +26,9 @@ export async function install(ctx: CommandContext, { resume }: { resume: boolean
       for (const text of planLines(plan, deployment.config)) line(io.stdout, text);
       line(io.stdout);
     }
+    if (deployment.config.sshFromAnywhere) {
+      line(io.stderr, paint(io, 'yellow', 'warning: SSH (Git over SSH and the bastions) will be open to the whole internet, as asked with --ssh-from-anywhere'));
+    }
     await confirm(ctx, deployment.state ? 'Continue this deployment?' : 'Create these resources?');
 
     return await withLock(ctx, deployment, resume ? 'gitlab-aws resume' : 'gitlab-aws install', async () => {

@@ -51,6 +51,7 @@ class StopRequested extends Error {
  */
 export async function runInstall(options: RunOptions): Promise<RunResult> {
   return schedule('install', options, {
+    after: (step) => step.needs,
     ready: (step, finished) => step.needs.every((need) => finished.has(need)),
     run: (step, ctx) => installStep(step, ctx, options),
   });
@@ -59,12 +60,15 @@ export async function runInstall(options: RunOptions): Promise<RunResult> {
 /** Runs `destroy` for every step, dependents first, independent ones at once. */
 export async function runTeardown(options: RunOptions): Promise<RunResult> {
   return schedule('teardown', options, {
+    after: (step) => dependents(options.steps, step.id).map((d) => d.id),
     ready: (step, finished) => dependents(options.steps, step.id).every((d) => finished.has(d.id)),
     run: (step, ctx) => destroyStep(step, ctx, options),
   });
 }
 
 interface Strategy {
+  /** The steps that must end before this one starts. */
+  after(step: EngineStep): readonly string[];
   ready(step: EngineStep, finished: Set<string>): boolean;
   run(step: EngineStep, ctx: StepContext): Promise<StepOutcome>;
 }
@@ -88,18 +92,30 @@ async function schedule(operation: Operation, rawOptions: RunOptions, strategy: 
   const failed: RunResult['failed'] = [];
   const running = new Map<string, Promise<void>>();
 
+  const endedAt = new Map<string, number>();
   const launch = (step: EngineStep) => {
     launched.add(step.id);
     const ctx = makeContext(step, options, stop.signal);
-    const begin = clock.now();
+    // A step starts, on AWS's time, when the last step it waits for ended.
+    const startAt = Math.max(started, ...strategy.after(step).map((id) => endedAt.get(id) ?? started));
     emit({ type: 'step-started', operation, step: step.id, title: step.title });
-    const work = strategy
-      .run(step, ctx)
-      .then((outcome) => {
-        finished.add(step.id);
-        emit({ type: 'step-finished', operation, step: step.id, title: step.title, outcome, elapsedMs: clock.now() - begin });
+    const work = clock
+      .timeline(startAt, async () => {
+        try {
+          return { ok: true as const, outcome: await strategy.run(step, ctx), at: clock.now() };
+        } catch (error) {
+          return { ok: false as const, error, at: clock.now() };
+        }
       })
-      .catch(async (err: unknown) => {
+      .then(async (result) => {
+        endedAt.set(step.id, result.at);
+        const elapsedMs = result.at - startAt;
+        if (result.ok) {
+          finished.add(step.id);
+          emit({ type: 'step-finished', operation, step: step.id, title: step.title, outcome: result.outcome, elapsedMs });
+          return;
+        }
+        const err = result.error;
         const stopped = stop.signal.aborted && (err === stop.signal.reason || err instanceof StopRequested);
         const message = redactor.apply(errorMessage(err));
         await store.update((doc) => {
@@ -114,7 +130,7 @@ async function schedule(operation: Operation, rawOptions: RunOptions, strategy: 
         const hint = remedy(err);
         emit({
           type: 'step-finished', operation, step: step.id, title: step.title,
-          outcome: stopped ? 'stopped' : 'failed', elapsedMs: clock.now() - begin,
+          outcome: stopped ? 'stopped' : 'failed', elapsedMs,
           ...(stopped ? {} : { error: message, ...(hint ? { hint } : {}) }),
         });
       })
@@ -134,7 +150,8 @@ async function schedule(operation: Operation, rawOptions: RunOptions, strategy: 
 
   const ok = finished.size === steps.length;
   const stoppedBy = ok ? undefined : failed.length ? 'failure' : 'interrupt';
-  emit({ type: 'run-finished', operation, ok, elapsedMs: clock.now() - started, ...(stoppedBy ? { stoppedBy } : {}) });
+  const elapsedMs = Math.max(0, ...[...endedAt.values()].map((t) => t - started));
+  emit({ type: 'run-finished', operation, ok, elapsedMs, ...(stoppedBy ? { stoppedBy } : {}) });
   return { ok, failed, ...(stoppedBy ? { stoppedBy } : {}) };
 }
 
@@ -227,6 +244,23 @@ export function makeContext(
     retry: (what, kinds, timeoutMs, action) =>
       retryWhile(kinds, { clock: aws.clock, what, timeoutMs, signal, delayMs: 2_000, maxDelayMs: 20_000 }, action),
     secret: (value) => redactor.add(value),
+    async each(items, work) {
+      const start = aws.clock.now();
+      let end = start;
+      const results = await Promise.all(
+        items.map((item, i) =>
+          aws.clock.timeline(start, async () => {
+            try {
+              return await work(item, i);
+            } finally {
+              end = Math.max(end, aws.clock.now());
+            }
+          }),
+        ),
+      );
+      await aws.clock.sleep(end - aws.clock.now(), signal); // this timeline resumes when the last part ended
+      return results;
+    },
     teardown: options.teardown ?? { deleteData: false },
   };
   return context;

@@ -46,6 +46,11 @@ export interface StepContext {
   progress(message: string): void;
   /** Polls on the run's clock until done; fails with what it waited for and last saw. */
   poll<T>(what: string, timeoutMs: number, check: Check<T>): Promise<T>;
+  /**
+   * Does `work` for every item side by side (in the sandbox, each on its own timeline, so the
+   * parts take AWS's time once). Use it instead of Promise.all for a step's parallel parts.
+   */
+  each<T, R>(items: readonly T[], work: (item: T, index: number) => Promise<R>): Promise<R[]>;
   /** Retries `action` while AWS answers with one of `kinds` (NotFound right after a create, ...). */
   retry<T>(what: string, kinds: AwsErrorKind[] | ((err: unknown) => boolean), timeoutMs: number, action: () => Promise<T>): Promise<T>;
   /**

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import type { CallInterceptor, ServiceName } from '../aws/clients.js';
 import { scaledSleep, type Clock } from '../aws/clock.js';
@@ -5,7 +6,7 @@ import { awsError, isMutating, makeContext, type ServiceOperations } from './cor
 import { API_ROUND_TRIP_MS, DEFAULT_SPEED, MINUTE } from '../aws/durations.js';
 import { ec2, ec2Latency } from './ec2.js';
 import { iam, iamLatency } from './iam.js';
-import { ec2Network, ec2NetworkLatency } from './ec2-network.js';
+import { vpcNetwork, vpcNetworkLatency } from './vpc-network.js';
 import { s3, s3Latency } from './s3.js';
 import { ssm, ssmLatency } from './ssm.js';
 import { emptyWorld, loadWorld, saveWorld, worldFile, type World } from './world.js';
@@ -44,7 +45,7 @@ const sts: ServiceOperations = {
 };
 
 const SERVICES: Partial<Record<ServiceName, { operations: ServiceOperations; latency: Record<string, number> }>> = {
-  ec2: { operations: { ...ec2, ...ec2Network }, latency: { ...ec2Latency, ...ec2NetworkLatency } },
+  ec2: { operations: { ...ec2, ...vpcNetwork }, latency: { ...ec2Latency, ...vpcNetworkLatency } },
   iam: { operations: iam, latency: iamLatency },
   sts: { operations: sts, latency: {} },
   s3: { operations: s3, latency: s3Latency },
@@ -52,24 +53,34 @@ const SERVICES: Partial<Record<ServiceName, { operations: ServiceOperations; lat
 };
 
 /**
- * The sandbox clock. Its time moves only by waiting: a sleep of N AWS milliseconds takes N/speed
- * real ones and then moves the clock to where the sleeper was due. So the times it reports are
- * AWS's (the table's), not inflated by this machine's own work, and concurrent waits still
- * finish in the order AWS would finish them.
+ * The sandbox clock: virtual time, exact whatever this machine does meanwhile. Each timeline
+ * (a step, or one branch of a step's parallel work) keeps its own time, which moves only when
+ * it waits; a wait of N AWS-milliseconds also takes N/speed real ones, which only paces the run
+ * for the eye. The clock's overall reading is the latest any timeline has reached.
  */
 class SandboxClock implements Clock {
   readonly simulated = true;
+  private readonly timelines = new AsyncLocalStorage<{ time: number }>();
   constructor(
-    private virtual: number,
+    private latest: number,
     readonly speed: number,
   ) {}
   now(): number {
-    return this.virtual;
+    return this.timelines.getStore()?.time ?? this.latest;
   }
   async sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    const due = this.virtual + ms;
-    await scaledSleep(ms / this.speed, signal);
-    this.virtual = Math.max(this.virtual, due);
+    const timeline = this.timelines.getStore();
+    const due = (timeline?.time ?? this.latest) + Math.max(0, ms);
+    await scaledSleep(Math.max(0, ms) / this.speed, signal);
+    if (timeline) timeline.time = Math.max(timeline.time, due);
+    this.latest = Math.max(this.latest, due);
+  }
+  timeline<T>(startAt: number, work: () => Promise<T>): Promise<T> {
+    return this.timelines.run({ time: startAt }, work);
+  }
+  /** The latest time any timeline has reached: what the world remembers between runs. */
+  get overall(): number {
+    return this.latest;
   }
 }
 
@@ -135,7 +146,7 @@ export class Sandbox implements CallInterceptor {
 
   /** Every resource in the sandbox carrying a deployment tag: what a test compares with the state. */
   inventory(deployment: string): SandboxResource[] {
-    return inventory(this.world, this.clock.now()).filter((r) => r.deployment === deployment);
+    return inventory(this.world, this.clock.overall).filter((r) => r.deployment === deployment);
   }
 
   /** How many mutating calls this process has made (a crash sweep iterates over these). */
@@ -144,7 +155,7 @@ export class Sandbox implements CallInterceptor {
   }
 
   save(): Promise<void> {
-    this.world.simNow = this.clock.now();
+    this.world.simNow = Math.max(this.world.simNow, this.clock.overall);
     const text = JSON.stringify(this.world);
     const write = this.saving.then(() => saveWorld(this.file, text));
     this.saving = write.catch(() => undefined);

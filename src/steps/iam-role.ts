@@ -25,8 +25,11 @@ const POLICY = 'AWS::IAM::ManagedPolicy';
 const ROLE = 'AWS::IAM::Role';
 const PROFILE = 'AWS::IAM::InstanceProfile';
 
-/** The guide's policy, least privilege: its S3 actions on exactly this deployment's buckets. */
-export function s3PolicyDocument(buckets: string[]): string {
+/**
+ * The guide's policy, least privilege: its S3 actions on exactly this deployment's buckets, and
+ * reading this deployment's secrets (SSM parameters under /gitlab-aws/<deployment>/) at boot.
+ */
+export function instancePolicyDocument(buckets: string[], parameterArn: string): string {
   return JSON.stringify({
     Version: '2012-10-17',
     Statement: [
@@ -39,6 +42,11 @@ export function s3PolicyDocument(buckets: string[]): string {
         Effect: 'Allow',
         Action: ['s3:ListBucket', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:ListBucketMultipartUploads'],
         Resource: buckets.map((b) => `arn:aws:s3:::${b}`),
+      },
+      {
+        Effect: 'Allow',
+        Action: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
+        Resource: [parameterArn, `${parameterArn}/*`],
       },
     ],
   });
@@ -110,7 +118,9 @@ export const iamRole = defineStep({
     const names = guideNames(ctx.deployment);
     const account = await accountId(ctx);
     const policyArn = `arn:aws:iam::${account}:policy/${names.s3Policy}`;
-    await ensurePolicy(ctx, iam, policyArn, names.s3Policy, s3PolicyDocument(bucketNames(ctx.config, account)));
+    const parameterArn = `arn:aws:ssm:${ctx.region}:${account}:parameter${names.parameterPath}`;
+    const document = instancePolicyDocument(Object.values(bucketNames(ctx.config, account)), parameterArn);
+    await ensurePolicy(ctx, iam, policyArn, names.s3Policy, document);
 
     const roleName = names.instanceRole;
     let role = (await getOrUndefined(() => iam.getRole({ RoleName: roleName })))?.Role;

@@ -2,9 +2,27 @@ import type { EngineStep } from '../engine/run.js';
 import { iamRole } from './iam-role.js';
 import { vpc } from './vpc.js';
 import { subnets } from './subnets.js';
+import { internetGateway } from './internet-gateway.js';
+import { natGateways } from './nat-gateways.js';
+import { publicRouteTable } from './public-route-table.js';
+import { privateRouteTables } from './private-route-tables.js';
+import { securityGroups } from './security-groups.js';
+import { s3Buckets } from './s3-buckets.js';
+import { secrets } from './secrets.js';
 
 /**
  * Every step, in the guide's order. The order is what the operator reads (plan, progress list);
  * what runs when is decided by each step's `needs`.
  */
-export const GUIDE_STEPS: readonly EngineStep[] = [iamRole, vpc, subnets];
+export const GUIDE_STEPS: readonly EngineStep[] = [
+  iamRole,
+  vpc,
+  subnets,
+  internetGateway,
+  natGateways,
+  publicRouteTable,
+  privateRouteTables,
+  securityGroups,
+  s3Buckets,
+  secrets,
+];

@@ -10,8 +10,23 @@ export function guideNames(deployment: string) {
     instanceRole: `${deployment}-GitLabS3Access`,
     vpc: `${deployment}-vpc`,
     subnet: (kind: 'public' | 'private', cidr: string) => `${deployment}-${kind}-${cidr.split('/')[0]}`,
+    internetGateway: `${deployment}-gateway`,
+    /** The guide leaves NAT gateways and their addresses unnamed; these follow its a/b zones. */
+    natGateway: (zone: 'a' | 'b') => `${deployment}-nat-${zone}`,
+    natAddress: (zone: 'a' | 'b') => `${deployment}-nat-${zone}-eip`,
+    publicRouteTable: `${deployment}-public`,
+    privateRouteTable: (zone: 'a' | 'b') => `${deployment}-private-${zone}`,
+    securityGroup: (role: SecurityGroupRole) => `${deployment}-${role}-sec-group`,
+    parameterPath: `/gitlab-aws/${deployment}`,
   };
 }
+
+/** The guide's security groups, by the role of what they protect (gitlab-<role>-sec-group). */
+export const SECURITY_GROUP_ROLES = ['loadbalancer', 'rds', 'redis', 'bastion', 'gitaly'] as const;
+export type SecurityGroupRole = (typeof SECURITY_GROUP_ROLES)[number];
+
+/** The guide's two Availability Zones, as its names spell them. */
+export const ZONES = ['a', 'b'] as const;
 
 /** The guide's four subnets in its order: public and private in the first AZ, then the second. */
 export const SUBNET_LAYOUT: ReadonlyArray<{ key: SubnetKey; kind: 'public' | 'private'; zone: 0 | 1 }> = [
@@ -31,7 +46,10 @@ export const OBJECT_STORAGE_TYPES = [
  * Bucket names are global: prefix them with the deployment and the account so two deployments
  * (or two accounts) never collide. The IAM policy grants exactly these buckets.
  */
-export function bucketNames(config: InstallConfig, accountId: string): string[] {
-  const prefix = `gl-${config.deployment}-${accountId}`;
-  return [...OBJECT_STORAGE_TYPES, 'backups'].map((type) => `${prefix}-${type.replace(/_/g, '-')}`);
+export function bucketNames(config: InstallConfig, accountId: string): Record<BucketType, string> {
+  const prefix = config.bucketPrefix ?? `gl-${config.deployment}-${accountId}`;
+  return Object.fromEntries(BUCKET_TYPES.map((type) => [type, `${prefix}-${type.replace(/_/g, '-')}`])) as Record<BucketType, string>;
 }
+
+export const BUCKET_TYPES = [...OBJECT_STORAGE_TYPES, 'backups'] as const;
+export type BucketType = (typeof BUCKET_TYPES)[number];

@@ -45,8 +45,7 @@ export const subnets = defineStep({
     const zones = await chooseZones(ctx);
     const existing = (await ec2.describeSubnets({ Filters: ours(ctx) })).Subnets ?? [];
 
-    const made = await Promise.all(
-      SUBNET_LAYOUT.map(async ({ key, kind, zone }) => {
+    const made = await ctx.each(SUBNET_LAYOUT, async ({ key, kind, zone }) => {
         const cidr = ctx.config.subnetCidrs[key];
         const name = guideNames(ctx.deployment).subnet(kind, cidr);
         const availabilityZone = zones[zone];
@@ -62,8 +61,7 @@ export const subnets = defineStep({
         const id = subnet.SubnetId!;
         await ctx.record({ type: SUBNET, id, name });
         return { key, kind, id, cidr, availabilityZone, name, mapsPublicIp: Boolean(subnet.MapPublicIpOnLaunch) };
-      }),
-    );
+    });
 
     const ids = made.map((s) => s.id);
     await ctx.poll(`subnets ${ids.join(', ')} to become available`, NETWORK_READY_MS, async () => {
@@ -102,15 +100,14 @@ export const subnets = defineStep({
 
   async destroy(ctx, resources) {
     const ec2 = await ctx.aws.ec2();
-    await Promise.all(
-      resources
-        .filter((r) => r.type === SUBNET)
-        .map(async (ref) => {
+    await ctx.each(
+      resources.filter((r) => r.type === SUBNET),
+      async (ref) => {
           await ctx.retry(`subnet ${ref.id} to be free of dependencies`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
             deleteIfPresent(() => ec2.deleteSubnet({ SubnetId: ref.id })),
           );
           await ctx.forget(ref);
-        }),
+      },
     );
   },
 });

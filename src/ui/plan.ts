@@ -44,6 +44,8 @@ export function planLines(plan: PlanView, config: InstallConfig): string[] {
     `Plan for deployment '${plan.deployment}' in ${plan.region}, in ${where}:`,
     `  network ${config.vpcCidr}; subnets ${Object.entries(config.subnetCidrs).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `  Availability Zones: ${config.availabilityZones.length ? config.availabilityZones.join(', ') : 'the first two the region offers'}`,
+    `  SSH from outside: ${sshNote(config)}`,
+    `  S3 buckets: ${config.bucketPrefix ?? `gl-${config.deployment}-<account>`}-<type>; secrets under /gitlab-aws/${config.deployment}/ in SSM Parameter Store`,
     '',
   ];
   const width = Math.max(...plan.steps.map((s) => s.title.length));
@@ -58,4 +60,10 @@ export function planLines(plan: PlanView, config: InstallConfig): string[] {
       `(one after another it would be ${formatDuration(plan.serialMinutes * MINUTE)}).`,
   );
   return lines;
+}
+
+function sshNote(config: InstallConfig): string {
+  if (config.sshFromAnywhere) return 'WARNING: open to the whole internet (0.0.0.0/0, ::/0), as asked';
+  if (config.sshCidr) return `from ${config.sshCidr} only (Git over SSH and the bastions)`;
+  return 'closed (no trusted range given; --ssh-cidr opens Git over SSH and the bastions to it)';
 }

@@ -1,0 +1,527 @@
+import ipaddr from 'ipaddr.js';
+import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
+import { awsError, tagList, tagsFromSpecifications, type OperationContext, type ServiceOperations } from './core.js';
+import { FILTERS, all, byId, create, describe, ec2, state } from './ec2.js';
+import type { Ec2Resource } from './world.js';
+
+/**
+ * EC2's networking around the VPC: internet gateway, Elastic IPs, NAT gateways, route tables
+ * and security groups, with the rules and quirks an installer has to live with.
+ */
+
+type Filters = Array<{ Name?: string; Values?: string[] }> | undefined;
+
+interface Route { destination: string; gatewayId?: string; natGatewayId?: string }
+interface Association { id: string; subnetId: string }
+interface Rule {
+  id: string;
+  egress: boolean;
+  protocol: string;
+  fromPort?: number;
+  toPort?: number;
+  cidrIpv4?: string;
+  cidrIpv6?: string;
+  groupId?: string;
+  description?: string;
+}
+
+const ADDRESS_LIMIT = 5;
+
+// The filters these kinds answer to, beside the shared ones.
+Object.assign(FILTERS, {
+  'internet-gateway-id': (r: Ec2Resource) => r.id,
+  'attachment.vpc-id': (r: Ec2Resource) => r.attrs.vpcId,
+  'allocation-id': (r: Ec2Resource) => r.id,
+  domain: () => 'vpc',
+  'public-ip': (r: Ec2Resource) => r.attrs.publicIp,
+  'nat-gateway-id': (r: Ec2Resource) => r.id,
+  'route-table-id': (r: Ec2Resource) => r.id,
+  'association.subnet-id': (r: Ec2Resource) => (r.attrs.associations as Association[] | undefined)?.map((a) => a.subnetId),
+  'association.route-table-association-id': (r: Ec2Resource) => (r.attrs.associations as Association[] | undefined)?.map((a) => a.id),
+  'group-id': (r: Ec2Resource) => r.id,
+  'group-name': (r: Ec2Resource) => r.attrs.groupName,
+});
+
+function natState(nat: Ec2Resource, now: number): string {
+  return nat.attrs.failed ? 'failed' : state(nat, now);
+}
+
+/** A NAT gateway still holding its address: anything but deleted or failed. */
+function holdsAddress(nat: Ec2Resource | undefined, now: number): boolean {
+  return Boolean(nat) && !['deleted', 'failed'].includes(natState(nat!, now));
+}
+
+function gatewayOf(ctx: OperationContext, vpcId: string) {
+  return all(ctx, 'internet-gateway').find((g) => g.attrs.vpcId === vpcId);
+}
+
+function natView(ctx: OperationContext, nat: Ec2Resource) {
+  const current = natState(nat, ctx.now);
+  return {
+    NatGatewayId: nat.id,
+    State: current,
+    SubnetId: nat.attrs.subnetId,
+    VpcId: nat.attrs.vpcId,
+    ConnectivityType: 'public',
+    CreateTime: new Date(nat.createdAt),
+    NatGatewayAddresses: nat.attrs.failed
+      ? []
+      : [{ AllocationId: nat.attrs.allocationId, PublicIp: nat.attrs.publicIp, NetworkInterfaceId: nat.attrs.eniId, PrivateIp: nat.attrs.privateIp }],
+    ...(nat.attrs.failed ? { FailureCode: nat.attrs.failed.code, FailureMessage: nat.attrs.failed.message } : {}),
+    Tags: tagList(nat.tags),
+  };
+}
+
+function addressView(ctx: OperationContext, eip: Ec2Resource) {
+  const nat = eip.attrs.natGatewayId ? ctx.world.ec2[eip.attrs.natGatewayId] : undefined;
+  const associated = holdsAddress(nat, ctx.now);
+  return {
+    AllocationId: eip.id,
+    PublicIp: eip.attrs.publicIp,
+    Domain: 'vpc',
+    ...(associated ? { AssociationId: `eipassoc-${eip.id.slice(9)}`, NetworkInterfaceId: nat!.attrs.eniId } : {}),
+    Tags: tagList(eip.tags),
+  };
+}
+
+function routeView(ctx: OperationContext, route: Route) {
+  let active = true;
+  if (route.natGatewayId) active = holdsAddress(ctx.world.ec2[route.natGatewayId], ctx.now);
+  if (route.gatewayId && route.gatewayId !== 'local') active = Boolean(ctx.world.ec2[route.gatewayId]?.attrs.vpcId);
+  return {
+    DestinationCidrBlock: route.destination,
+    ...(route.gatewayId ? { GatewayId: route.gatewayId } : {}),
+    ...(route.natGatewayId ? { NatGatewayId: route.natGatewayId } : {}),
+    State: active ? 'active' : 'blackhole',
+    Origin: route.gatewayId === 'local' ? 'CreateRouteTable' : 'CreateRoute',
+  };
+}
+
+function tableView(ctx: OperationContext, table: Ec2Resource) {
+  return {
+    RouteTableId: table.id,
+    VpcId: table.attrs.vpcId,
+    OwnerId: ctx.world.accountId,
+    Routes: (table.attrs.routes as Route[]).map((r) => routeView(ctx, r)),
+    Associations: (table.attrs.associations as Association[]).map((a) => ({
+      RouteTableAssociationId: a.id,
+      RouteTableId: table.id,
+      SubnetId: a.subnetId,
+      Main: false,
+      AssociationState: { State: 'associated' },
+    })),
+    Tags: tagList(table.tags),
+  };
+}
+
+function ruleView(ctx: OperationContext, group: Ec2Resource, rule: Rule) {
+  return {
+    SecurityGroupRuleId: rule.id,
+    GroupId: group.id,
+    GroupOwnerId: ctx.world.accountId,
+    IsEgress: rule.egress,
+    IpProtocol: rule.protocol,
+    FromPort: rule.fromPort ?? -1,
+    ToPort: rule.toPort ?? -1,
+    ...(rule.cidrIpv4 ? { CidrIpv4: rule.cidrIpv4 } : {}),
+    ...(rule.cidrIpv6 ? { CidrIpv6: rule.cidrIpv6 } : {}),
+    ...(rule.groupId ? { ReferencedGroupInfo: { GroupId: rule.groupId, UserId: ctx.world.accountId } } : {}),
+    ...(rule.description ? { Description: rule.description } : {}),
+    Tags: [],
+  };
+}
+
+/** AWS's grouping of rules in DescribeSecurityGroups: one permission per protocol and ports. */
+function permissionsView(rules: Rule[]) {
+  const grouped = new Map<string, { IpProtocol: string; FromPort?: number; ToPort?: number; IpRanges: object[]; Ipv6Ranges: object[]; UserIdGroupPairs: object[] }>();
+  for (const rule of rules) {
+    const key = `${rule.protocol}/${rule.fromPort}/${rule.toPort}`;
+    const entry = grouped.get(key) ?? { IpProtocol: rule.protocol, FromPort: rule.fromPort, ToPort: rule.toPort, IpRanges: [], Ipv6Ranges: [], UserIdGroupPairs: [] };
+    if (rule.cidrIpv4) entry.IpRanges.push({ CidrIp: rule.cidrIpv4, Description: rule.description });
+    if (rule.cidrIpv6) entry.Ipv6Ranges.push({ CidrIpv6: rule.cidrIpv6, Description: rule.description });
+    if (rule.groupId) entry.UserIdGroupPairs.push({ GroupId: rule.groupId, Description: rule.description });
+    grouped.set(key, entry);
+  }
+  return [...grouped.values()];
+}
+
+function groupView(ctx: OperationContext, group: Ec2Resource) {
+  const rules = group.attrs.rules as Rule[];
+  return {
+    GroupId: group.id,
+    GroupName: group.attrs.groupName,
+    Description: group.attrs.description,
+    VpcId: group.attrs.vpcId,
+    OwnerId: ctx.world.accountId,
+    IpPermissions: permissionsView(rules.filter((r) => !r.egress)),
+    IpPermissionsEgress: permissionsView(rules.filter((r) => r.egress)),
+    Tags: tagList(group.tags),
+  };
+}
+
+interface Permission {
+  IpProtocol?: string;
+  FromPort?: number;
+  ToPort?: number;
+  IpRanges?: Array<{ CidrIp?: string; Description?: string }>;
+  Ipv6Ranges?: Array<{ CidrIpv6?: string; Description?: string }>;
+  UserIdGroupPairs?: Array<{ GroupId?: string; Description?: string }>;
+}
+
+/** One rule per source, as AWS stores them. */
+function rulesFrom(ctx: OperationContext, group: Ec2Resource, permissions: Permission[] | undefined): Omit<Rule, 'id'>[] {
+  const rules: Omit<Rule, 'id'>[] = [];
+  for (const p of permissions ?? []) {
+    const base = { egress: false, protocol: String(p.IpProtocol ?? '-1'), fromPort: p.FromPort, toPort: p.ToPort };
+    for (const range of p.IpRanges ?? []) {
+      try {
+        ipaddr.IPv4.parseCIDR(range.CidrIp ?? '');
+      } catch {
+        throw awsError('InvalidParameterValue', `CIDR block ${range.CidrIp} is malformed`);
+      }
+      rules.push({ ...base, cidrIpv4: range.CidrIp, description: range.Description });
+    }
+    for (const range of p.Ipv6Ranges ?? []) {
+      try {
+        ipaddr.IPv6.parseCIDR(range.CidrIpv6 ?? '');
+      } catch {
+        throw awsError('InvalidParameterValue', `CIDR block ${range.CidrIpv6} is malformed`);
+      }
+      rules.push({ ...base, cidrIpv6: range.CidrIpv6, description: range.Description });
+    }
+    for (const pair of p.UserIdGroupPairs ?? []) {
+      const other = ctx.world.ec2[pair.GroupId ?? ''];
+      if (!other || other.kind !== 'security-group' || other.attrs.vpcId !== group.attrs.vpcId || ctx.lagging(other.id)) {
+        throw awsError('InvalidGroup.NotFound', `The security group '${pair.GroupId}' does not exist in VPC '${group.attrs.vpcId}'`);
+      }
+      rules.push({ ...base, groupId: pair.GroupId, description: pair.Description });
+    }
+  }
+  return rules;
+}
+
+function sameRule(a: Omit<Rule, 'id'>, b: Omit<Rule, 'id'>): boolean {
+  return (
+    a.egress === b.egress && a.protocol === b.protocol && a.fromPort === b.fromPort && a.toPort === b.toPort &&
+    a.cidrIpv4 === b.cidrIpv4 && a.cidrIpv6 === b.cidrIpv6 && a.groupId === b.groupId
+  );
+}
+
+export const vpcNetwork: ServiceOperations = {
+  // Internet gateway ------------------------------------------------------------------------
+  CreateInternetGateway(ctx, input: { TagSpecifications?: never[] }) {
+    const gateway = create(ctx, 'internet-gateway', 'igw', tagsFromSpecifications(input.TagSpecifications, 'internet-gateway'), 0, {});
+    return { InternetGateway: gatewayView(ctx, gateway) };
+  },
+
+  DescribeInternetGateways: (ctx, input: { InternetGatewayIds?: string[]; Filters?: Filters }) => ({
+    InternetGateways: describe(ctx, 'internet-gateway', input.InternetGatewayIds, input.Filters).map((g) => gatewayView(ctx, g)),
+  }),
+
+  AttachInternetGateway(ctx, input: { InternetGatewayId?: string; VpcId?: string }) {
+    const gateway = byId(ctx, 'internet-gateway', input.InternetGatewayId);
+    const vpc = byId(ctx, 'vpc', input.VpcId);
+    if (gateway.attrs.vpcId || gatewayOf(ctx, vpc.id)) {
+      throw awsError('Resource.AlreadyAssociated', `resource ${gateway.id} is already attached to network ${gateway.attrs.vpcId ?? vpc.id}`);
+    }
+    gateway.attrs.vpcId = vpc.id;
+    return {};
+  },
+
+  DetachInternetGateway(ctx, input: { InternetGatewayId?: string; VpcId?: string }) {
+    const gateway = byId(ctx, 'internet-gateway', input.InternetGatewayId);
+    if (!gateway.attrs.vpcId || gateway.attrs.vpcId !== input.VpcId) {
+      throw awsError('Gateway.NotAttached', `resource ${gateway.id} is not attached to network ${input.VpcId}`);
+    }
+    const mapped = all(ctx, 'nat-gateway').some((n) => n.attrs.vpcId === input.VpcId && holdsAddress(n, ctx.now));
+    if (mapped) {
+      throw awsError('DependencyViolation', `Network ${input.VpcId} has some mapped public address(es). Please unmap those public address(es) before detaching the gateway.`);
+    }
+    delete gateway.attrs.vpcId;
+    return {};
+  },
+
+  DeleteInternetGateway(ctx, input: { InternetGatewayId?: string }) {
+    const gateway = byId(ctx, 'internet-gateway', input.InternetGatewayId);
+    if (gateway.attrs.vpcId) throw awsError('DependencyViolation', `The internetGateway '${gateway.id}' has dependencies and cannot be deleted.`);
+    delete ctx.world.ec2[gateway.id];
+    return {};
+  },
+
+  // Elastic IPs -----------------------------------------------------------------------------
+  AllocateAddress(ctx, input: { TagSpecifications?: never[] }) {
+    const taken = all(ctx, 'elastic-ip');
+    if (taken.length >= ADDRESS_LIMIT) throw awsError('AddressLimitExceeded', 'The maximum number of addresses has been reached.');
+    const used = new Set(Object.values(ctx.world.ec2).filter((r) => r.kind === 'elastic-ip').map((r) => r.attrs.publicIp));
+    let n = 10;
+    while (used.has(`203.0.113.${n}`)) n++;
+    const eip = create(ctx, 'elastic-ip', 'eipalloc', tagsFromSpecifications(input.TagSpecifications, 'elastic-ip'), 0, { publicIp: `203.0.113.${n}` });
+    return { AllocationId: eip.id, PublicIp: eip.attrs.publicIp, Domain: 'vpc' };
+  },
+
+  DescribeAddresses: (ctx, input: { AllocationIds?: string[]; Filters?: Filters }) => ({
+    Addresses: describe(ctx, 'elastic-ip', input.AllocationIds, input.Filters).map((a) => addressView(ctx, a)),
+  }),
+
+  ReleaseAddress(ctx, input: { AllocationId?: string }) {
+    const eip = byId(ctx, 'elastic-ip', input.AllocationId);
+    const nat = eip.attrs.natGatewayId ? ctx.world.ec2[eip.attrs.natGatewayId] : undefined;
+    if (holdsAddress(nat, ctx.now)) {
+      throw awsError('InvalidIPAddress.InUse', `Address ${eip.attrs.publicIp} is in use.`);
+    }
+    // AWS's quirk: for a while after its NAT gateway is gone, releasing is refused as AuthFailure.
+    if (eip.attrs.releaseBlockedUntil !== undefined && ctx.now < eip.attrs.releaseBlockedUntil) {
+      throw awsError('AuthFailure', 'You do not have permission to access the specified resource.');
+    }
+    delete ctx.world.ec2[eip.id];
+    return {};
+  },
+
+  // NAT gateways ----------------------------------------------------------------------------
+  CreateNatGateway(ctx, input: { SubnetId?: string; AllocationId?: string; ClientToken?: string; TagSpecifications?: never[] }) {
+    const { id } = ctx.idempotent('CreateNatGateway', input.ClientToken, input, () => {
+      const subnet = byId(ctx, 'subnet', input.SubnetId);
+      const eip = byId(ctx, 'elastic-ip', input.AllocationId);
+      if (holdsAddress(eip.attrs.natGatewayId ? ctx.world.ec2[eip.attrs.natGatewayId] : undefined, ctx.now)) {
+        throw awsError('Resource.AlreadyAssociated', `Elastic IP address [${eip.id}] is already associated`);
+      }
+      const vpcId = subnet.attrs.vpcId as string;
+      const failed = gatewayOf(ctx, vpcId) ? undefined : { code: 'Gateway.NotAttached', message: `Network ${vpcId} has no Internet gateway attached` };
+      const prefix = (subnet.attrs.cidrBlock as string).split('.').slice(0, 3).join('.');
+      const nat = create(ctx, 'nat-gateway', 'nat', tagsFromSpecifications(input.TagSpecifications, 'natgateway'), AWS_MINUTES.natGateway.create, {
+        subnetId: subnet.id,
+        vpcId,
+        allocationId: eip.id,
+        publicIp: eip.attrs.publicIp,
+        eniId: ctx.newId('eni'),
+        privateIp: `${prefix}.${100 + all(ctx, 'nat-gateway').length}`,
+        ...(failed ? { failed } : {}),
+      });
+      if (failed) nat.goneAt = ctx.now + 60 * MINUTE;
+      else eip.attrs.natGatewayId = nat.id;
+      return nat.id;
+    });
+    return { NatGateway: natView(ctx, ctx.world.ec2[id]!), ClientToken: input.ClientToken };
+  },
+
+  DescribeNatGateways: (ctx, input: { NatGatewayIds?: string[]; Filter?: Filters }) => ({
+    NatGateways: describe(ctx, 'nat-gateway', input.NatGatewayIds, input.Filter).map((n) => natView(ctx, n)),
+  }),
+
+  DeleteNatGateway(ctx, input: { NatGatewayId?: string }) {
+    const nat = byId(ctx, 'nat-gateway', input.NatGatewayId);
+    if (nat.goneAt === undefined) {
+      nat.goneAt = ctx.now + AWS_MINUTES.natGateway.delete * MINUTE;
+      const eip = ctx.world.ec2[nat.attrs.allocationId];
+      if (eip) eip.attrs.releaseBlockedUntil = nat.goneAt + AWS_MINUTES.elasticIp.releaseBlockedAfterNat * MINUTE;
+    }
+    return { NatGatewayId: nat.id };
+  },
+
+  // Route tables ----------------------------------------------------------------------------
+  CreateRouteTable(ctx, input: { VpcId?: string; ClientToken?: string; TagSpecifications?: never[] }) {
+    const { id } = ctx.idempotent('CreateRouteTable', input.ClientToken, input, () => {
+      const vpc = byId(ctx, 'vpc', input.VpcId);
+      const tags = tagsFromSpecifications(input.TagSpecifications, 'route-table');
+      const routes: Route[] = [{ destination: vpc.attrs.cidrBlock as string, gatewayId: 'local' }];
+      return create(ctx, 'route-table', 'rtb', tags, 0, { vpcId: vpc.id, routes, associations: [] }).id;
+    });
+    return { RouteTable: tableView(ctx, ctx.world.ec2[id]!), ClientToken: input.ClientToken };
+  },
+
+  DescribeRouteTables: (ctx, input: { RouteTableIds?: string[]; Filters?: Filters }) => ({
+    RouteTables: describe(ctx, 'route-table', input.RouteTableIds, input.Filters).map((t) => tableView(ctx, t)),
+  }),
+
+  CreateRoute(ctx, input: { RouteTableId?: string; DestinationCidrBlock?: string; GatewayId?: string; NatGatewayId?: string }) {
+    const table = byId(ctx, 'route-table', input.RouteTableId);
+    const routes = table.attrs.routes as Route[];
+    if (routes.some((r) => r.destination === input.DestinationCidrBlock)) {
+      throw awsError('RouteAlreadyExists', `The route identified by ${input.DestinationCidrBlock} already exists.`);
+    }
+    routes.push({ destination: input.DestinationCidrBlock!, ...checkTarget(ctx, table, input) });
+    return { Return: true };
+  },
+
+  ReplaceRoute(ctx, input: { RouteTableId?: string; DestinationCidrBlock?: string; GatewayId?: string; NatGatewayId?: string }) {
+    const table = byId(ctx, 'route-table', input.RouteTableId);
+    const routes = table.attrs.routes as Route[];
+    const index = routes.findIndex((r) => r.destination === input.DestinationCidrBlock);
+    if (index < 0) throw awsError('InvalidRoute.NotFound', `no route with destination-cidr-block ${input.DestinationCidrBlock} in route table ${table.id}`);
+    routes[index] = { destination: input.DestinationCidrBlock!, ...checkTarget(ctx, table, input) };
+    return {};
+  },
+
+  DeleteRoute(ctx, input: { RouteTableId?: string; DestinationCidrBlock?: string }) {
+    const table = byId(ctx, 'route-table', input.RouteTableId);
+    const routes = table.attrs.routes as Route[];
+    if (!routes.some((r) => r.destination === input.DestinationCidrBlock && r.gatewayId !== 'local')) {
+      throw awsError('InvalidRoute.NotFound', `no route with destination-cidr-block ${input.DestinationCidrBlock} in route table ${table.id}`);
+    }
+    table.attrs.routes = routes.filter((r) => r.destination !== input.DestinationCidrBlock);
+    return {};
+  },
+
+  AssociateRouteTable(ctx, input: { RouteTableId?: string; SubnetId?: string }) {
+    const table = byId(ctx, 'route-table', input.RouteTableId);
+    const subnet = byId(ctx, 'subnet', input.SubnetId);
+    if (subnet.attrs.vpcId !== table.attrs.vpcId) {
+      throw awsError('InvalidParameterValue', `Route table ${table.id} and subnet ${subnet.id} belong to different networks`);
+    }
+    if (all(ctx, 'route-table').some((t) => (t.attrs.associations as Association[]).some((a) => a.subnetId === subnet.id))) {
+      throw awsError('Resource.AlreadyAssociated', `the specified association for route table ${table.id} conflicts with an existing association`);
+    }
+    const association = { id: ctx.newId('rtbassoc'), subnetId: subnet.id };
+    (table.attrs.associations as Association[]).push(association);
+    return { AssociationId: association.id, AssociationState: { State: 'associated' } };
+  },
+
+  DisassociateRouteTable(ctx, input: { AssociationId?: string }) {
+    const table = all(ctx, 'route-table').find((t) => (t.attrs.associations as Association[]).some((a) => a.id === input.AssociationId));
+    if (!table) throw awsError('InvalidAssociationID.NotFound', `The association ID '${input.AssociationId}' does not exist`);
+    table.attrs.associations = (table.attrs.associations as Association[]).filter((a) => a.id !== input.AssociationId);
+    return {};
+  },
+
+  DeleteRouteTable(ctx, input: { RouteTableId?: string }) {
+    const table = byId(ctx, 'route-table', input.RouteTableId);
+    if ((table.attrs.associations as Association[]).length) {
+      throw awsError('DependencyViolation', `The routeTable '${table.id}' has dependencies and cannot be deleted.`);
+    }
+    delete ctx.world.ec2[table.id];
+    return {};
+  },
+
+  // Security groups -------------------------------------------------------------------------
+  CreateSecurityGroup(ctx, input: { GroupName?: string; Description?: string; VpcId?: string; TagSpecifications?: never[] }) {
+    const vpc = byId(ctx, 'vpc', input.VpcId);
+    if (!input.GroupName || input.GroupName === 'default' || !input.Description) {
+      throw awsError('InvalidParameterValue', `Invalid value '${input.GroupName}' for groupName, or a missing description`);
+    }
+    if (all(ctx, 'security-group').some((g) => g.attrs.vpcId === vpc.id && g.attrs.groupName === input.GroupName)) {
+      throw awsError('InvalidGroup.Duplicate', `The security group '${input.GroupName}' already exists for VPC '${vpc.id}'`);
+    }
+    const tags = tagsFromSpecifications(input.TagSpecifications, 'security-group');
+    const group = create(ctx, 'security-group', 'sg', tags, 0, { vpcId: vpc.id, groupName: input.GroupName, description: input.Description, rules: [] });
+    (group.attrs.rules as Rule[]).push({ id: ctx.newId('sgr'), egress: true, protocol: '-1', cidrIpv4: '0.0.0.0/0' });
+    return { GroupId: group.id, Tags: tagList(group.tags) };
+  },
+
+  DescribeSecurityGroups: (ctx, input: { GroupIds?: string[]; Filters?: Filters }) => ({
+    SecurityGroups: describe(ctx, 'security-group', input.GroupIds, input.Filters).map((g) => groupView(ctx, g)),
+  }),
+
+  DescribeSecurityGroupRules(ctx, input: { SecurityGroupRuleIds?: string[]; Filters?: Filters }) {
+    const groupFilter = input.Filters?.find((f) => f.Name === 'group-id')?.Values;
+    const other = input.Filters?.find((f) => f.Name !== 'group-id');
+    if (other) throw awsError('InvalidParameterValue', `The filter '${other.Name}' is invalid`);
+    const groups = groupFilter ? groupFilter.map((id) => byId(ctx, 'security-group', id)) : all(ctx, 'security-group');
+    const rules = groups.flatMap((g) => (g.attrs.rules as Rule[]).map((r) => ruleView(ctx, g, r)));
+    return { SecurityGroupRules: input.SecurityGroupRuleIds ? rules.filter((r) => input.SecurityGroupRuleIds!.includes(r.SecurityGroupRuleId)) : rules };
+  },
+
+  AuthorizeSecurityGroupIngress(ctx, input: { GroupId?: string; IpPermissions?: Permission[] }) {
+    const group = byId(ctx, 'security-group', input.GroupId);
+    const wanted = rulesFrom(ctx, group, input.IpPermissions);
+    const present = group.attrs.rules as Rule[];
+    const duplicate = wanted.find((w) => present.some((p) => sameRule(p, w)));
+    if (duplicate) {
+      throw awsError('InvalidPermission.Duplicate', `the specified rule "peer: ${duplicate.cidrIpv4 ?? duplicate.cidrIpv6 ?? duplicate.groupId}, ${duplicate.protocol.toUpperCase()}, from port: ${duplicate.fromPort}, to port: ${duplicate.toPort}, ALLOW" already exists`);
+    }
+    const added = wanted.map((w) => ({ ...w, id: ctx.newId('sgr') }));
+    present.push(...added);
+    return { Return: true, SecurityGroupRules: added.map((r) => ruleView(ctx, group, r)) };
+  },
+
+  RevokeSecurityGroupIngress(ctx, input: { GroupId?: string; IpPermissions?: Permission[]; SecurityGroupRuleIds?: string[] }) {
+    const group = byId(ctx, 'security-group', input.GroupId);
+    const present = group.attrs.rules as Rule[];
+    const doomed = input.SecurityGroupRuleIds
+      ? input.SecurityGroupRuleIds.map((id) => present.find((r) => r.id === id && !r.egress))
+      : rulesFrom(ctx, group, input.IpPermissions).map((w) => present.find((p) => sameRule(p, w)));
+    if (doomed.some((r) => !r)) throw awsError('InvalidPermission.NotFound', 'The specified rule does not exist in this security group.');
+    group.attrs.rules = present.filter((r) => !doomed.includes(r));
+    return { Return: true };
+  },
+
+  DeleteSecurityGroup(ctx, input: { GroupId?: string }) {
+    const group = byId(ctx, 'security-group', input.GroupId);
+    const referenced = all(ctx, 'security-group').some((g) => g.id !== group.id && (g.attrs.rules as Rule[]).some((r) => r.groupId === group.id));
+    const used = all(ctx, 'instance').some((i) => (i.attrs.securityGroupIds as string[] | undefined)?.includes(group.id) && state(i, ctx.now) !== 'terminated');
+    if (referenced || used) throw awsError('DependencyViolation', `resource ${group.id} has a dependent object`);
+    delete ctx.world.ec2[group.id];
+    return {};
+  },
+
+  // The VPC and its subnets cannot go while the networking above still uses them ------------
+  DeleteVpc(ctx, input: { VpcId?: string }) {
+    const vpcId = input.VpcId ?? '';
+    const blocking =
+      gatewayOf(ctx, vpcId) ||
+      all(ctx, 'security-group').some((g) => g.attrs.vpcId === vpcId) ||
+      all(ctx, 'route-table').some((t) => t.attrs.vpcId === vpcId) ||
+      all(ctx, 'nat-gateway').some((n) => n.attrs.vpcId === vpcId && natState(n, ctx.now) !== 'deleted');
+    if (blocking && ctx.world.ec2[vpcId]) throw awsError('DependencyViolation', `The vpc '${vpcId}' has dependencies and cannot be deleted.`);
+    return ec2.DeleteVpc!(ctx, input);
+  },
+
+  DeleteSubnet(ctx, input: { SubnetId?: string }) {
+    const subnetId = input.SubnetId ?? '';
+    const nat = all(ctx, 'nat-gateway').find((n) => n.attrs.subnetId === subnetId && !['deleted', 'failed'].includes(natState(n, ctx.now)));
+    if (nat && ctx.world.ec2[subnetId]) throw awsError('DependencyViolation', `The subnet '${subnetId}' has dependencies and cannot be deleted.`);
+    const result = ec2.DeleteSubnet!(ctx, input);
+    for (const table of all(ctx, 'route-table')) {
+      table.attrs.associations = (table.attrs.associations as Association[]).filter((a) => a.subnetId !== subnetId);
+    }
+    return result;
+  },
+};
+
+function gatewayView(ctx: OperationContext, gateway: Ec2Resource) {
+  return {
+    InternetGatewayId: gateway.id,
+    OwnerId: ctx.world.accountId,
+    Attachments: gateway.attrs.vpcId ? [{ VpcId: gateway.attrs.vpcId, State: 'available' }] : [],
+    Tags: tagList(gateway.tags),
+  };
+}
+
+function checkTarget(ctx: OperationContext, table: Ec2Resource, input: { GatewayId?: string; NatGatewayId?: string }): Partial<Route> {
+  if (input.GatewayId) {
+    const gateway = byId(ctx, 'internet-gateway', input.GatewayId);
+    if (gateway.attrs.vpcId !== table.attrs.vpcId) {
+      throw awsError('InvalidParameterValue', `route table ${table.id} and network gateway ${gateway.id} belong to different networks`);
+    }
+    return { gatewayId: gateway.id };
+  }
+  if (input.NatGatewayId) {
+    const nat = ctx.world.ec2[input.NatGatewayId];
+    if (!nat || nat.kind !== 'nat-gateway' || nat.attrs.vpcId !== table.attrs.vpcId || ['failed', 'deleting', 'deleted'].includes(natState(nat, ctx.now)) || ctx.lagging(nat.id)) {
+      throw awsError('InvalidNatGatewayID.NotFound', `The natGateway ID '${input.NatGatewayId}' does not exist`);
+    }
+    return { natGatewayId: nat.id };
+  }
+  throw awsError('InvalidParameterValue', 'a route needs a target');
+}
+
+/** Synchronous changes take the table's time for networking changes; addresses a little less. */
+export const vpcNetworkLatency: Record<string, number> = {
+  CreateInternetGateway: AWS_MINUTES.network.create,
+  AttachInternetGateway: AWS_MINUTES.network.create,
+  DetachInternetGateway: AWS_MINUTES.network.delete,
+  DeleteInternetGateway: AWS_MINUTES.network.delete,
+  AllocateAddress: AWS_MINUTES.elasticIp.create,
+  ReleaseAddress: AWS_MINUTES.elasticIp.delete,
+  CreateRouteTable: AWS_MINUTES.network.create,
+  CreateRoute: AWS_MINUTES.network.create,
+  ReplaceRoute: AWS_MINUTES.network.create,
+  AssociateRouteTable: AWS_MINUTES.network.create,
+  DisassociateRouteTable: AWS_MINUTES.network.delete,
+  DeleteRouteTable: AWS_MINUTES.network.delete,
+  CreateSecurityGroup: AWS_MINUTES.network.create,
+  AuthorizeSecurityGroupIngress: AWS_MINUTES.network.create,
+  RevokeSecurityGroupIngress: AWS_MINUTES.network.delete,
+  DeleteSecurityGroup: AWS_MINUTES.network.delete,
+  DeleteVpc: AWS_MINUTES.network.delete,
+  DeleteSubnet: AWS_MINUTES.network.delete,
+};

@@ -1,0 +1,99 @@
+import type { EC2, RouteTable } from '@aws-sdk/client-ec2';
+import { errorCode } from '../aws/errors.js';
+import { tagValue } from '../aws/tags.js';
+import type { ResourceRef, StepContext } from '../engine/step.js';
+import { DEPENDENCY_WINDOW_MS, EVENTUAL_CONSISTENCY_MS, deleteIfPresent, ours, tagSpec } from './ec2-common.js';
+
+/** What the public and the private route-table steps share: one table, its default route, its subnets. */
+export const ROUTE_TABLE = 'AWS::EC2::RouteTable';
+
+export interface RouteTablePlan {
+  name: string;
+  /** Distinguishes this table's ClientToken from the step's other tables. */
+  key: string;
+  vpcId: string;
+  /** Where 0.0.0.0/0 goes: the internet gateway or a NAT gateway. */
+  target: { GatewayId: string } | { NatGatewayId: string };
+  subnetIds: string[];
+}
+
+const DEFAULT_ROUTE = '0.0.0.0/0';
+
+function targetOf(route: { GatewayId?: string; NatGatewayId?: string }): string | undefined {
+  return route.GatewayId ?? route.NatGatewayId;
+}
+
+/** Finds or creates the table, then makes its default route and its associations what the plan says. */
+export async function ensureRouteTable(ctx: StepContext, plan: RouteTablePlan): Promise<string> {
+  const ec2 = await ctx.aws.ec2();
+  const existing = (await ec2.describeRouteTables({ Filters: ours(ctx, plan.name) })).RouteTables ?? [];
+  let table: RouteTable | undefined = existing[0];
+  table ??= (
+    await ctx.retry(`VPC ${plan.vpcId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
+      ec2.createRouteTable({ VpcId: plan.vpcId, ClientToken: ctx.token(`route-table-${plan.key}`), TagSpecifications: tagSpec(ctx, 'route-table', plan.name) }),
+    )
+  ).RouteTable!;
+  const routeTableId = table.RouteTableId!;
+  await ctx.record({ type: ROUTE_TABLE, id: routeTableId, name: plan.name });
+
+  const current = await readTable(ctx, ec2, routeTableId);
+  const wanted = 'GatewayId' in plan.target ? plan.target.GatewayId : plan.target.NatGatewayId;
+  const route = current.Routes?.find((r) => r.DestinationCidrBlock === DEFAULT_ROUTE);
+  if (route && targetOf(route) !== wanted) {
+    await ec2.replaceRoute({ RouteTableId: routeTableId, DestinationCidrBlock: DEFAULT_ROUTE, ...plan.target });
+  } else if (!route) {
+    await ctx.retry(`the target of ${plan.name} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, async () => {
+      try {
+        await ec2.createRoute({ RouteTableId: routeTableId, DestinationCidrBlock: DEFAULT_ROUTE, ...plan.target });
+      } catch (err) {
+        if (errorCode(err) !== 'RouteAlreadyExists') throw err; // an earlier attempt got through
+      }
+    });
+  }
+
+  for (const subnetId of plan.subnetIds) {
+    if (current.Associations?.some((a) => a.SubnetId === subnetId)) continue;
+    try {
+      await ec2.associateRouteTable({ RouteTableId: routeTableId, SubnetId: subnetId });
+    } catch (err) {
+      if (errorCode(err) !== 'Resource.AlreadyAssociated') throw err;
+      const now = await readTable(ctx, ec2, routeTableId);
+      if (!now.Associations?.some((a) => a.SubnetId === subnetId)) {
+        throw new Error(`subnet ${subnetId} is already associated with another route table; remove that association and resume`);
+      }
+    }
+  }
+  return routeTableId;
+}
+
+async function readTable(ctx: StepContext, ec2: EC2, routeTableId: string): Promise<RouteTable> {
+  const found = await ctx.retry(`route table ${routeTableId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
+    ec2.describeRouteTables({ RouteTableIds: [routeTableId] }),
+  );
+  return found.RouteTables![0]!;
+}
+
+export async function discoverRouteTables(ctx: StepContext): Promise<ResourceRef[]> {
+  const ec2 = await ctx.aws.ec2();
+  const found = (await ec2.describeRouteTables({ Filters: ours(ctx) })).RouteTables ?? [];
+  return found.map((t) => ({ type: ROUTE_TABLE, id: t.RouteTableId!, name: tagValue(t.Tags, 'Name') ?? t.RouteTableId! }));
+}
+
+/** Associations go first: a table with subnets cannot be deleted. */
+export async function destroyRouteTables(ctx: StepContext, resources: ResourceRef[]): Promise<void> {
+  const ec2 = await ctx.aws.ec2();
+  await ctx.each(
+    resources.filter((r) => r.type === ROUTE_TABLE),
+    async (ref) => {
+        const found = (await ec2.describeRouteTables({ Filters: [{ Name: 'route-table-id', Values: [ref.id] }] })).RouteTables?.[0];
+        for (const association of found?.Associations ?? []) {
+          if (association.Main) continue;
+          await deleteIfPresent(() => ec2.disassociateRouteTable({ AssociationId: association.RouteTableAssociationId! }));
+        }
+        await ctx.retry(`route table ${ref.id} to be deletable`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
+          deleteIfPresent(() => ec2.deleteRouteTable({ RouteTableId: ref.id })),
+        );
+        await ctx.forget(ref);
+    },
+  );
+}

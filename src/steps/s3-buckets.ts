@@ -1,0 +1,160 @@
+import type { S3 } from '@aws-sdk/client-s3';
+import { AWS_MINUTES } from '../aws/durations.js';
+import { errorCode, isKind } from '../aws/errors.js';
+import { belongsTo } from '../aws/tags.js';
+import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
+import { BUCKET_TYPES, bucketNames, type BucketType } from './names.js';
+
+/**
+ * Guide: "Amazon S3 object storage": one bucket per GitLab object type plus one for backups,
+ * private (public access blocked), encrypted by default, tagged as this deployment's.
+ */
+export interface S3BucketOutputs {
+  buckets: Record<BucketType, string>;
+}
+
+declare module '../engine/step.js' {
+  interface StepOutputs {
+    's3-buckets': S3BucketOutputs;
+  }
+}
+
+const BUCKET = 'AWS::S3::Bucket';
+const DELETE_BATCH = 1000; // DeleteObjects takes at most 1,000 keys a call
+
+async function account(ctx: StepContext): Promise<string> {
+  return (await (await ctx.aws.sts()).getCallerIdentity({})).Account!;
+}
+
+/** Our tag set on a bucket; undefined when the bucket does not exist or is not readable by us. */
+async function bucketTags(s3: S3, bucket: string) {
+  try {
+    return (await s3.getBucketTagging({ Bucket: bucket })).TagSet ?? [];
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === 'NoSuchTagSet') return [];
+    if (isKind(err, 'not-found') || code === 'AccessDenied' || code === 'Forbidden') return undefined;
+    throw err;
+  }
+}
+
+async function ensureBucket(ctx: StepContext, s3: S3, bucket: string): Promise<void> {
+  const tags = await bucketTags(s3, bucket);
+  if (tags && !belongsTo(tags, ctx.deployment)) {
+    throw new Error(`S3 bucket ${bucket} exists in this account but does not belong to deployment '${ctx.deployment}'; choose another --bucket-prefix`);
+  }
+  if (!tags) {
+    try {
+      // Tags at creation, so a crash can never leave an untagged (unrecognisable) bucket behind.
+      await s3.createBucket({
+        Bucket: bucket,
+        CreateBucketConfiguration: {
+          ...(ctx.region === 'us-east-1' ? {} : { LocationConstraint: ctx.region as never }),
+          Tags: ctx.tags(bucket),
+        },
+      });
+    } catch (err) {
+      if (errorCode(err) === 'BucketAlreadyExists') {
+        throw new Error(`the S3 bucket name ${bucket} is taken by another AWS account; choose another --bucket-prefix`);
+      }
+      if (errorCode(err) !== 'BucketAlreadyOwnedByYou') throw err;
+    }
+  }
+  await ctx.record({ type: BUCKET, id: bucket, name: bucket });
+  await s3.putPublicAccessBlock({
+    Bucket: bucket,
+    PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+  });
+  await s3.putBucketEncryption({
+    Bucket: bucket,
+    ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: true }] },
+  });
+}
+
+/** Every object version and delete marker, a page at a time. */
+async function* versions(s3: S3, bucket: string) {
+  let KeyMarker: string | undefined;
+  let VersionIdMarker: string | undefined;
+  for (;;) {
+    const page = await s3.listObjectVersions({ Bucket: bucket, KeyMarker, VersionIdMarker });
+    const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
+    if (objects.length) yield objects;
+    if (!page.IsTruncated) return;
+    KeyMarker = page.NextKeyMarker;
+    VersionIdMarker = page.NextVersionIdMarker;
+  }
+}
+
+async function holdsData(s3: S3, bucket: string): Promise<boolean> {
+  const page = await s3.listObjectVersions({ Bucket: bucket, MaxKeys: 1 });
+  return Boolean(page.Versions?.length || page.DeleteMarkers?.length);
+}
+
+async function emptyBucket(ctx: StepContext, s3: S3, bucket: string): Promise<void> {
+  let deleted = 0;
+  for await (const page of versions(s3, bucket)) {
+    for (let i = 0; i < page.length; i += DELETE_BATCH) {
+      const batch = page.slice(i, i + DELETE_BATCH);
+      const result = await s3.deleteObjects({ Bucket: bucket, Delete: { Objects: batch, Quiet: true } });
+      if (result.Errors?.length) throw new Error(`could not delete ${result.Errors.length} objects from ${bucket}: ${result.Errors[0]?.Message}`);
+      deleted += batch.length;
+      ctx.progress(`deleted ${deleted} object versions from ${bucket}`);
+    }
+  }
+}
+
+export const s3Buckets = defineStep({
+  id: 's3-buckets',
+  title: 'S3 buckets',
+  needs: [],
+  minutes: 3 * AWS_MINUTES.s3Bucket.create,
+
+  async create(ctx) {
+    const s3 = await ctx.aws.s3();
+    const buckets = bucketNames(ctx.config, await account(ctx));
+    await ctx.each(Object.values(buckets), (bucket) => ensureBucket(ctx, s3, bucket));
+    return { buckets };
+  },
+
+  async verify(ctx, outputs) {
+    const s3 = await ctx.aws.s3();
+    const tags = await ctx.each(BUCKET_TYPES, (type) => bucketTags(s3, outputs.buckets[type]));
+    return tags.every((t) => belongsTo(t, ctx.deployment));
+  },
+
+  async discover(ctx) {
+    const s3 = await ctx.aws.s3();
+    const names = Object.values(bucketNames(ctx.config, await account(ctx)));
+    const found: ResourceRef[] = [];
+    for (const bucket of names) {
+      if (belongsTo(await bucketTags(s3, bucket), ctx.deployment)) found.push({ type: BUCKET, id: bucket, name: bucket });
+    }
+    return found;
+  },
+
+  /** Empty buckets go; buckets holding data stay unless the operator asked for --delete-data. */
+  async destroy(ctx, resources) {
+    const s3 = await ctx.aws.s3();
+    const retained: ResourceRef[] = [];
+    await ctx.each(
+      resources.filter((r) => r.type === BUCKET),
+      async (ref) => {
+        try {
+          if (await holdsData(s3, ref.id)) {
+            if (!ctx.teardown.deleteData) {
+              ctx.progress(`keeping ${ref.id}: it holds data (teardown --delete-data removes it)`);
+              retained.push(ref);
+              return;
+            }
+            await emptyBucket(ctx, s3, ref.id);
+          }
+          await s3.deleteBucket({ Bucket: ref.id });
+        } catch (err) {
+          if (!isKind(err, 'not-found')) throw err;
+        }
+        await ctx.forget(ref);
+      },
+    );
+    return { retained };
+  },
+});

@@ -1,0 +1,111 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { SSM } from '@aws-sdk/client-ssm';
+import { AWS_MINUTES } from '../aws/durations.js';
+import { errorCode } from '../aws/errors.js';
+import { belongsTo } from '../aws/tags.js';
+import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
+import { guideNames } from './names.js';
+
+/**
+ * Every secret the installation needs, generated here with a CSPRNG and kept only in SSM
+ * Parameter Store (SecureString) under /gitlab-aws/<deployment>/. The state file, the log and the
+ * terminal only ever see parameter names; instances read the values at boot with their role.
+ */
+export interface SecretOutputs {
+  path: string;
+  parameters: Record<SecretName, string>;
+}
+
+declare module '../engine/step.js' {
+  interface StepOutputs {
+    secrets: SecretOutputs;
+  }
+}
+
+const PARAMETER = 'AWS::SSM::Parameter';
+
+/** 32 URL-safe characters: valid as an RDS master password and as an ElastiCache AUTH token. */
+const password = () => randomBytes(24).toString('base64url');
+const hex = (bytes: number) => () => randomBytes(bytes).toString('hex');
+const rsaKey = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+
+/** What gitlab.rb and gitlab-secrets.json need, shared by every Rails node and Gitaly. */
+export const SECRETS = {
+  'database-password': password,
+  'redis-auth-token': password,
+  'gitaly-token': password,
+  'root-password': password,
+  'gitlab-shell-secret': hex(32),
+  'rails/secret-key-base': hex(64),
+  'rails/db-key-base': hex(64),
+  'rails/otp-key-base': hex(64),
+  'rails/encrypted-settings-key-base': hex(64),
+  'rails/openid-connect-signing-key': rsaKey,
+  'rails/ci-jwt-signing-key': rsaKey,
+} as const;
+export type SecretName = keyof typeof SECRETS;
+
+async function ensureParameter(ctx: StepContext, ssm: SSM, name: string, generate: () => string): Promise<void> {
+  const value = generate();
+  ctx.secret(value);
+  try {
+    await ssm.putParameter({ Name: name, Value: value, Type: 'SecureString', Tags: ctx.tags(name) });
+  } catch (err) {
+    if (errorCode(err) !== 'ParameterAlreadyExists') throw err;
+    // Never overwrite: the database or Redis may already use the first value.
+    const tags = (await ssm.listTagsForResource({ ResourceType: 'Parameter', ResourceId: name })).TagList;
+    if (!belongsTo(tags, ctx.deployment)) {
+      throw new Error(`SSM parameter ${name} exists and does not belong to deployment '${ctx.deployment}'; remove it and resume`);
+    }
+  }
+  await ctx.record({ type: PARAMETER, id: name, name });
+}
+
+async function listParameters(ctx: StepContext, ssm: SSM): Promise<string[]> {
+  const path = guideNames(ctx.deployment).parameterPath;
+  const names: string[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await ssm.describeParameters({ ParameterFilters: [{ Key: 'Path', Option: 'Recursive', Values: [path] }], NextToken });
+    names.push(...(page.Parameters ?? []).map((p) => p.Name!));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return names;
+}
+
+export const secrets = defineStep({
+  id: 'secrets',
+  title: 'Secrets in SSM Parameter Store',
+  needs: [],
+  minutes: 2 * AWS_MINUTES.ssmParameter.create,
+
+  async create(ctx) {
+    const ssm = await ctx.aws.ssm();
+    const path = guideNames(ctx.deployment).parameterPath;
+    const parameters = Object.fromEntries(Object.keys(SECRETS).map((key) => [key, `${path}/${key}`])) as Record<SecretName, string>;
+    await ctx.each(Object.keys(SECRETS) as SecretName[], (key) => ensureParameter(ctx, ssm, parameters[key], SECRETS[key]));
+    return { path, parameters };
+  },
+
+  async verify(ctx, outputs) {
+    const ssm = await ctx.aws.ssm();
+    const present = new Set(await listParameters(ctx, ssm));
+    return Object.values(outputs.parameters).every((name) => present.has(name));
+  },
+
+  async discover(ctx) {
+    const ssm = await ctx.aws.ssm();
+    // The path is this deployment's own: everything under it is ours.
+    return (await listParameters(ctx, ssm)).map((name) => ({ type: PARAMETER, id: name, name }));
+  },
+
+  async destroy(ctx, resources) {
+    const ssm = await ctx.aws.ssm();
+    const parameters = resources.filter((r) => r.type === PARAMETER);
+    for (let i = 0; i < parameters.length; i += 10) {
+      const batch: ResourceRef[] = parameters.slice(i, i + 10);
+      await ssm.deleteParameters({ Names: batch.map((p) => p.id) });
+      for (const ref of batch) await ctx.forget(ref);
+    }
+  },
+});

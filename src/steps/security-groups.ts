@@ -1,0 +1,178 @@
+import type { EC2, IpPermission, SecurityGroupRule } from '@aws-sdk/client-ec2';
+import { AWS_MINUTES } from '../aws/durations.js';
+import { errorCode } from '../aws/errors.js';
+import { tagValue } from '../aws/tags.js';
+import type { InstallConfig } from '../config/schema.js';
+import { defineStep, type StepContext } from '../engine/step.js';
+import { DEPENDENCY_WINDOW_MS, EVENTUAL_CONSISTENCY_MS, deleteIfPresent, ours, tagSpec } from './ec2-common.js';
+import { SECURITY_GROUP_ROLES, guideNames, type SecurityGroupRole } from './names.js';
+
+/**
+ * Guide: the security groups of "Load Balancer", "RDS Security Group", "Create a Redis Security
+ * Group", the bastion hosts and Gitaly, with their inbound rules.
+ */
+export interface SecurityGroupOutputs {
+  groupIds: Record<SecurityGroupRole, string>;
+}
+
+declare module '../engine/step.js' {
+  interface StepOutputs {
+    'security-groups': SecurityGroupOutputs;
+  }
+}
+
+const GROUP = 'AWS::EC2::SecurityGroup';
+
+export type RuleSource = { cidr: string } | { ipv6: string } | { group: SecurityGroupRole };
+export interface IngressRule {
+  port: number;
+  from: RuleSource;
+  description: string;
+}
+
+const DESCRIPTIONS: Record<SecurityGroupRole, string> = {
+  loadbalancer: 'GitLab load balancer and GitLab instances: HTTP, HTTPS, Git over SSH',
+  rds: 'GitLab RDS PostgreSQL: 5432 from the GitLab instances',
+  redis: 'GitLab ElastiCache Redis: 6379 from the GitLab instances',
+  bastion: 'GitLab bastion hosts: SSH from the trusted range',
+  gitaly: 'GitLab Gitaly: 8075 from the GitLab instances, SSH from the bastions',
+};
+
+/** Where SSH from outside may come from: the trusted range, the whole internet only if asked. */
+function outsideSsh(config: InstallConfig): RuleSource[] {
+  if (config.sshFromAnywhere) return [{ cidr: '0.0.0.0/0' }, { ipv6: '::/0' }];
+  return config.sshCidr ? [{ cidr: config.sshCidr }] : [];
+}
+
+/** Every inbound rule of the guide's groups, as a pure function of the answers. */
+export function securityGroupRules(config: InstallConfig): Record<SecurityGroupRole, IngressRule[]> {
+  const ssh = outsideSsh(config);
+  const web = (port: number, name: string): IngressRule[] => [
+    { port, from: { cidr: '0.0.0.0/0' }, description: `${name} from anywhere` },
+    { port, from: { ipv6: '::/0' }, description: `${name} from anywhere (IPv6)` },
+  ];
+  return {
+    loadbalancer: [
+      ...web(80, 'HTTP'),
+      ...web(443, 'HTTPS'),
+      ...ssh.map((from) => ({ port: 22, from, description: 'Git over SSH from the trusted range' })),
+      // The guide forgets this one; operators need it to reach the instances from a bastion.
+      { port: 22, from: { group: 'bastion' }, description: 'SSH from the bastion hosts' },
+    ],
+    rds: [{ port: 5432, from: { group: 'loadbalancer' }, description: 'PostgreSQL from the GitLab instances' }],
+    redis: [{ port: 6379, from: { group: 'loadbalancer' }, description: 'Redis from the GitLab instances' }],
+    bastion: ssh.map((from) => ({ port: 22, from, description: 'SSH from the trusted range' })),
+    gitaly: [
+      { port: 8075, from: { group: 'loadbalancer' }, description: 'Gitaly from the GitLab instances' },
+      { port: 22, from: { group: 'bastion' }, description: 'SSH from the bastion hosts' },
+    ],
+  };
+}
+
+function matches(rule: IngressRule, existing: SecurityGroupRule, ids: Record<string, string>): boolean {
+  if (existing.IsEgress || existing.IpProtocol !== 'tcp' || existing.FromPort !== rule.port || existing.ToPort !== rule.port) return false;
+  if ('cidr' in rule.from) return existing.CidrIpv4 === rule.from.cidr;
+  if ('ipv6' in rule.from) return existing.CidrIpv6 === rule.from.ipv6;
+  return existing.ReferencedGroupInfo?.GroupId === ids[rule.from.group];
+}
+
+function permission(rule: IngressRule, ids: Record<string, string>): IpPermission {
+  const base = { IpProtocol: 'tcp', FromPort: rule.port, ToPort: rule.port };
+  if ('cidr' in rule.from) return { ...base, IpRanges: [{ CidrIp: rule.from.cidr, Description: rule.description }] };
+  if ('ipv6' in rule.from) return { ...base, Ipv6Ranges: [{ CidrIpv6: rule.from.ipv6, Description: rule.description }] };
+  return { ...base, UserIdGroupPairs: [{ GroupId: ids[rule.from.group]!, Description: rule.description }] };
+}
+
+async function rulesOf(ctx: StepContext, ec2: EC2, groupId: string): Promise<SecurityGroupRule[]> {
+  const found = await ctx.retry(`security group ${groupId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
+    ec2.describeSecurityGroupRules({ Filters: [{ Name: 'group-id', Values: [groupId] }] }),
+  );
+  return found.SecurityGroupRules ?? [];
+}
+
+async function ensureGroup(ctx: StepContext, ec2: EC2, role: SecurityGroupRole, vpcId: string, existingByName: Map<string, string>) {
+  const name = guideNames(ctx.deployment).securityGroup(role);
+  let groupId = existingByName.get(name);
+  if (!groupId) {
+    try {
+      groupId = (
+        await ctx.retry(`VPC ${vpcId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
+          ec2.createSecurityGroup({ GroupName: name, Description: DESCRIPTIONS[role], VpcId: vpcId, TagSpecifications: tagSpec(ctx, 'security-group', name) }),
+        )
+      ).GroupId!;
+    } catch (err) {
+      if (errorCode(err) === 'InvalidGroup.Duplicate') {
+        throw new Error(`a security group named ${name} already exists in VPC ${vpcId} without this deployment's tags; rename or remove it and resume`);
+      }
+      throw err;
+    }
+  }
+  await ctx.record({ type: GROUP, id: groupId, name });
+  return groupId;
+}
+
+export const securityGroups = defineStep({
+  id: 'security-groups',
+  title: 'Security groups',
+  needs: ['vpc'],
+  minutes: 2 * AWS_MINUTES.network.create,
+
+  async create(ctx) {
+    const ec2 = await ctx.aws.ec2();
+    const { vpcId } = ctx.output('vpc');
+    const existing = (await ec2.describeSecurityGroups({ Filters: ours(ctx) })).SecurityGroups ?? [];
+    const byName = new Map(existing.map((g) => [g.GroupName!, g.GroupId!]));
+    const ids = Object.fromEntries(
+      await ctx.each(SECURITY_GROUP_ROLES, async (role) => [role, await ensureGroup(ctx, ec2, role, vpcId, byName)] as const),
+    ) as Record<SecurityGroupRole, string>;
+
+    const wanted = securityGroupRules(ctx.config);
+    await ctx.each(SECURITY_GROUP_ROLES, async (role) => {
+        const present = await rulesOf(ctx, ec2, ids[role]);
+        const missing = wanted[role].filter((rule) => !present.some((p) => matches(rule, p, ids)));
+        if (missing.length === 0) return;
+        await ctx.retry(`the groups referenced by ${role} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
+          ec2.authorizeSecurityGroupIngress({ GroupId: ids[role], IpPermissions: missing.map((rule) => permission(rule, ids)) }),
+        );
+    });
+    return { groupIds: ids };
+  },
+
+  async verify(ctx, outputs) {
+    const ec2 = await ctx.aws.ec2();
+    const found = (await ec2.describeSecurityGroups({ Filters: ours(ctx) })).SecurityGroups ?? [];
+    return Object.values(outputs.groupIds).every((id) => found.some((g) => g.GroupId === id));
+  },
+
+  async discover(ctx) {
+    const ec2 = await ctx.aws.ec2();
+    const found = (await ec2.describeSecurityGroups({ Filters: ours(ctx) })).SecurityGroups ?? [];
+    return found.map((g) => ({ type: GROUP, id: g.GroupId!, name: tagValue(g.Tags, 'Name') ?? g.GroupName! }));
+  },
+
+  async destroy(ctx, resources) {
+    const ec2 = await ctx.aws.ec2();
+    const groups = resources.filter((r) => r.type === GROUP);
+    // Groups that reference each other cannot be deleted: revoke the cross-references first.
+    for (const group of groups) {
+      let rules: SecurityGroupRule[];
+      try {
+        rules = (await ec2.describeSecurityGroupRules({ Filters: [{ Name: 'group-id', Values: [group.id] }] })).SecurityGroupRules ?? [];
+      } catch (err) {
+        if (errorCode(err).includes('NotFound')) continue;
+        throw err;
+      }
+      const references = rules.filter((r) => !r.IsEgress && r.ReferencedGroupInfo?.GroupId);
+      if (references.length) {
+        await deleteIfPresent(() => ec2.revokeSecurityGroupIngress({ GroupId: group.id, SecurityGroupRuleIds: references.map((r) => r.SecurityGroupRuleId!) }));
+      }
+    }
+    await ctx.each(groups, async (group) => {
+        // ENIs of RDS, ElastiCache, the load balancer and instances take minutes to let go.
+        await ctx.retry(`security group ${group.name ?? group.id} to be free`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
+          deleteIfPresent(() => ec2.deleteSecurityGroup({ GroupId: group.id })),
+        );
+        await ctx.forget(group);
+    });
+  },
+});
