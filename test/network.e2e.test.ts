@@ -177,8 +177,12 @@ describe('network and shared services', () => {
     for (const bucket of used) await s3.putObject({ Bucket: bucket, Key: 'some/object', Body: 'data' });
     await aws.close();
 
-    const first = await teardown(dir);
+    const first = await teardown(dir, '--verbose');
     expect(first.code, first.stderr).toBe(0);
+    // AWS's quirks, met and waited out: a NAT gateway takes a while to go, and its address
+    // refuses release (AuthFailure) for a while after that.
+    expect(first.stdout).toMatch(/waiting for NAT gateway nat-\w+ to be deleted: deleting/);
+    expect(first.stdout).toMatch(/waiting for Elastic IP eipalloc-\w+ to be releasable: AuthFailure/);
     expect(first.stdout).toContain(`Kept 2 S3 bucket(s) that hold data: ${used.join(', ')}`);
     expect(first.stdout).toContain('--delete-data');
     expect((await sandboxInventory(dir)).map((r) => `${r.type} ${r.id}`).sort()).toEqual(used.map((b) => `AWS::S3::Bucket ${b}`).sort());

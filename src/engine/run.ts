@@ -242,7 +242,11 @@ export function makeContext(
     poll: (what, timeoutMs, check) =>
       poll({ clock: aws.clock, what, timeoutMs, signal, onWait: (seen) => context.progress(`waiting for ${what}: ${seen}`) }, check),
     retry: (what, kinds, timeoutMs, action) =>
-      retryWhile(kinds, { clock: aws.clock, what, timeoutMs, signal, delayMs: 2_000, maxDelayMs: 20_000 }, action),
+      retryWhile(
+        kinds,
+        { clock: aws.clock, what, timeoutMs, signal, delayMs: 2_000, maxDelayMs: 20_000, onWait: (seen) => context.progress(`waiting for ${what}: ${seen}`) },
+        action,
+      ),
     secret: (value) => redactor.add(value),
     async each(items, work) {
       const start = aws.clock.now();
