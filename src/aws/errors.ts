@@ -14,7 +14,7 @@ export type AwsErrorKind =
 
 const PATTERNS: Array<[AwsErrorKind, RegExp]> = [
   ['throttled', /Throttl|RequestLimitExceeded|SlowDown|TooManyRequests|RequestThrottled|PriorRequestNotComplete/],
-  ['access-denied', /AccessDenied|^Forbidden$|UnauthorizedOperation|NotAuthorized|InvalidClientTokenId|ExpiredToken|UnrecognizedClient/],
+  ['access-denied', /AccessDenied|AuthFailure|^Forbidden$|UnauthorizedOperation|NotAuthorized|InvalidClientTokenId|ExpiredToken|UnrecognizedClient/],
   ['not-found', /NotFound|NoSuch|DoesNotExist/],
   ['already-exists', /AlreadyExists|Duplicate|AlreadyOwnedByYou|EntityAlreadyExists/],
   ['dependency', /DependencyViolation|BucketNotEmpty|InUse|ResourceInUse|DeleteConflict|InvalidReplicationGroupState|ScalingActivityInProgress/],
