@@ -45,7 +45,9 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 
 /** Runs the CLI in this process with recorded streams; `tty` makes stdout behave like a terminal. */
 export async function runInProcess(args: string[], { tty = false } = {}) {
-  const stdout = Object.assign(new PassThrough(), { isTTY: tty, columns: 100 });
+  // What ora needs of a terminal stream, as no-ops: the test reads the bytes, not the cursor.
+  const terminal = { cursorTo: () => true, moveCursor: () => true, clearLine: () => true, clearScreenDown: () => true };
+  const stdout = Object.assign(new PassThrough(), { isTTY: tty, columns: 100 }, tty ? terminal : {});
   const stderr = Object.assign(new PassThrough(), { isTTY: false });
   let out = '';
   let err = '';

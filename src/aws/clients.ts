@@ -104,7 +104,12 @@ export async function createAwsSession(options: AwsSessionOptions): Promise<AwsS
 async function realClientConfig(profile: string | undefined): Promise<Record<string, unknown>> {
   const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
   const credentials = fromNodeProviderChain(profile ? { profile } : {});
-  return { credentials, retryMode: 'adaptive', maxAttempts: 10 };
+  // The operator's own AWS_MAX_ATTEMPTS / AWS_RETRY_MODE win over our defaults.
+  return {
+    credentials,
+    ...(process.env.AWS_RETRY_MODE ? {} : { retryMode: 'adaptive' }),
+    ...(process.env.AWS_MAX_ATTEMPTS ? {} : { maxAttempts: 10 }),
+  };
 }
 
 async function openSandboxInterceptor(stateDir: string): Promise<CallInterceptor> {
