@@ -1,0 +1,432 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import type { AwsSession } from '../src/aws/clients.js';
+import { wallClock } from '../src/aws/clock.js';
+import { buildInstallConfig } from '../src/config/schema.js';
+import type { EngineEvent } from '../src/engine/events.js';
+import { criticalPathMinutes, waves } from '../src/engine/graph.js';
+import { makeContext, runInstall, runTeardown, type EngineStep } from '../src/engine/run.js';
+import type { ResourceRef, StepContext } from '../src/engine/step.js';
+import type { StateDoc } from '../src/state/schema.js';
+import { newStateDoc, StateStore } from '../src/state/store.js';
+import { tempDir } from './helpers.js';
+
+/** Engine tests never talk to AWS; a client asked for anyway is a bug in the test. */
+const noClient = async () => {
+  throw new Error('engine tests use no AWS client');
+};
+
+const aws = {
+  region: 'us-west-2',
+  clock: wallClock,
+  sandbox: true,
+  ec2: noClient,
+  iam: noClient,
+  sts: noClient,
+  ssm: noClient,
+  builtClients: () => [],
+  close: async () => {},
+} as unknown as AwsSession;
+
+async function harness(installId = 'test') {
+  const dir = await tempDir();
+  const file = join(dir, 'gitlab.json');
+  const store = await StateStore.create(
+    file,
+    newStateDoc({
+      deployment: 'gitlab',
+      installId,
+      sandbox: true,
+      config: buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2' }),
+      writtenBy: 'test',
+    }),
+  );
+  const events: EngineEvent[] = [];
+  const onDisk = async () => JSON.parse(await readFile(file, 'utf8')) as StateDoc;
+  return { dir, file, store, events, emit: (e: EngineEvent) => void events.push(e), onDisk };
+}
+
+/** A step with no AWS behind it; only what a test overrides does anything. */
+function fakeStep(id: string, needs: string[], create: (ctx: StepContext) => Promise<unknown>, extra: Partial<EngineStep> = {}): EngineStep {
+  return {
+    id,
+    title: `Step ${id.toUpperCase()}`,
+    needs,
+    minutes: 1,
+    create,
+    discover: async () => [],
+    destroy: async () => {},
+    ...extra,
+  };
+}
+
+const finishes = (events: EngineEvent[]) =>
+  events.flatMap((e) => (e.type === 'step-finished' ? [{ step: e.step, outcome: e.outcome, error: e.error }] : []));
+const starts = (events: EngineEvent[]) => events.flatMap((e) => (e.type === 'step-started' ? [e.step] : []));
+const outcomeOf = (events: EngineEvent[], id: string) => finishes(events).find((f) => f.step === id)?.outcome;
+
+type Span = { start: number; end: number };
+
+describe('install scheduling', () => {
+  test('independent steps run side by side; a step needing both starts after both finish', async () => {
+    const h = await harness();
+    const spans: Record<string, Span> = {};
+    const timed = (id: string, ms: number) => async (ctx: StepContext) => {
+      const start = performance.now();
+      await ctx.clock.sleep(ms, ctx.signal);
+      spans[id] = { start, end: performance.now() };
+      return {};
+    };
+    const steps = [fakeStep('a', [], timed('a', 100)), fakeStep('b', [], timed('b', 100)), fakeStep('c', ['a', 'b'], timed('c', 0))];
+
+    const began = performance.now();
+    const result = await runInstall({ steps, store: h.store, aws, emit: h.emit });
+    const total = performance.now() - began;
+
+    expect(result).toEqual({ ok: true, failed: [] });
+    const { a, b, c } = spans as Record<'a' | 'b' | 'c', Span>;
+    expect(b.start).toBeLessThan(a.end);
+    expect(a.start).toBeLessThan(b.end);
+    expect(c.start).toBeGreaterThanOrEqual(Math.max(a.end, b.end));
+    // One after another would take 200 ms.
+    expect(total).toBeLessThan(190);
+  });
+
+  test("the progress list shows the steps in the guide's order, not the order they finish", async () => {
+    const h = await harness();
+    const steps = [
+      fakeStep('slow', [], async (ctx) => (await ctx.clock.sleep(60, ctx.signal), {})),
+      fakeStep('quick', [], async () => ({})),
+      fakeStep('after-quick', ['quick'], async () => ({})),
+    ];
+    await runInstall({ steps, store: h.store, aws, emit: h.emit });
+
+    const started = h.events[0];
+    expect(started?.type).toBe('run-started');
+    expect(started?.type === 'run-started' && started.steps).toEqual([
+      { id: 'slow', title: 'Step SLOW' },
+      { id: 'quick', title: 'Step QUICK' },
+      { id: 'after-quick', title: 'Step AFTER-QUICK' },
+    ]);
+    // Proves the order above is not just the order of completion.
+    expect(finishes(h.events).map((f) => f.step)).toEqual(['quick', 'after-quick', 'slow']);
+    expect(h.events.at(-1)).toMatchObject({ type: 'run-finished', operation: 'install', ok: true });
+  });
+
+  test('a step reads the outputs of the steps it needs, and only those', async () => {
+    const h = await harness();
+    let refusal = '';
+    const steps = [
+      fakeStep('a', [], async () => ({ vpcId: 'vpc-1' })),
+      fakeStep('b', [], async () => ({ subnets: ['subnet-1', 'subnet-2'] })),
+      fakeStep('c', ['a', 'b'], async (ctx) => {
+        const output = ctx.output as (id: string) => Record<string, unknown>;
+        try {
+          output('elsewhere');
+        } catch (err) {
+          refusal = (err as Error).message;
+        }
+        return { vpcId: output('a').vpcId, subnets: output('b').subnets };
+      }),
+    ];
+    const result = await runInstall({ steps, store: h.store, aws, emit: h.emit });
+
+    expect(result.ok).toBe(true);
+    expect((await h.onDisk()).steps.c?.outputs).toEqual({ vpcId: 'vpc-1', subnets: ['subnet-1', 'subnet-2'] });
+    expect(refusal).toBe("step 'c' reads outputs of 'elsewhere' without needing it");
+  });
+
+  test('ctx.record puts the resource in the state file before the step goes on', async () => {
+    const h = await harness();
+    let seenOnDisk: StateDoc['resources'] = [];
+    const steps = [
+      fakeStep('a', [], async (ctx) => {
+        await ctx.record({ type: 'AWS::EC2::VPC', id: 'vpc-1', name: 'gitlab-vpc' });
+        seenOnDisk = (await h.onDisk()).resources;
+        // A crash here must not lose the VPC.
+        return {};
+      }),
+    ];
+    await runInstall({ steps, store: h.store, aws, emit: h.emit });
+
+    expect(seenOnDisk).toEqual([expect.objectContaining({ type: 'AWS::EC2::VPC', id: 'vpc-1', name: 'gitlab-vpc', step: 'a' })]);
+    expect(h.events).toContainEqual({
+      type: 'resource',
+      step: 'a',
+      action: 'recorded',
+      resource: { type: 'AWS::EC2::VPC', id: 'vpc-1', name: 'gitlab-vpc' },
+    });
+  });
+});
+
+describe('stopping', () => {
+  test('a failing step stops waiting steps at a safe point, and nothing new starts', async () => {
+    const h = await harness();
+    const created: string[] = [];
+    const steps = [
+      fakeStep('a', [], async (ctx) => {
+        created.push('a');
+        await ctx.record({ type: 'AWS::EC2::NatGateway', id: 'nat-1' });
+        // Would wait 10 s if the failure did not end the wait.
+        return ctx.poll('NAT gateway nat-1 to become available', 10_000, async () => ({ done: false, seen: 'pending' }));
+      }),
+      fakeStep('e', [], async (ctx) => {
+        created.push('e');
+        await ctx.clock.sleep(10_000, ctx.signal);
+        return {};
+      }),
+      fakeStep('b', [], async (ctx) => {
+        created.push('b');
+        await ctx.clock.sleep(30, ctx.signal);
+        throw new Error('VpcLimitExceeded: The maximum number of VPCs has been reached.');
+      }),
+      fakeStep('d', ['b'], async () => (created.push('d'), {})),
+    ];
+
+    const began = performance.now();
+    const result = await runInstall({ steps, store: h.store, aws, emit: h.emit });
+
+    expect(performance.now() - began).toBeLessThan(3_000);
+    expect(result).toEqual({
+      ok: false,
+      stoppedBy: 'failure',
+      failed: [{ step: 'b', error: 'VpcLimitExceeded: The maximum number of VPCs has been reached.' }],
+    });
+    expect(created.sort()).toEqual(['a', 'b', 'e']);
+    expect(starts(h.events)).not.toContain('d');
+    expect(outcomeOf(h.events, 'a')).toBe('stopped');
+    expect(outcomeOf(h.events, 'e')).toBe('stopped');
+    expect(finishes(h.events).find((f) => f.step === 'b')).toEqual({
+      step: 'b',
+      outcome: 'failed',
+      error: 'VpcLimitExceeded: The maximum number of VPCs has been reached.',
+    });
+    expect(h.events.at(-1)).toMatchObject({ type: 'run-finished', ok: false, stoppedBy: 'failure' });
+
+    const doc = await h.onDisk();
+    expect(doc.steps.b).toMatchObject({ status: 'failed', error: 'VpcLimitExceeded: The maximum number of VPCs has been reached.' });
+    // Stopped steps go back to pending, so a resume runs them again.
+    expect(doc.steps.a?.status).toBe('pending');
+    expect(doc.steps.e?.status).toBe('pending');
+    expect(doc.steps.d).toBeUndefined();
+    expect(doc.resources).toEqual([expect.objectContaining({ type: 'AWS::EC2::NatGateway', id: 'nat-1', step: 'a' })]);
+  });
+
+  test('an interrupt stops running steps, which a resume then runs again', async () => {
+    const h = await harness();
+    const interrupt = new AbortController();
+    const waiting = (id: string) =>
+      fakeStep(id, [], async (ctx) => {
+        await ctx.record({ type: 'AWS::EC2::VPC', id: `vpc-${id}` });
+        await ctx.clock.sleep(10_000, ctx.signal);
+        return {};
+      });
+    const steps = [fakeStep('quick', [], async () => ({ done: true })), waiting('a'), waiting('b')];
+    setTimeout(() => interrupt.abort(new Error('interrupted')), 50);
+
+    const began = performance.now();
+    const result = await runInstall({ steps, store: h.store, aws, emit: h.emit, signal: interrupt.signal });
+
+    expect(performance.now() - began).toBeLessThan(3_000);
+    expect(result).toEqual({ ok: false, stoppedBy: 'interrupt', failed: [] });
+    expect(outcomeOf(h.events, 'a')).toBe('stopped');
+    expect(outcomeOf(h.events, 'b')).toBe('stopped');
+    expect(h.events.at(-1)).toMatchObject({ type: 'run-finished', ok: false, stoppedBy: 'interrupt' });
+    const doc = await h.onDisk();
+    expect(doc.steps.a?.status).toBe('pending');
+    expect(doc.steps.b?.status).toBe('pending');
+    expect(doc.steps.quick?.status).toBe('complete');
+    expect(doc.resources.map((r) => r.id).sort()).toEqual(['vpc-a', 'vpc-b']);
+
+    const again: EngineEvent[] = [];
+    const quickly = (id: string) => fakeStep(id, [], async () => ({}));
+    const resumed = await runInstall({ steps: [quickly('quick'), quickly('a'), quickly('b')], store: h.store, aws, emit: (e) => again.push(e) });
+    expect(resumed.ok).toBe(true);
+    expect(outcomeOf(again, 'quick')).toBe('verified');
+    expect(outcomeOf(again, 'a')).toBe('done');
+    expect(outcomeOf(again, 'b')).toBe('done');
+  });
+
+  test('a signal aborted before the run starts runs nothing', async () => {
+    const h = await harness();
+    let created = 0;
+    const result = await runInstall({
+      steps: [fakeStep('a', [], async () => (created++, {}))],
+      store: h.store,
+      aws,
+      emit: h.emit,
+      signal: AbortSignal.abort(new Error('interrupted')),
+    });
+    expect(result).toEqual({ ok: false, stoppedBy: 'interrupt', failed: [] });
+    expect(created).toBe(0);
+  });
+});
+
+describe('resume', () => {
+  test('complete steps are verified and skipped; a failed check or an unfinished step runs again', async () => {
+    const h = await harness();
+    const calls: Record<string, number> = { a: 0, b: 0, c: 0 };
+    const verified: unknown[] = [];
+    let cFails = true;
+    const steps = [
+      fakeStep('a', [], async () => (calls.a!++, { vpcId: 'vpc-1' }), {
+        verify: async (_ctx, outputs) => (verified.push(outputs), true),
+      }),
+      // b's resource was deleted behind our back since the first run.
+      fakeStep('b', [], async () => (calls.b!++, { roleName: 'role-1' }), { verify: async () => false }),
+      fakeStep('c', ['a', 'b'], async () => {
+        calls.c!++;
+        if (cFails) throw new Error('throttled for too long');
+        return { ok: true };
+      }),
+    ];
+
+    const first = await runInstall({ steps, store: h.store, aws, emit: h.emit });
+    expect(first).toMatchObject({ ok: false, stoppedBy: 'failure' });
+    expect(calls).toEqual({ a: 1, b: 1, c: 1 });
+
+    cFails = false;
+    const again: EngineEvent[] = [];
+    const second = await runInstall({ steps, store: h.store, aws, emit: (e) => again.push(e) });
+
+    expect(second).toEqual({ ok: true, failed: [] });
+    expect(calls).toEqual({ a: 1, b: 2, c: 2 });
+    expect(verified).toEqual([{ vpcId: 'vpc-1' }]);
+    expect(outcomeOf(again, 'a')).toBe('verified');
+    expect(outcomeOf(again, 'b')).toBe('done');
+    expect(outcomeOf(again, 'c')).toBe('done');
+    const doc = await h.onDisk();
+    expect(Object.values(doc.steps).map((s) => s.status)).toEqual(['complete', 'complete', 'complete']);
+    expect(doc.steps.c?.error).toBeUndefined();
+  });
+});
+
+describe('teardown', () => {
+  test('dependents go first, independent steps together, each destroying what was recorded and found', async () => {
+    const h = await harness();
+    const spans: Record<string, Span> = {};
+    const received: Record<string, ResourceRef[]> = {};
+    const destroyer = (id: string, ms: number) => async (ctx: StepContext, resources: ResourceRef[]) => {
+      const start = performance.now();
+      received[id] = resources;
+      await ctx.clock.sleep(ms, ctx.signal);
+      spans[id] = { start, end: performance.now() };
+    };
+    const steps = [
+      fakeStep('a', [], async (ctx) => (await ctx.record({ type: 'AWS::EC2::VPC', id: 'vpc-1', name: 'gitlab-vpc' }), {}), {
+        // What AWS holds: the recorded VPC again, plus a gateway a crash kept out of the state file.
+        discover: async () => [
+          { type: 'AWS::EC2::VPC', id: 'vpc-1' },
+          { type: 'AWS::EC2::InternetGateway', id: 'igw-1' },
+        ],
+        destroy: destroyer('a', 80),
+      }),
+      fakeStep('b', [], async (ctx) => (await ctx.record({ type: 'AWS::IAM::Role', id: 'role-1' }), {}), { destroy: destroyer('b', 80) }),
+      fakeStep('c', ['a', 'b'], async (ctx) => (await ctx.record({ type: 'AWS::EC2::Subnet', id: 'subnet-1' }), {}), {
+        destroy: destroyer('c', 40),
+      }),
+    ];
+    expect((await runInstall({ steps, store: h.store, aws, emit: h.emit })).ok).toBe(true);
+
+    const events: EngineEvent[] = [];
+    const result = await runTeardown({ steps, store: h.store, aws, emit: (e) => events.push(e) });
+
+    expect(result).toEqual({ ok: true, failed: [] });
+    const { a, b, c } = spans as Record<'a' | 'b' | 'c', Span>;
+    expect(c.end).toBeLessThanOrEqual(a.start);
+    expect(c.end).toBeLessThanOrEqual(b.start);
+    expect(b.start).toBeLessThan(a.end);
+    expect(a.start).toBeLessThan(b.end);
+    expect(received.a).toEqual([
+      { type: 'AWS::EC2::VPC', id: 'vpc-1', name: 'gitlab-vpc' },
+      { type: 'AWS::EC2::InternetGateway', id: 'igw-1' },
+    ]);
+    expect(received.b).toEqual([{ type: 'AWS::IAM::Role', id: 'role-1' }]);
+    expect(received.c).toEqual([{ type: 'AWS::EC2::Subnet', id: 'subnet-1' }]);
+    expect(finishes(events).map((f) => f.outcome)).toEqual(['destroyed', 'destroyed', 'destroyed']);
+    expect(events[0]).toMatchObject({ type: 'run-started', operation: 'teardown' });
+
+    const doc = await h.onDisk();
+    expect(doc.resources).toEqual([]);
+    expect(Object.fromEntries(Object.entries(doc.steps).map(([id, s]) => [id, s.status]))).toEqual({
+      a: 'destroyed',
+      b: 'destroyed',
+      c: 'destroyed',
+    });
+  });
+
+  test('a step whose dependent fails to tear down is left alone', async () => {
+    const h = await harness();
+    let vpcDestroyed = false;
+    const steps = [
+      fakeStep('vpc', [], async () => ({}), { destroy: async () => void (vpcDestroyed = true) }),
+      fakeStep('subnets', ['vpc'], async (ctx) => (await ctx.record({ type: 'AWS::EC2::Subnet', id: 'subnet-1' }), {}), {
+        destroy: async () => {
+          throw new Error('DependencyViolation: subnet-1 has dependencies');
+        },
+      }),
+    ];
+    await runInstall({ steps, store: h.store, aws, emit: h.emit });
+    const result = await runTeardown({ steps, store: h.store, aws, emit: h.emit });
+
+    expect(result).toEqual({ ok: false, stoppedBy: 'failure', failed: [{ step: 'subnets', error: 'DependencyViolation: subnet-1 has dependencies' }] });
+    expect(vpcDestroyed).toBe(false);
+    // What could not be deleted is still remembered, so a second teardown can finish the job.
+    expect((await h.onDisk()).resources.map((r) => r.id)).toEqual(['subnet-1']);
+  });
+});
+
+describe('graph checks', () => {
+  test.each([
+    ['a cycle', [fakeStep('a', ['b'], async () => ({})), fakeStep('b', ['a'], async () => ({}))], /cycle/],
+    ['a self-need', [fakeStep('a', ['a'], async () => ({}))], /cycle through 'a'/],
+    ['an unknown need', [fakeStep('a', ['nope'], async () => ({}))], /step 'a' needs unknown step 'nope'/],
+  ])('%s is refused before anything runs', async (_name, steps, message) => {
+    const h = await harness();
+    let created = 0;
+    const counted = steps.map((s) => ({ ...s, create: async () => (created++, {}) }));
+    const ok = fakeStep('independent', [], async () => (created++, {}));
+
+    await expect(runInstall({ steps: [ok, ...counted], store: h.store, aws, emit: h.emit })).rejects.toThrow(message);
+    await expect(runTeardown({ steps: [ok, ...counted], store: h.store, aws, emit: h.emit })).rejects.toThrow(message);
+    expect(created).toBe(0);
+    expect(h.events).toEqual([]);
+    expect((await h.onDisk()).steps).toEqual({});
+  });
+
+  test('waves group steps that can run side by side, whatever order they are listed in', () => {
+    const nodes = [
+      { id: 'd', title: 'D', needs: ['c', 'b'], minutes: 1 },
+      { id: 'c', title: 'C', needs: ['a'], minutes: 2 },
+      { id: 'a', title: 'A', needs: [], minutes: 3 },
+      { id: 'b', title: 'B', needs: [], minutes: 10 },
+    ];
+    expect(waves(nodes).map((wave) => wave.map((n) => n.id))).toEqual([['a', 'b'], ['c'], ['d']]);
+    // a→c→d takes 6 minutes, b→d takes 11: the install cannot beat the longer chain.
+    expect(criticalPathMinutes(nodes)).toBe(11);
+    expect(criticalPathMinutes([])).toBe(0);
+    expect(waves([])).toEqual([]);
+  });
+});
+
+describe('idempotency tokens', () => {
+  test('ctx.token is stable per install, step and name, and fits every AWS token field', async () => {
+    const first = await harness('install-1');
+    const other = await harness('install-2');
+    const vpc = fakeStep('vpc', [], async () => ({}));
+    const subnets = fakeStep('subnets', [], async () => ({}));
+    const signal = new AbortController().signal;
+    const ctx = (h: typeof first, step: EngineStep) => makeContext(step, { store: h.store, aws, emit: h.emit }, signal);
+
+    const token = ctx(first, vpc).token('vpc');
+    // A new context (a resume) must replay the same token, or AWS would create a second VPC.
+    expect(ctx(first, vpc).token('vpc')).toBe(token);
+    expect(ctx(first, vpc).token('igw')).not.toBe(token);
+    expect(ctx(first, subnets).token('vpc')).not.toBe(token);
+    expect(ctx(other, vpc).token('vpc')).not.toBe(token);
+    // EC2 ClientToken: at most 64 ASCII characters.
+    expect(token.length).toBeLessThanOrEqual(64);
+    expect(token).toMatch(/^[\x21-\x7e]+$/);
+  });
+});
