@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { createAwsSession } from '../src/aws/clients.js';
+import { runCli, tempDir } from './helpers.js';
+import { readdir } from 'node:fs/promises';
+
+/**
+ * No test can reach a real AWS account: test/setup.ts gives fake credentials and points every
+ * endpoint at a closed local port. These tests would fail if that net were ever removed.
+ */
+describe('the safety net of the tests', () => {
+  it('sends every real-mode call of every client to the closed local port, and nowhere else', async () => {
+    const aws = await createAwsSession({ region: 'us-east-1' });
+    const [sts, ec2, iam, ssm, s3] = [await aws.sts(), await aws.ec2(), await aws.iam(), await aws.ssm(), await aws.s3()];
+    const results = await Promise.allSettled([
+      sts.getCallerIdentity({}),
+      ec2.describeVpcs({}),
+      iam.listRoles({}),
+      ssm.describeParameters({}),
+      s3.listBuckets({}),
+    ]);
+    const refusedAt = results.map((r) => {
+      const reason = (r as PromiseRejectedResult).reason as { code?: string; address?: string; port?: number };
+      return `${reason.code} ${reason.address}:${reason.port}`;
+    });
+    expect(refusedAt).toEqual(Array(5).fill('ECONNREFUSED 127.0.0.1:1'));
+    expect(aws.builtClients().sort()).toEqual(['ec2', 'iam', 's3', 'ssm', 'sts']);
+  });
+
+  it('the CLI without --sandbox stops at the credential check, creating nothing', async () => {
+    const dir = await tempDir();
+    const run = await runCli(['install', '--yes', '--region', 'us-west-2', '--state-dir', dir]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^error: cannot use AWS credentials/);
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
