@@ -54,3 +54,16 @@ export function remedy(err: unknown): string | undefined {
       return undefined;
   }
 }
+
+/**
+ * `action`'s result, or undefined when AWS says the thing is not there: for lookups that may
+ * find nothing, and for deletes where "already gone" is success.
+ */
+export async function unlessNotFound<T>(action: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await action();
+  } catch (err) {
+    if (classify(err) === 'not-found') return undefined;
+    throw err;
+  }
+}

@@ -1,5 +1,6 @@
 import { createAwsSession, type AwsSession } from '../aws/clients.js';
 import { resolveRegion } from '../aws/region.js';
+import { callerIdentity } from '../aws/identity.js';
 import { buildInstallConfig, ConfigError, DEPLOYMENT_NAME, type ConfigFile, type InstallConfig } from '../config/schema.js';
 import { readConfigFile } from '../config/file.js';
 import { GUIDE_REGION } from '../config/regions.js';
@@ -129,8 +130,7 @@ export async function openSession(ctx: CommandContext, region: string): Promise<
 /** Who we are in AWS; also the check that credentials work before anything is created. */
 export async function preflight(aws: AwsSession): Promise<{ account: string; arn: string }> {
   try {
-    const identity = await (await aws.sts()).getCallerIdentity({});
-    return { account: identity.Account!, arn: identity.Arn! };
+    return await callerIdentity(aws);
   } catch (err) {
     throw badInput(
       `cannot use AWS credentials: ${(err as Error).message.split('\n')[0]}`,

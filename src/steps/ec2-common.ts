@@ -1,5 +1,4 @@
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import { isKind } from '../aws/errors.js';
 import { ec2TagFilters } from '../aws/tags.js';
 import type { StepContext } from '../engine/step.js';
 
@@ -27,14 +26,6 @@ export function ours(ctx: StepContext, name?: string) {
   return ec2TagFilters(ctx.deployment, ctx.stepId, name);
 }
 
-/** `action` treating "already gone" as success. */
-export async function deleteIfPresent(action: () => Promise<unknown>): Promise<void> {
-  try {
-    await action();
-  } catch (err) {
-    if (!isKind(err, 'not-found')) throw err;
-  }
-}
 
 /** EC2 TagSpecifications for one resource of this step. */
 export function tagSpec(ctx: StepContext, resourceType: string, name: string) {

@@ -1,6 +1,7 @@
 import type { IAM, Tag as IamTag } from '@aws-sdk/client-iam';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import { isKind } from '../aws/errors.js';
+import { unlessNotFound } from '../aws/errors.js';
+import { callerIdentity } from '../aws/identity.js';
 import { belongsTo } from '../aws/tags.js';
 import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
 import { bucketNames, guideNames } from './names.js';
@@ -57,11 +58,6 @@ const EC2_TRUST = JSON.stringify({
   Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 });
 
-async function accountId(ctx: StepContext): Promise<string> {
-  const sts = await ctx.aws.sts();
-  const identity = await sts.getCallerIdentity({});
-  return identity.Account!;
-}
 
 /** An IAM name is unique in the account: adopt it only if it carries our deployment tag. */
 function refuseForeign(kind: string, name: string, tags: IamTag[] | undefined, deployment: string): void {
@@ -72,17 +68,9 @@ function refuseForeign(kind: string, name: string, tags: IamTag[] | undefined, d
   }
 }
 
-async function getOrUndefined<T>(lookup: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await lookup();
-  } catch (err) {
-    if (isKind(err, 'not-found')) return undefined;
-    throw err;
-  }
-}
 
 async function ensurePolicy(ctx: StepContext, iam: IAM, arn: string, name: string, document: string): Promise<void> {
-  const existing = await getOrUndefined(() => iam.getPolicy({ PolicyArn: arn }));
+  const existing = await unlessNotFound(() => iam.getPolicy({ PolicyArn: arn }));
   if (!existing) {
     await iam.createPolicy({ PolicyName: name, PolicyDocument: document, Tags: ctx.tags(name) });
     await ctx.record({ type: POLICY, id: arn, name });
@@ -116,20 +104,20 @@ export const iamRole = defineStep({
   async create(ctx) {
     const iam = await ctx.aws.iam();
     const names = guideNames(ctx.deployment);
-    const account = await accountId(ctx);
+    const account = (await callerIdentity(ctx.aws)).account;
     const policyArn = `arn:aws:iam::${account}:policy/${names.s3Policy}`;
     const parameterArn = `arn:aws:ssm:${ctx.region}:${account}:parameter${names.parameterPath}`;
     const document = instancePolicyDocument(Object.values(bucketNames(ctx.config, account)), parameterArn);
     await ensurePolicy(ctx, iam, policyArn, names.s3Policy, document);
 
     const roleName = names.instanceRole;
-    let role = (await getOrUndefined(() => iam.getRole({ RoleName: roleName })))?.Role;
+    let role = (await unlessNotFound(() => iam.getRole({ RoleName: roleName })))?.Role;
     if (role) refuseForeign('role', roleName, role.Tags, ctx.deployment);
     else role = (await iam.createRole({ RoleName: roleName, AssumeRolePolicyDocument: EC2_TRUST, Tags: ctx.tags(roleName) })).Role!;
     await ctx.record({ type: ROLE, id: roleName, name: roleName });
     await iam.attachRolePolicy({ RoleName: roleName, PolicyArn: policyArn });
 
-    let profile = (await getOrUndefined(() => iam.getInstanceProfile({ InstanceProfileName: roleName })))?.InstanceProfile;
+    let profile = (await unlessNotFound(() => iam.getInstanceProfile({ InstanceProfileName: roleName })))?.InstanceProfile;
     if (profile) refuseForeign('instance profile', roleName, profile.Tags, ctx.deployment);
     else profile = (await iam.createInstanceProfile({ InstanceProfileName: roleName, Tags: ctx.tags(roleName) })).InstanceProfile!;
     await ctx.record({ type: PROFILE, id: roleName, name: roleName });
@@ -150,21 +138,21 @@ export const iamRole = defineStep({
 
   async verify(ctx, outputs) {
     const iam = await ctx.aws.iam();
-    const profile = await getOrUndefined(() => iam.getInstanceProfile({ InstanceProfileName: outputs.instanceProfileName }));
+    const profile = await unlessNotFound(() => iam.getInstanceProfile({ InstanceProfileName: outputs.instanceProfileName }));
     return Boolean(profile?.InstanceProfile?.Roles?.some((r) => r.RoleName === outputs.roleName));
   },
 
   async discover(ctx) {
     const iam = await ctx.aws.iam();
     const names = guideNames(ctx.deployment);
-    const account = await accountId(ctx);
+    const account = (await callerIdentity(ctx.aws)).account;
     const found: ResourceRef[] = [];
     const policyArn = `arn:aws:iam::${account}:policy/${names.s3Policy}`;
-    const policy = await getOrUndefined(() => iam.getPolicy({ PolicyArn: policyArn }));
+    const policy = await unlessNotFound(() => iam.getPolicy({ PolicyArn: policyArn }));
     if (belongsTo(policy?.Policy?.Tags, ctx.deployment)) found.push({ type: POLICY, id: policyArn, name: names.s3Policy });
-    const role = await getOrUndefined(() => iam.getRole({ RoleName: names.instanceRole }));
+    const role = await unlessNotFound(() => iam.getRole({ RoleName: names.instanceRole }));
     if (belongsTo(role?.Role?.Tags, ctx.deployment)) found.push({ type: ROLE, id: names.instanceRole, name: names.instanceRole });
-    const profile = await getOrUndefined(() => iam.getInstanceProfile({ InstanceProfileName: names.instanceRole }));
+    const profile = await unlessNotFound(() => iam.getInstanceProfile({ InstanceProfileName: names.instanceRole }));
     if (belongsTo(profile?.InstanceProfile?.Tags, ctx.deployment)) found.push({ type: PROFILE, id: names.instanceRole, name: names.instanceRole });
     return found;
   },
@@ -172,11 +160,7 @@ export const iamRole = defineStep({
   async destroy(ctx, resources) {
     const iam = await ctx.aws.iam();
     const gone = async (ref: ResourceRef, remove: () => Promise<unknown>) => {
-      try {
-        await remove();
-      } catch (err) {
-        if (!isKind(err, 'not-found')) throw err;
-      }
+      await unlessNotFound(remove);
       await ctx.forget(ref);
     };
     // Profile, then role, then policy: each of the later ones refuses deletion while in use.

@@ -1,8 +1,8 @@
 import { AWS_MINUTES } from '../aws/durations.js';
-import { errorCode } from '../aws/errors.js';
+import { errorCode, unlessNotFound } from '../aws/errors.js';
 import { tagValue } from '../aws/tags.js';
 import { defineStep } from '../engine/step.js';
-import { DEPENDENCY_WINDOW_MS, EVENTUAL_CONSISTENCY_MS, deleteIfPresent, ours, tagSpec } from './ec2-common.js';
+import { DEPENDENCY_WINDOW_MS, EVENTUAL_CONSISTENCY_MS, ours, tagSpec } from './ec2-common.js';
 import { guideNames } from './names.js';
 
 /** Guide: "Internet Gateway": gitlab-gateway, attached to gitlab-vpc. */
@@ -75,7 +75,7 @@ export const internetGateway = defineStep({
         });
       }
       await ctx.retry(`internet gateway ${ref.id} to be deletable`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-        deleteIfPresent(() => ec2.deleteInternetGateway({ InternetGatewayId: ref.id })),
+        unlessNotFound(() => ec2.deleteInternetGateway({ InternetGatewayId: ref.id })),
       );
       await ctx.forget(ref);
     }

@@ -1,9 +1,9 @@
 import type { EC2, NatGateway } from '@aws-sdk/client-ec2';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import { errorCode, isKind } from '../aws/errors.js';
+import { errorCode, isKind, unlessNotFound } from '../aws/errors.js';
 import { tagValue } from '../aws/tags.js';
 import { defineStep, type StepContext } from '../engine/step.js';
-import { EVENTUAL_CONSISTENCY_MS, deleteIfPresent, ours, patience, tagSpec } from './ec2-common.js';
+import { EVENTUAL_CONSISTENCY_MS, ours, patience, tagSpec } from './ec2-common.js';
 import { ZONES, guideNames } from './names.js';
 
 /** Guide: "Create NAT Gateways": one in each public subnet, each with its own Elastic IP. */
@@ -106,7 +106,7 @@ export const natGateways = defineStep({
     await ctx.each(
       resources.filter((r) => r.type === NAT),
       async (ref) => {
-          await deleteIfPresent(() => ec2.deleteNatGateway({ NatGatewayId: ref.id }));
+          await unlessNotFound(() => ec2.deleteNatGateway({ NatGatewayId: ref.id }));
           await ctx.poll(`NAT gateway ${ref.id} to be deleted`, patience(AWS_MINUTES.natGateway.delete), async () => {
             try {
               const state = (await ec2.describeNatGateways({ NatGatewayIds: [ref.id] })).NatGateways?.[0]?.State;
@@ -124,7 +124,7 @@ export const natGateways = defineStep({
       async (ref) => {
           const releasable = (err: unknown) => ['AuthFailure', 'InvalidIPAddress.InUse'].includes(errorCode(err));
           await ctx.retry(`Elastic IP ${ref.id} to be releasable`, releasable, RELEASE_WINDOW_MS, () =>
-            deleteIfPresent(() => ec2.releaseAddress({ AllocationId: ref.id })),
+            unlessNotFound(() => ec2.releaseAddress({ AllocationId: ref.id })),
           );
           await ctx.forget(ref);
       },

@@ -1,8 +1,8 @@
 import type { EC2, RouteTable } from '@aws-sdk/client-ec2';
-import { errorCode } from '../aws/errors.js';
+import { errorCode, unlessNotFound } from '../aws/errors.js';
 import { tagValue } from '../aws/tags.js';
 import type { ResourceRef, StepContext } from '../engine/step.js';
-import { DEPENDENCY_WINDOW_MS, EVENTUAL_CONSISTENCY_MS, deleteIfPresent, ours, tagSpec } from './ec2-common.js';
+import { DEPENDENCY_WINDOW_MS, EVENTUAL_CONSISTENCY_MS, ours, tagSpec } from './ec2-common.js';
 
 /** What the public and the private route-table steps share: one table, its default route, its subnets. */
 export const ROUTE_TABLE = 'AWS::EC2::RouteTable';
@@ -88,10 +88,10 @@ export async function destroyRouteTables(ctx: StepContext, resources: ResourceRe
         const found = (await ec2.describeRouteTables({ Filters: [{ Name: 'route-table-id', Values: [ref.id] }] })).RouteTables?.[0];
         for (const association of found?.Associations ?? []) {
           if (association.Main) continue;
-          await deleteIfPresent(() => ec2.disassociateRouteTable({ AssociationId: association.RouteTableAssociationId! }));
+          await unlessNotFound(() => ec2.disassociateRouteTable({ AssociationId: association.RouteTableAssociationId! }));
         }
         await ctx.retry(`route table ${ref.id} to be deletable`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-          deleteIfPresent(() => ec2.deleteRouteTable({ RouteTableId: ref.id })),
+          unlessNotFound(() => ec2.deleteRouteTable({ RouteTableId: ref.id })),
         );
         await ctx.forget(ref);
     },

@@ -1,6 +1,7 @@
 import type { S3 } from '@aws-sdk/client-s3';
 import { AWS_MINUTES } from '../aws/durations.js';
 import { errorCode, isKind } from '../aws/errors.js';
+import { callerIdentity } from '../aws/identity.js';
 import { belongsTo } from '../aws/tags.js';
 import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
 import { BUCKET_TYPES, bucketNames, type BucketType } from './names.js';
@@ -21,10 +22,6 @@ declare module '../engine/step.js' {
 
 const BUCKET = 'AWS::S3::Bucket';
 const DELETE_BATCH = 1000; // DeleteObjects takes at most 1,000 keys a call
-
-async function account(ctx: StepContext): Promise<string> {
-  return (await (await ctx.aws.sts()).getCallerIdentity({})).Account!;
-}
 
 /** Our tag set on a bucket; undefined when the bucket does not exist or is not readable by us. */
 async function bucketTags(s3: S3, bucket: string) {
@@ -111,7 +108,7 @@ export const s3Buckets = defineStep({
 
   async create(ctx) {
     const s3 = await ctx.aws.s3();
-    const buckets = bucketNames(ctx.config, await account(ctx));
+    const buckets = bucketNames(ctx.config, (await callerIdentity(ctx.aws)).account);
     await ctx.each(Object.values(buckets), (bucket) => ensureBucket(ctx, s3, bucket));
     return { buckets };
   },
@@ -124,7 +121,7 @@ export const s3Buckets = defineStep({
 
   async discover(ctx) {
     const s3 = await ctx.aws.s3();
-    const names = Object.values(bucketNames(ctx.config, await account(ctx)));
+    const names = Object.values(bucketNames(ctx.config, (await callerIdentity(ctx.aws)).account));
     const found: ResourceRef[] = [];
     for (const bucket of names) {
       if (belongsTo(await bucketTags(s3, bucket), ctx.deployment)) found.push({ type: BUCKET, id: bucket, name: bucket });

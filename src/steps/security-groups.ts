@@ -1,10 +1,10 @@
 import type { EC2, IpPermission, SecurityGroupRule } from '@aws-sdk/client-ec2';
 import { AWS_MINUTES } from '../aws/durations.js';
-import { errorCode } from '../aws/errors.js';
+import { errorCode, unlessNotFound } from '../aws/errors.js';
 import { tagValue } from '../aws/tags.js';
 import type { InstallConfig } from '../config/schema.js';
 import { defineStep, type StepContext } from '../engine/step.js';
-import { DEPENDENCY_WINDOW_MS, EVENTUAL_CONSISTENCY_MS, deleteIfPresent, ours, tagSpec } from './ec2-common.js';
+import { DEPENDENCY_WINDOW_MS, EVENTUAL_CONSISTENCY_MS, ours, tagSpec } from './ec2-common.js';
 import { SECURITY_GROUP_ROLES, guideNames, type SecurityGroupRole } from './names.js';
 
 /**
@@ -164,13 +164,13 @@ export const securityGroups = defineStep({
       }
       const references = rules.filter((r) => !r.IsEgress && r.ReferencedGroupInfo?.GroupId);
       if (references.length) {
-        await deleteIfPresent(() => ec2.revokeSecurityGroupIngress({ GroupId: group.id, SecurityGroupRuleIds: references.map((r) => r.SecurityGroupRuleId!) }));
+        await unlessNotFound(() => ec2.revokeSecurityGroupIngress({ GroupId: group.id, SecurityGroupRuleIds: references.map((r) => r.SecurityGroupRuleId!) }));
       }
     }
     await ctx.each(groups, async (group) => {
         // ENIs of RDS, ElastiCache, the load balancer and instances take minutes to let go.
         await ctx.retry(`security group ${group.name ?? group.id} to be free`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-          deleteIfPresent(() => ec2.deleteSecurityGroup({ GroupId: group.id })),
+          unlessNotFound(() => ec2.deleteSecurityGroup({ GroupId: group.id })),
         );
         await ctx.forget(group);
     });

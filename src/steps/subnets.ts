@@ -2,8 +2,9 @@ import type { Subnet } from '@aws-sdk/client-ec2';
 import { AWS_MINUTES } from '../aws/durations.js';
 import { tagValue } from '../aws/tags.js';
 import type { SubnetKey } from '../config/schema.js';
+import { unlessNotFound } from '../aws/errors.js';
 import { defineStep, type StepContext } from '../engine/step.js';
-import { DEPENDENCY_WINDOW_MS, EVENTUAL_CONSISTENCY_MS, NETWORK_READY_MS, deleteIfPresent, ours, tagSpec } from './ec2-common.js';
+import { DEPENDENCY_WINDOW_MS, EVENTUAL_CONSISTENCY_MS, NETWORK_READY_MS, ours, tagSpec } from './ec2-common.js';
 import { SUBNET_LAYOUT, guideNames } from './names.js';
 
 /** Guide: "Subnets": a public and a private /24 in each of two AZs; public ones auto-assign IPv4. */
@@ -104,7 +105,7 @@ export const subnets = defineStep({
       resources.filter((r) => r.type === SUBNET),
       async (ref) => {
           await ctx.retry(`subnet ${ref.id} to be free of dependencies`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-            deleteIfPresent(() => ec2.deleteSubnet({ SubnetId: ref.id })),
+            unlessNotFound(() => ec2.deleteSubnet({ SubnetId: ref.id })),
           );
           await ctx.forget(ref);
       },

@@ -1,6 +1,7 @@
+import { unlessNotFound } from '../aws/errors.js';
 import { defineStep } from '../engine/step.js';
 import { AWS_MINUTES } from '../aws/durations.js';
-import { DEPENDENCY_WINDOW_MS, EVENTUAL_CONSISTENCY_MS, NETWORK_READY_MS, deleteIfPresent, ours, tagSpec } from './ec2-common.js';
+import { DEPENDENCY_WINDOW_MS, EVENTUAL_CONSISTENCY_MS, NETWORK_READY_MS, ours, tagSpec } from './ec2-common.js';
 import { guideNames } from './names.js';
 
 /** Guide: "Creating the Virtual Private Cloud (VPC)": gitlab-vpc, 10.0.0.0/16, DNS resolution on. */
@@ -71,7 +72,7 @@ export const vpc = defineStep({
     const ec2 = await ctx.aws.ec2();
     for (const ref of resources.filter((r) => r.type === VPC)) {
       await ctx.retry(`VPC ${ref.id} to be free of dependencies`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-        deleteIfPresent(() => ec2.deleteVpc({ VpcId: ref.id })),
+        unlessNotFound(() => ec2.deleteVpc({ VpcId: ref.id })),
       );
       await ctx.forget(ref);
     }
