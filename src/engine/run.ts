@@ -52,7 +52,6 @@ class StopRequested extends Error {
 export async function runInstall(options: RunOptions): Promise<RunResult> {
   return schedule('install', options, {
     after: (step) => step.needs,
-    ready: (step, finished) => step.needs.every((need) => finished.has(need)),
     run: (step, ctx) => installStep(step, ctx, options),
   });
 }
@@ -61,7 +60,6 @@ export async function runInstall(options: RunOptions): Promise<RunResult> {
 export async function runTeardown(options: RunOptions): Promise<RunResult> {
   return schedule('teardown', options, {
     after: (step) => dependents(options.steps, step.id).map((d) => d.id),
-    ready: (step, finished) => dependents(options.steps, step.id).every((d) => finished.has(d.id)),
     run: (step, ctx) => destroyStep(step, ctx, options),
   });
 }
@@ -69,7 +67,6 @@ export async function runTeardown(options: RunOptions): Promise<RunResult> {
 interface Strategy {
   /** The steps that must end before this one starts. */
   after(step: EngineStep): readonly string[];
-  ready(step: EngineStep, finished: Set<string>): boolean;
   run(step: EngineStep, ctx: StepContext): Promise<StepOutcome>;
 }
 
@@ -140,7 +137,9 @@ async function schedule(operation: Operation, rawOptions: RunOptions, strategy: 
 
   for (;;) {
     if (!stop.signal.aborted) {
-      for (const step of steps) if (!launched.has(step.id) && strategy.ready(step, finished)) launch(step);
+      for (const step of steps) {
+        if (!launched.has(step.id) && strategy.after(step).every((id) => finished.has(id))) launch(step);
+      }
     }
     if (running.size === 0) break;
     await Promise.race(running.values());
