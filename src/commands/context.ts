@@ -204,7 +204,10 @@ export async function execute(
     await log.close();
   }
   if (!result.ok && !options.json) {
-    for (const failure of result.failed) line(io.stderr, paint(io, 'red', `✖ ${failure.step}: ${failure.error}`));
+    for (const failure of result.failed) {
+      line(io.stderr, paint(io, 'red', `✖ ${failure.step}: ${failure.error}`));
+      if (failure.hint) line(io.stderr, `  fix: ${failure.hint}`);
+    }
     const again = operation === 'install' ? resumeCommand(options) : resumeCommand(options, 'teardown');
     line(io.stderr, `State saved in ${deployment.paths.file}. Continue with: ${again}`);
   }

@@ -37,7 +37,7 @@ export interface RunOptions {
 export interface RunResult {
   ok: boolean;
   stoppedBy?: 'failure' | 'interrupt';
-  failed: Array<{ step: string; error: string }>;
+  failed: Array<{ step: string; error: string; hint?: string }>;
 }
 
 class StopRequested extends Error {
@@ -120,11 +120,11 @@ async function schedule(operation: Operation, rawOptions: RunOptions, strategy: 
           entry.status = stopped ? (operation === 'install' ? 'pending' : entry.status) : 'failed';
           if (!stopped) entry.error = message;
         });
+        const hint = remedy(err);
         if (!stopped) {
-          failed.push({ step: step.id, error: message });
+          failed.push({ step: step.id, error: message, ...(hint ? { hint } : {}) });
           stop.abort(new StopRequested('a step failed'));
         }
-        const hint = remedy(err);
         emit({
           type: 'step-finished', operation, step: step.id, title: step.title,
           outcome: stopped ? 'stopped' : 'failed', elapsedMs,
@@ -261,7 +261,8 @@ export function makeContext(
           }),
         ),
       );
-      await aws.clock.sleep(end - aws.clock.now(), signal); // this timeline resumes when the last part ended
+      // This timeline resumes when the last part ended (a clock move, not a wait to abort).
+      await aws.clock.sleep(end - aws.clock.now());
       return results;
     },
     teardown: options.teardown ?? { deleteData: false },

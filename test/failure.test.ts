@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { createAwsSession } from '../src/aws/clients.js';
+import { poll, retryWhile, WaitTimeout } from '../src/aws/poll.js';
+import type { Clock } from '../src/aws/clock.js';
+import { readState } from '../src/state/store.js';
+import { runCli, sandboxInventory, tempDir } from './helpers.js';
+
+/** A clock whose time moves only by waiting, so deadlines are reached at once. */
+function instantClock(): Clock {
+  let now = 0;
+  return { simulated: true, now: () => now, sleep: async (ms) => void (now += ms), timeline: (_at, work) => work() };
+}
+
+describe('when AWS says no', () => {
+  it('a failing step exits 1, keeps everything else, names the fix and the resume command; resume then finishes', async () => {
+    const dir = await tempDir();
+    // Someone else's five VPCs fill the region's quota before we start.
+    const aws = await createAwsSession({ region: 'us-west-2', sandbox: { stateDir: dir } });
+    const ec2 = await aws.ec2();
+    const theirs = [];
+    for (let i = 0; i < 5; i++) theirs.push((await ec2.createVpc({ CidrBlock: `10.${100 + i}.0.0/16` })).Vpc!.VpcId!);
+    await aws.close();
+
+    const failed = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir]);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/✖ VPC: FAILED/);
+    expect(failed.stderr).toMatch(/✖ vpc: The maximum number of VPCs has been reached/);
+    expect(failed.stderr).toMatch(/fix: an AWS service quota is reached; raise it in the Service Quotas console/);
+    expect(failed.stderr).toMatch(/State saved in .*gitlab\.json\. Continue with: gitlab-aws resume --state-dir \S+ --sandbox/);
+    const state = (await readState(join(dir, 'gitlab.json')))!;
+    expect(state.steps.vpc!.status).toBe('failed');
+    expect(state.steps['s3-buckets']!.status).toBe('complete'); // independent work went on and is kept
+
+    const cleanup = await createAwsSession({ region: 'us-west-2', sandbox: { stateDir: dir } });
+    for (const id of theirs) await (await cleanup.ec2()).deleteVpc({ VpcId: id });
+    await cleanup.close();
+    const resumed = await runCli(['resume', '--sandbox', '--yes', '--state-dir', dir]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('S3 buckets: already done');
+    expect((await sandboxInventory(dir)).length).toBe(42);
+  });
+
+  it('a wait that runs out says what it waited for and what it last saw', async () => {
+    const clock = instantClock();
+    const waiting = poll({ clock, what: 'NAT gateway nat-1 to become available', timeoutMs: 10 * 60_000 }, async () => ({ done: false, seen: 'pending' }));
+    await expect(waiting).rejects.toThrow(WaitTimeout);
+    await expect(waiting).rejects.toThrow('timed out after 10m00s waiting for NAT gateway nat-1 to become available; last seen: pending');
+  });
+
+  it('retries only the errors it was told to, with the last one in the message', async () => {
+    const clock = instantClock();
+    const notFound = Object.assign(new Error('The vpc ID does not exist'), { name: 'InvalidVpcID.NotFound' });
+    let calls = 0;
+    const value = await retryWhile(['not-found'], { clock, what: 'VPC to be visible', timeoutMs: 60_000 }, async () => {
+      if (++calls < 3) throw notFound;
+      return 'seen';
+    });
+    expect([value, calls]).toEqual(['seen', 3]);
+    const denied = Object.assign(new Error('not allowed'), { name: 'UnauthorizedOperation' });
+    await expect(retryWhile(['not-found'], { clock, what: 'x', timeoutMs: 60_000 }, async () => { throw denied; })).rejects.toBe(denied);
+    await expect(retryWhile(['not-found'], { clock, what: 'VPC to be visible', timeoutMs: 60_000 }, async () => { throw notFound; }))
+      .rejects.toThrow(/waiting for VPC to be visible; last seen: InvalidVpcID.NotFound: The vpc ID does not exist/);
+  });
+});
