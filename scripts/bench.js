@@ -48,10 +48,20 @@ try {
   console.log(`steps                      ${steps.length}`);
   console.log(`AWS time, one by one       ${plan.serialMinutes.toFixed(1)} min (typical, from the timing table)`);
   console.log(`AWS time, critical path    ${plan.criticalPathMinutes.toFixed(1)} min (no schedule can beat this)`);
-  console.log(`install, simulated         ${minutes(simulated)} min (${((simulated / 60_000 / plan.criticalPathMinutes) * 100).toFixed(0)}% of the critical path)`);
+  console.log(
+    `install, simulated         ${minutes(simulated)} min (${((simulated / 60_000 / plan.criticalPathMinutes) * 100).toFixed(0)}% of the critical path)`,
+  );
   console.log(`teardown, simulated        ${minutes(finished(teardown).elapsedMs)} min`);
-  console.log(`slowest steps              ${steps.sort((a, b) => b.elapsedMs - a.elapsedMs).slice(0, 3).map((s) => `${s.step} ${minutes(s.elapsedMs)}m`).join(', ')}`);
-  console.log(`wall time                  install ${(install.wallMs / 1000).toFixed(2)} s, teardown ${(teardown.wallMs / 1000).toFixed(2)} s`);
+  console.log(
+    `slowest steps              ${steps
+      .sort((a, b) => b.elapsedMs - a.elapsedMs)
+      .slice(0, 3)
+      .map((s) => `${s.step} ${minutes(s.elapsedMs)}m`)
+      .join(', ')}`,
+  );
+  console.log(
+    `wall time                  install ${(install.wallMs / 1000).toFixed(2)} s, teardown ${(teardown.wallMs / 1000).toFixed(2)} s`,
+  );
   console.log(`peak memory (RSS)          ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
 } finally {
   clearInterval(sampler);

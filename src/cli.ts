@@ -15,10 +15,10 @@ export async function main(argv: string[], ioOverride?: Io, signal?: AbortSignal
   let exitCode: number = EXIT.ok;
 
   const program = new Command('gitlab-aws')
-    .description("GitLab's \"Installing a GitLab POC on AWS\" guide as one command: plan, install, resume, status, teardown.")
+    .description('GitLab\'s "Installing a GitLab POC on AWS" guide as one command: plan, install, resume, status, teardown.')
     .version(VERSION)
     .option('--deployment <name>', 'name of this installation; prefixes every resource name', 'gitlab')
-    .option('--region <region>', 'AWS region (default: AWS_REGION, then your profile\'s region)')
+    .option('--region <region>', "AWS region (default: AWS_REGION, then your profile's region)")
     .option('--profile <profile>', 'AWS profile to use (SSO, assume-role and MFA profiles work)')
     .option('--state-dir <dir>', 'where state files are kept', './.gitlab-aws')
     .option('--sandbox', 'rehearse against an in-memory AWS; no account needed', false)
@@ -48,7 +48,10 @@ export async function main(argv: string[], ioOverride?: Io, signal?: AbortSignal
 
   answers(program.command('install'))
     .description('show the plan, then build every step of the guide (resumes if a state file exists)')
-    .addHelpText('after', '\nExamples:\n  $ gitlab-aws install --sandbox --yes          # rehearse end to end, no AWS account\n  $ gitlab-aws install --region us-west-2 --profile admin')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ gitlab-aws install --sandbox --yes          # rehearse end to end, no AWS account\n  $ gitlab-aws install --region us-west-2 --profile admin',
+    )
     .action(run(async (ctx) => (await import('./commands/install.js')).install(ctx, { resume: false })));
 
   program

@@ -11,7 +11,14 @@ async function refuse(args: string[], prepare?: (dir: string) => Promise<void>) 
   const dir = await tempDir();
   await prepare?.(dir);
   const before = await snapshot(dir);
-  const run = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir, ...args.map((a) => (a === 'CONFIG' ? join(dir, 'answers.json') : a))]);
+  const run = await runCli([
+    'install',
+    '--sandbox',
+    '--yes',
+    '--state-dir',
+    dir,
+    ...args.map((a) => (a === 'CONFIG' ? join(dir, 'answers.json') : a)),
+  ]);
   const after = await snapshot(dir);
   return { run, before, after, lines: run.stderr.trim().split('\n') };
 }
@@ -27,10 +34,25 @@ const writeState = (content: string) => async (dir: string) => writeFile(join(di
 
 const cases: Array<[string, string[], ((dir: string) => Promise<void>) | undefined, RegExp]> = [
   ['an unknown region', ['--region', 'us-west-9'], undefined, /unknown region 'us-west-9'/],
-  ['an invalid VPC CIDR', ['--config', 'CONFIG'], writeConfig('{"vpcCidr":"10.0.0.0/33"}'), /vpcCidr: '10\.0\.0\.0\/33' is not a CIDR block/],
+  [
+    'an invalid VPC CIDR',
+    ['--config', 'CONFIG'],
+    writeConfig('{"vpcCidr":"10.0.0.0/33"}'),
+    /vpcCidr: '10\.0\.0\.0\/33' is not a CIDR block/,
+  ],
   ['a CIDR with host bits', ['--config', 'CONFIG'], writeConfig('{"vpcCidr":"10.0.0.5/16"}'), /did you mean 10\.0\.0\.0\/16/],
-  ['overlapping subnets', ['--config', 'CONFIG'], writeConfig('{"subnetCidrs":{"publicB":"10.0.0.0/23"}}'), /subnetCidrs\.publicA 10\.0\.0\.0\/24 overlaps subnetCidrs\.publicB/],
-  ['a subnet outside the VPC', ['--config', 'CONFIG'], writeConfig('{"subnetCidrs":{"privateB":"10.1.3.0/24"}}'), /outside the VPC's 10\.0\.0\.0\/16/],
+  [
+    'overlapping subnets',
+    ['--config', 'CONFIG'],
+    writeConfig('{"subnetCidrs":{"publicB":"10.0.0.0/23"}}'),
+    /subnetCidrs\.publicA 10\.0\.0\.0\/24 overlaps subnetCidrs\.publicB/,
+  ],
+  [
+    'a subnet outside the VPC',
+    ['--config', 'CONFIG'],
+    writeConfig('{"subnetCidrs":{"privateB":"10.1.3.0/24"}}'),
+    /outside the VPC's 10\.0\.0\.0\/16/,
+  ],
   ['a malformed config file', ['--config', 'CONFIG'], writeConfig('{"region": "us-west-2",'), /is not valid JSON/],
   ['an unknown config key', ['--config', 'CONFIG'], writeConfig('{"vpc_cidr":"10.0.0.0/16"}'), /Unrecognized key.*vpc_cidr/],
   ['a corrupted state file', [], writeState('{"schemaVersion": 1, "deploy'), /state file .*gitlab\.json is corrupted/],

@@ -39,8 +39,10 @@ async function configFileError(path: string): Promise<ConfigError> {
   return err;
 }
 
-const build = (file: ConfigFile, deployment = 'gitlab', region = 'us-west-2') => () =>
-  buildInstallConfig({ deployment, region, file });
+const build =
+  (file: ConfigFile, deployment = 'gitlab', region = 'us-west-2') =>
+  () =>
+    buildInstallConfig({ deployment, region, file });
 
 describe('buildInstallConfig', () => {
   it("uses the guide's network and keeps the region", () => {

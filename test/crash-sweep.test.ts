@@ -8,8 +8,7 @@ import { join } from 'node:path';
  * the inventory of an uninterrupted install, and a teardown leaves nothing. The sandbox kills the
  * CLI (SIGKILL, no clean-up) right after its Nth mutating call, for every N an install makes.
  */
-const install = (dir: string, env: Record<string, string> = {}) =>
-  runCli(['install', '--sandbox', '--yes', '--state-dir', dir], env);
+const install = (dir: string, env: Record<string, string> = {}) => runCli(['install', '--sandbox', '--yes', '--state-dir', dir], env);
 const teardown = (dir: string) => runCli(['teardown', '--sandbox', '--yes', '--state-dir', dir]);
 const crashAfter = (n: number) => ({ GITLAB_AWS_SANDBOX_FAULTS: JSON.stringify({ crashAfter: n }) });
 
@@ -61,7 +60,9 @@ describe('crash sweep', () => {
       const torn = await teardown(dir2);
       const left = await sandboxInventory(dir2);
       if (torn.code !== 0 || left.length) {
-        problems.push(`N=${n}: teardown after crash exited ${torn.code} leaving ${left.map((l) => `${l.type} ${l.id}`).join(', ')}: ${torn.stderr}`);
+        problems.push(
+          `N=${n}: teardown after crash exited ${torn.code} leaving ${left.map((l) => `${l.type} ${l.id}`).join(', ')}: ${torn.stderr}`,
+        );
       }
     });
     expect(problems).toEqual([]);

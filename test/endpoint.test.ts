@@ -34,7 +34,9 @@ async function recordingServer(status: 400 | 503 = 400): Promise<Recorder> {
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, service: scope?.[2], region: scope?.[1] });
       if (status === 503) {
         res.writeHead(503, { 'content-type': 'text/xml' });
-        res.end('<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code><Message>try again</Message></Error></ErrorResponse>');
+        res.end(
+          '<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code><Message>try again</Message></Error></ErrorResponse>',
+        );
         return;
       }
       // Answer in the protocol the client speaks, so the SDK fails with our code rather than a parse error.

@@ -48,7 +48,12 @@ async function harness(installId = 'test') {
 }
 
 /** A step with no AWS behind it; only what a test overrides does anything. */
-function fakeStep(id: string, needs: string[], create: (ctx: StepContext) => Promise<unknown>, extra: Partial<EngineStep> = {}): EngineStep {
+function fakeStep(
+  id: string,
+  needs: string[],
+  create: (ctx: StepContext) => Promise<unknown>,
+  extra: Partial<EngineStep> = {},
+): EngineStep {
   return {
     id,
     title: `Step ${id.toUpperCase()}`,
@@ -241,7 +246,12 @@ describe('stopping', () => {
 
     const again: EngineEvent[] = [];
     const quickly = (id: string) => fakeStep(id, [], async () => ({}));
-    const resumed = await runInstall({ steps: [quickly('quick'), quickly('a'), quickly('b')], store: h.store, aws, emit: (e) => again.push(e) });
+    const resumed = await runInstall({
+      steps: [quickly('quick'), quickly('a'), quickly('b')],
+      store: h.store,
+      aws,
+      emit: (e) => again.push(e),
+    });
     expect(resumed.ok).toBe(true);
     expect(outcomeOf(again, 'quick')).toBe('verified');
     expect(outcomeOf(again, 'a')).toBe('done');
@@ -370,7 +380,11 @@ describe('teardown', () => {
     await runInstall({ steps, store: h.store, aws, emit: h.emit });
     const result = await runTeardown({ steps, store: h.store, aws, emit: h.emit });
 
-    expect(result).toEqual({ ok: false, stoppedBy: 'failure', failed: [{ step: 'subnets', error: 'DependencyViolation: subnet-1 has dependencies' }] });
+    expect(result).toEqual({
+      ok: false,
+      stoppedBy: 'failure',
+      failed: [{ step: 'subnets', error: 'DependencyViolation: subnet-1 has dependencies' }],
+    });
     expect(vpcDestroyed).toBe(false);
     // What could not be deleted is still remembered, so a second teardown can finish the job.
     expect((await h.onDisk()).resources.map((r) => r.id)).toEqual(['subnet-1']);

@@ -43,7 +43,10 @@ describe('when AWS says no', () => {
 
   it('a wait that runs out says what it waited for and what it last saw', async () => {
     const clock = instantClock();
-    const waiting = poll({ clock, what: 'NAT gateway nat-1 to become available', timeoutMs: 10 * 60_000 }, async () => ({ done: false, seen: 'pending' }));
+    const waiting = poll({ clock, what: 'NAT gateway nat-1 to become available', timeoutMs: 10 * 60_000 }, async () => ({
+      done: false,
+      seen: 'pending',
+    }));
     await expect(waiting).rejects.toThrow(WaitTimeout);
     await expect(waiting).rejects.toThrow('timed out after 10m00s waiting for NAT gateway nat-1 to become available; last seen: pending');
   });
@@ -58,8 +61,15 @@ describe('when AWS says no', () => {
     });
     expect([value, calls]).toEqual(['seen', 3]);
     const denied = Object.assign(new Error('not allowed'), { name: 'UnauthorizedOperation' });
-    await expect(retryWhile(['not-found'], { clock, what: 'x', timeoutMs: 60_000 }, async () => { throw denied; })).rejects.toBe(denied);
-    await expect(retryWhile(['not-found'], { clock, what: 'VPC to be visible', timeoutMs: 60_000 }, async () => { throw notFound; }))
-      .rejects.toThrow(/waiting for VPC to be visible; last seen: InvalidVpcID.NotFound: The vpc ID does not exist/);
+    await expect(
+      retryWhile(['not-found'], { clock, what: 'x', timeoutMs: 60_000 }, async () => {
+        throw denied;
+      }),
+    ).rejects.toBe(denied);
+    await expect(
+      retryWhile(['not-found'], { clock, what: 'VPC to be visible', timeoutMs: 60_000 }, async () => {
+        throw notFound;
+      }),
+    ).rejects.toThrow(/waiting for VPC to be visible; last seen: InvalidVpcID.NotFound: The vpc ID does not exist/);
   });
 });

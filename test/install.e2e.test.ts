@@ -26,15 +26,35 @@ describe('sandbox install end to end', () => {
     const dir = await tempDir();
     const install = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir]);
     expect(install.code, install.stderr).toBe(0);
-    for (const title of ['IAM policy, role and instance profile', 'VPC', 'Subnets', 'Internet gateway', 'NAT gateways', 'Public route table', 'Private route tables', 'Security groups', 'S3 buckets', 'Secrets in SSM Parameter Store']) {
+    for (const title of [
+      'IAM policy, role and instance profile',
+      'VPC',
+      'Subnets',
+      'Internet gateway',
+      'NAT gateways',
+      'Public route table',
+      'Private route tables',
+      'Security groups',
+      'S3 buckets',
+      'Secrets in SSM Parameter Store',
+    ]) {
       expect(install.stdout).toMatch(new RegExp(`✔ ${title}: done \\((\\d+m)?\\d+s simulated\\)`));
     }
 
     const status = statusJson((await runCli(['status', '--sandbox', '--json', '--state-dir', dir])).stdout);
     expect(status.steps.map((s) => [s.id, s.status])).toEqual(
-      ['iam-role', 'vpc', 'subnets', 'internet-gateway', 'nat-gateways', 'public-route-table', 'private-route-tables', 'security-groups', 's3-buckets', 'secrets'].map(
-        (id) => [id, 'complete'],
-      ),
+      [
+        'iam-role',
+        'vpc',
+        'subnets',
+        'internet-gateway',
+        'nat-gateways',
+        'public-route-table',
+        'private-route-tables',
+        'security-groups',
+        's3-buckets',
+        'secrets',
+      ].map((id) => [id, 'complete']),
     );
     const held = await sandboxInventory(dir);
     expect(shape(status.resources)).toEqual(FULL_INSTALL);
@@ -73,7 +93,12 @@ describe('sandbox install end to end', () => {
     const policy = world.iam.policies['gitlab-gl-s3-policy']!;
     const document = JSON.parse(policy.versions[policy.defaultVersion]!.document);
     expect(document.Statement[0].Action).toEqual(['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:PutObjectAcl']);
-    expect(document.Statement[1].Action).toEqual(['s3:ListBucket', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:ListBucketMultipartUploads']);
+    expect(document.Statement[1].Action).toEqual([
+      's3:ListBucket',
+      's3:AbortMultipartUpload',
+      's3:ListMultipartUploadParts',
+      's3:ListBucketMultipartUploads',
+    ]);
     // Least privilege: this deployment's buckets by name, no wildcard over other buckets.
     expect(document.Statement[1].Resource).toContain(`arn:aws:s3:::gl-gitlab-${world.accountId}-artifacts`);
     expect(JSON.stringify(document)).not.toContain('gl-*');
@@ -90,17 +115,22 @@ describe('sandbox install end to end', () => {
     const dir = await tempDir();
     const config = join(dir, 'answers.json');
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(config, JSON.stringify({
-      region: 'eu-west-1',
-      availabilityZones: ['eu-west-1b', 'eu-west-1c'],
-      vpcCidr: '10.20.0.0/16',
-      subnetCidrs: { publicA: '10.20.0.0/24', privateA: '10.20.1.0/24', publicB: '10.20.2.0/24', privateB: '10.20.3.0/24' },
-    }));
+    await writeFile(
+      config,
+      JSON.stringify({
+        region: 'eu-west-1',
+        availabilityZones: ['eu-west-1b', 'eu-west-1c'],
+        vpcCidr: '10.20.0.0/16',
+        subnetCidrs: { publicA: '10.20.0.0/24', privateA: '10.20.1.0/24', publicB: '10.20.2.0/24', privateB: '10.20.3.0/24' },
+      }),
+    );
     expect((await runCli(['install', '--sandbox', '--yes', '--state-dir', dir])).code).toBe(0);
     const second = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir, '--deployment', 'staging', '--config', config]);
     expect(second.code, second.stderr).toBe(0);
     const world = (await readWorld(dir))!;
-    const staging = Object.values(world.ec2).filter((r) => r.tags[TAG_DEPLOYMENT] === 'staging' && (r.kind === 'vpc' || r.kind === 'subnet'));
+    const staging = Object.values(world.ec2).filter(
+      (r) => r.tags[TAG_DEPLOYMENT] === 'staging' && (r.kind === 'vpc' || r.kind === 'subnet'),
+    );
     expect(staging.map((r) => [r.region, r.attrs.cidrBlock, r.attrs.availabilityZone]).sort()).toEqual([
       ['eu-west-1', '10.20.0.0/16', undefined],
       ['eu-west-1', '10.20.0.0/24', 'eu-west-1b'],

@@ -27,7 +27,11 @@ async function until(condition: () => Promise<boolean>) {
   throw new Error('condition never held');
 }
 
-const exists = (path: string) => access(path).then(() => true, () => false);
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 describe('one run at a time', () => {
   it('a second run on the same deployment stops at once naming the PID; Ctrl-C stops the first at a safe point; resume finishes', async () => {
@@ -61,7 +65,10 @@ describe('one run at a time', () => {
     const dead = spawn(process.execPath, ['-e', '']);
     await new Promise((r) => dead.on('close', r));
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'gitlab.lock'), JSON.stringify({ pid: dead.pid, host: hostname(), command: 'gitlab-aws install', startedAt: new Date().toISOString() }));
+    await writeFile(
+      join(dir, 'gitlab.lock'),
+      JSON.stringify({ pid: dead.pid, host: hostname(), command: 'gitlab-aws install', startedAt: new Date().toISOString() }),
+    );
     const run = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toContain(`stale lock left by PID ${dead.pid}`);

@@ -71,22 +71,37 @@ describe('network and shared services', () => {
       subnets: [subnet('gitlab-public-10.0.0.0').SubnetId, subnet('gitlab-public-10.0.2.0').SubnetId].sort(),
     });
     // Each private subnet leaves through the NAT gateway in its own AZ.
-    expect(table('gitlab-private-a')).toEqual({ defaultRoute: [natIn('gitlab-public-10.0.0.0')], subnets: [subnet('gitlab-private-10.0.1.0').SubnetId] });
-    expect(table('gitlab-private-b')).toEqual({ defaultRoute: [natIn('gitlab-public-10.0.2.0')], subnets: [subnet('gitlab-private-10.0.3.0').SubnetId] });
+    expect(table('gitlab-private-a')).toEqual({
+      defaultRoute: [natIn('gitlab-public-10.0.0.0')],
+      subnets: [subnet('gitlab-private-10.0.1.0').SubnetId],
+    });
+    expect(table('gitlab-private-b')).toEqual({
+      defaultRoute: [natIn('gitlab-public-10.0.2.0')],
+      subnets: [subnet('gitlab-private-10.0.3.0').SubnetId],
+    });
     expect(subnet('gitlab-public-10.0.0.0').AvailabilityZone).toBe(subnet('gitlab-private-10.0.1.0').AvailabilityZone);
 
     const groups = (await ec2.describeSecurityGroups({ Filters: mine })).SecurityGroups!;
     const id = (name: string) => groups.find((g) => g.GroupName === name)!.GroupId!;
     expect(groups.map((g) => g.GroupName).sort()).toEqual([
-      'gitlab-bastion-sec-group', 'gitlab-gitaly-sec-group', 'gitlab-loadbalancer-sec-group', 'gitlab-rds-sec-group', 'gitlab-redis-sec-group',
+      'gitlab-bastion-sec-group',
+      'gitlab-gitaly-sec-group',
+      'gitlab-loadbalancer-sec-group',
+      'gitlab-rds-sec-group',
+      'gitlab-redis-sec-group',
     ]);
     const lb = id('gitlab-loadbalancer-sec-group');
     const bastion = id('gitlab-bastion-sec-group');
-    expect(await ingress(aws, lb)).toEqual([
-      'tcp/22 from 198.51.100.0/24', `tcp/22 from ${bastion}`,
-      'tcp/443 from 0.0.0.0/0', 'tcp/443 from ::/0',
-      'tcp/80 from 0.0.0.0/0', 'tcp/80 from ::/0',
-    ].sort());
+    expect(await ingress(aws, lb)).toEqual(
+      [
+        'tcp/22 from 198.51.100.0/24',
+        `tcp/22 from ${bastion}`,
+        'tcp/443 from 0.0.0.0/0',
+        'tcp/443 from ::/0',
+        'tcp/80 from 0.0.0.0/0',
+        'tcp/80 from ::/0',
+      ].sort(),
+    );
     expect(await ingress(aws, id('gitlab-rds-sec-group'))).toEqual([`tcp/5432 from ${lb}`]);
     expect(await ingress(aws, id('gitlab-redis-sec-group'))).toEqual([`tcp/6379 from ${lb}`]);
     expect(await ingress(aws, bastion)).toEqual(['tcp/22 from 198.51.100.0/24']);
@@ -97,7 +112,8 @@ describe('network and shared services', () => {
     const closed = await tempDir();
     expect((await install(closed)).code).toBe(0);
     let aws = await look(closed);
-    let groups = (await (await aws.ec2()).describeSecurityGroups({ Filters: [{ Name: 'tag:gitlab-aws:deployment', Values: ['gitlab'] }] })).SecurityGroups!;
+    let groups = (await (await aws.ec2()).describeSecurityGroups({ Filters: [{ Name: 'tag:gitlab-aws:deployment', Values: ['gitlab'] }] }))
+      .SecurityGroups!;
     for (const group of groups) {
       const rules = await ingress(aws, group.GroupId!);
       expect(rules.filter((r) => r.startsWith('tcp/22 from ') && !r.includes('sg-'))).toEqual([]);
@@ -108,7 +124,8 @@ describe('network and shared services', () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/warning: SSH .* open to the whole internet/);
     aws = await look(open);
-    groups = (await (await aws.ec2()).describeSecurityGroups({ Filters: [{ Name: 'group-name', Values: ['gitlab-bastion-sec-group'] }] })).SecurityGroups!;
+    groups = (await (await aws.ec2()).describeSecurityGroups({ Filters: [{ Name: 'group-name', Values: ['gitlab-bastion-sec-group'] }] }))
+      .SecurityGroups!;
     expect(await ingress(aws, groups[0]!.GroupId!)).toEqual(['tcp/22 from 0.0.0.0/0', 'tcp/22 from ::/0']);
 
     const refused = await runCli(['install', '--sandbox', '--yes', '--state-dir', await tempDir(), '--ssh-cidr', '0.0.0.0/0']);
@@ -121,11 +138,25 @@ describe('network and shared services', () => {
     expect((await install(dir, '--bucket-prefix', 'acme-gl')).code).toBe(0);
     const aws = await look(dir);
     const s3 = await aws.s3();
-    const types = ['artifacts', 'external-diffs', 'lfs', 'uploads', 'packages', 'dependency-proxy', 'terraform-state', 'ci-secure-files', 'pages', 'backups'];
+    const types = [
+      'artifacts',
+      'external-diffs',
+      'lfs',
+      'uploads',
+      'packages',
+      'dependency-proxy',
+      'terraform-state',
+      'ci-secure-files',
+      'pages',
+      'backups',
+    ];
     const buckets = types.map((t) => `acme-gl-${t}`);
     for (const bucket of buckets) {
       expect((await s3.getPublicAccessBlock({ Bucket: bucket })).PublicAccessBlockConfiguration).toEqual({
-        BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true,
+        BlockPublicAcls: true,
+        IgnorePublicAcls: true,
+        BlockPublicPolicy: true,
+        RestrictPublicBuckets: true,
       });
       const encryption = (await s3.getBucketEncryption({ Bucket: bucket })).ServerSideEncryptionConfiguration!.Rules![0]!;
       expect(encryption.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe('AES256');
@@ -138,12 +169,23 @@ describe('network and shared services', () => {
     const version = await iam.getPolicyVersion({ PolicyArn: policy.Policy!.Arn!, VersionId: policy.Policy!.DefaultVersionId! });
     const statements = JSON.parse(decodeURIComponent(version.PolicyVersion!.Document!)).Statement;
     expect(statements).toEqual([
-      { Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:PutObjectAcl'], Resource: buckets.map((b) => `arn:aws:s3:::${b}/*`) },
-      { Effect: 'Allow', Action: ['s3:ListBucket', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:ListBucketMultipartUploads'], Resource: buckets.map((b) => `arn:aws:s3:::${b}`) },
+      {
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:PutObjectAcl'],
+        Resource: buckets.map((b) => `arn:aws:s3:::${b}/*`),
+      },
+      {
+        Effect: 'Allow',
+        Action: ['s3:ListBucket', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:ListBucketMultipartUploads'],
+        Resource: buckets.map((b) => `arn:aws:s3:::${b}`),
+      },
       {
         Effect: 'Allow',
         Action: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
-        Resource: [`arn:aws:ssm:us-west-2:${account}:parameter/gitlab-aws/gitlab`, `arn:aws:ssm:us-west-2:${account}:parameter/gitlab-aws/gitlab/*`],
+        Resource: [
+          `arn:aws:ssm:us-west-2:${account}:parameter/gitlab-aws/gitlab`,
+          `arn:aws:ssm:us-west-2:${account}:parameter/gitlab-aws/gitlab/*`,
+        ],
       },
     ]);
 
@@ -156,11 +198,21 @@ describe('network and shared services', () => {
       all = [...all, ...(page.Parameters ?? [])];
       next = page.NextToken;
     }
-    expect(all.map((p) => p.Name).sort()).toEqual([
-      'database-password', 'gitaly-token', 'gitlab-shell-secret', 'rails/ci-jwt-signing-key', 'rails/db-key-base',
-      'rails/encrypted-settings-key-base', 'rails/openid-connect-signing-key', 'rails/otp-key-base', 'rails/secret-key-base',
-      'redis-auth-token', 'root-password',
-    ].map((n) => `/gitlab-aws/gitlab/${n}`));
+    expect(all.map((p) => p.Name).sort()).toEqual(
+      [
+        'database-password',
+        'gitaly-token',
+        'gitlab-shell-secret',
+        'rails/ci-jwt-signing-key',
+        'rails/db-key-base',
+        'rails/encrypted-settings-key-base',
+        'rails/openid-connect-signing-key',
+        'rails/otp-key-base',
+        'rails/secret-key-base',
+        'redis-auth-token',
+        'root-password',
+      ].map((n) => `/gitlab-aws/gitlab/${n}`),
+    );
     expect(new Set(all.map((p) => p.Type))).toEqual(new Set(['SecureString']));
   });
 
@@ -168,7 +220,13 @@ describe('network and shared services', () => {
     const dir = await tempDir();
     expect((await install(dir)).code).toBe(0);
     const full = shape(await sandboxInventory(dir));
-    expect(full).toMatchObject({ 'AWS::EC2::NatGateway': 2, 'AWS::EC2::EIP': 2, 'AWS::S3::Bucket': 10, 'AWS::SSM::Parameter': 11, 'AWS::EC2::SecurityGroup': 5 });
+    expect(full).toMatchObject({
+      'AWS::EC2::NatGateway': 2,
+      'AWS::EC2::EIP': 2,
+      'AWS::S3::Bucket': 10,
+      'AWS::SSM::Parameter': 11,
+      'AWS::EC2::SecurityGroup': 5,
+    });
 
     const aws = await look(dir);
     const s3 = await aws.s3();
@@ -203,7 +261,12 @@ describe('network and shared services', () => {
     ];
     const aws = await look(dir);
     const ssm = await aws.ssm();
-    const names = (await ssm.describeParameters({ ParameterFilters: [{ Key: 'Path', Option: 'Recursive', Values: ['/gitlab-aws/gitlab'] }], MaxResults: 50 })).Parameters!.map((p) => p.Name!);
+    const names = (
+      await ssm.describeParameters({
+        ParameterFilters: [{ Key: 'Path', Option: 'Recursive', Values: ['/gitlab-aws/gitlab'] }],
+        MaxResults: 50,
+      })
+    ).Parameters!.map((p) => p.Name!);
     expect(names.length).toBeGreaterThanOrEqual(11);
     const values = await Promise.all(names.map(async (Name) => (await ssm.getParameter({ Name, WithDecryption: true })).Parameter!.Value!));
     await aws.close();

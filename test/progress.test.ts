@@ -109,7 +109,13 @@ function terminal(): { io: Io; output: () => string } {
 
 function simulatedClock(): Clock & { advance(ms: number): void } {
   let now = 1_000_000;
-  return { simulated: true, now: () => now, sleep: async (ms) => void (now += ms), advance: (ms) => void (now += ms), timeline: (_at, work) => work() };
+  return {
+    simulated: true,
+    now: () => now,
+    sleep: async (ms) => void (now += ms),
+    advance: (ms) => void (now += ms),
+    timeline: (_at, work) => work(),
+  };
 }
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
@@ -150,8 +156,23 @@ describe('renderers fed events directly', () => {
     renderer.sink({ type: 'run-started', operation: 'install', deployment: 'gitlab', steps: GUIDE });
     renderer.sink({ type: 'step-started', operation: 'install', step: 'iam-role', title: GUIDE[0]!.title });
     renderer.sink({ type: 'step-started', operation: 'install', step: 'vpc', title: 'VPC' });
-    renderer.sink({ type: 'step-finished', operation: 'install', step: 'vpc', title: 'VPC', outcome: 'failed', elapsedMs: 1_000, error: 'VpcLimitExceeded: too many VPCs' });
-    renderer.sink({ type: 'step-finished', operation: 'install', step: 'iam-role', title: GUIDE[0]!.title, outcome: 'stopped', elapsedMs: 1_000 });
+    renderer.sink({
+      type: 'step-finished',
+      operation: 'install',
+      step: 'vpc',
+      title: 'VPC',
+      outcome: 'failed',
+      elapsedMs: 1_000,
+      error: 'VpcLimitExceeded: too many VPCs',
+    });
+    renderer.sink({
+      type: 'step-finished',
+      operation: 'install',
+      step: 'iam-role',
+      title: GUIDE[0]!.title,
+      outcome: 'stopped',
+      elapsedMs: 1_000,
+    });
     renderer.sink({ type: 'run-finished', operation: 'install', ok: false, elapsedMs: 1_000, stoppedBy: 'failure' });
     renderer.close();
     await flush();
@@ -167,15 +188,30 @@ describe('renderers fed events directly', () => {
     const stdout = new PassThrough();
     let written = '';
     stdout.on('data', (d) => (written += d));
-    const renderer = createRenderer('plain', { stdout, stderr: new PassThrough(), interactive: false, color: false }, simulatedClock(), false);
+    const renderer = createRenderer(
+      'plain',
+      { stdout, stderr: new PassThrough(), interactive: false, color: false },
+      simulatedClock(),
+      false,
+    );
     renderer.sink({ type: 'run-started', operation: 'install', deployment: 'gitlab', steps: GUIDE });
     renderer.sink({ type: 'step-started', operation: 'install', step: 'vpc', title: 'VPC' });
     renderer.sink({ type: 'step-progress', step: 'vpc', message: 'waiting for VPC vpc-1: pending' });
-    renderer.sink({ type: 'step-finished', operation: 'install', step: 'vpc', title: 'VPC', outcome: 'failed', elapsedMs: 65_000, error: 'VpcLimitExceeded: too many VPCs' });
+    renderer.sink({
+      type: 'step-finished',
+      operation: 'install',
+      step: 'vpc',
+      title: 'VPC',
+      outcome: 'failed',
+      elapsedMs: 65_000,
+      error: 'VpcLimitExceeded: too many VPCs',
+    });
     renderer.sink({ type: 'run-finished', operation: 'install', ok: false, elapsedMs: 65_000, stoppedBy: 'failure' });
     renderer.close();
 
     // Progress chatter is for --verbose only; the failure and its reason always show.
-    expect(written).toBe(['→ VPC', '✖ VPC: FAILED (1m05s simulated)', '  VpcLimitExceeded: too many VPCs', 'Stopped after 1m05s simulated', ''].join('\n'));
+    expect(written).toBe(
+      ['→ VPC', '✖ VPC: FAILED (1m05s simulated)', '  VpcLimitExceeded: too many VPCs', 'Stopped after 1m05s simulated', ''].join('\n'),
+    );
   });
 });

@@ -135,7 +135,9 @@ describe('sandbox S3 behind the real SDK client', () => {
     const missingDelete = await rejection(s3.deleteBucket({ Bucket: 'no-such-bucket-here' }));
     expect(errorCode(missingDelete)).toBe('NoSuchBucket');
     expect(missingDelete.$metadata?.httpStatusCode).toBe(404);
-    expect(errorCode(await rejection(s3.putBucketVersioning({ Bucket: 'no-such-bucket-here', VersioningConfiguration: { Status: 'Enabled' } })))).toBe('NoSuchBucket');
+    expect(
+      errorCode(await rejection(s3.putBucketVersioning({ Bucket: 'no-such-bucket-here', VersioningConfiguration: { Status: 'Enabled' } }))),
+    ).toBe('NoSuchBucket');
   });
 
   it('names are global: another region sees our bucket but must address it in its own region', async () => {
@@ -165,22 +167,34 @@ describe('sandbox S3 behind the real SDK client', () => {
       BlockPublicPolicy: true,
       RestrictPublicBuckets: true,
     });
-    expect((await s3.getBucketEncryption({ Bucket: 'gl-gitlab-lfs' })).ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault).toEqual({
+    expect(
+      (await s3.getBucketEncryption({ Bucket: 'gl-gitlab-lfs' })).ServerSideEncryptionConfiguration?.Rules?.[0]
+        ?.ApplyServerSideEncryptionByDefault,
+    ).toEqual({
       SSEAlgorithm: 'AES256',
     });
-    expect((await s3.getBucketOwnershipControls({ Bucket: 'gl-gitlab-lfs' })).OwnershipControls?.Rules?.[0]?.ObjectOwnership).toBe('BucketOwnerEnforced');
+    expect((await s3.getBucketOwnershipControls({ Bucket: 'gl-gitlab-lfs' })).OwnershipControls?.Rules?.[0]?.ObjectOwnership).toBe(
+      'BucketOwnerEnforced',
+    );
     expect((await s3.getBucketVersioning({ Bucket: 'gl-gitlab-lfs' })).Status).toBeUndefined();
 
     await s3.putBucketEncryption({
       Bucket: 'gl-gitlab-lfs',
       ServerSideEncryptionConfiguration: {
-        Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'alias/gitlab' }, BucketKeyEnabled: true }],
+        Rules: [
+          { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'alias/gitlab' }, BucketKeyEnabled: true },
+        ],
       },
     });
     await s3.putBucketVersioning({ Bucket: 'gl-gitlab-lfs', VersioningConfiguration: { Status: 'Enabled' } });
     await s3.putPublicAccessBlock({
       Bucket: 'gl-gitlab-lfs',
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: false },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        IgnorePublicAcls: true,
+        BlockPublicPolicy: false,
+        RestrictPublicBuckets: false,
+      },
     });
 
     expect((await s3.getBucketEncryption({ Bucket: 'gl-gitlab-lfs' })).ServerSideEncryptionConfiguration?.Rules).toEqual([
@@ -204,19 +218,28 @@ describe('sandbox S3 behind the real SDK client', () => {
     });
     await s3.createBucket({ Bucket: 'gl-gitlab-untagged' });
 
-    expect((await s3.getBucketTagging({ Bucket: 'gl-gitlab-packages' })).TagSet).toEqual([{ Key: 'gitlab-aws:deployment', Value: 'gitlab' }]);
+    expect((await s3.getBucketTagging({ Bucket: 'gl-gitlab-packages' })).TagSet).toEqual([
+      { Key: 'gitlab-aws:deployment', Value: 'gitlab' },
+    ]);
     expect(errorCode(await rejection(s3.getBucketTagging({ Bucket: 'gl-gitlab-untagged' })))).toBe('NoSuchTagSet');
 
     await s3.putBucketTagging({
       Bucket: 'gl-gitlab-packages',
-      Tagging: { TagSet: [{ Key: 'Name', Value: 'packages' }, { Key: 'team', Value: 'platform' }] },
+      Tagging: {
+        TagSet: [
+          { Key: 'Name', Value: 'packages' },
+          { Key: 'team', Value: 'platform' },
+        ],
+      },
     });
     expect((await s3.getBucketTagging({ Bucket: 'gl-gitlab-packages' })).TagSet).toEqual([
       { Key: 'Name', Value: 'packages' },
       { Key: 'team', Value: 'platform' },
     ]);
     expect(
-      errorCode(await rejection(s3.putBucketTagging({ Bucket: 'gl-gitlab-packages', Tagging: { TagSet: [{ Key: 'aws:x', Value: 'y' }] } }))),
+      errorCode(
+        await rejection(s3.putBucketTagging({ Bucket: 'gl-gitlab-packages', Tagging: { TagSet: [{ Key: 'aws:x', Value: 'y' }] } })),
+      ),
     ).toBe('InvalidTag');
 
     await s3.deleteBucketTagging({ Bucket: 'gl-gitlab-packages' });
@@ -251,9 +274,12 @@ describe('sandbox S3 behind the real SDK client', () => {
     expect(pages).toBe(3);
     expect(versions).toHaveLength(6);
     expect(versions.find((v) => v.marker)).toMatchObject({ Key: 'a.txt', VersionId: marker.VersionId, IsLatest: true });
-    expect(versions.filter((v) => v.Key === 'a.txt' && !v.marker).map((v) => v.VersionId).sort()).toEqual(
-      [first.VersionId, second.VersionId].sort(),
-    );
+    expect(
+      versions
+        .filter((v) => v.Key === 'a.txt' && !v.marker)
+        .map((v) => v.VersionId)
+        .sort(),
+    ).toEqual([first.VersionId, second.VersionId].sort());
     expect(versions.find((v) => v.Key === 'before-versioning.txt')?.VersionId).toBe('null');
     const sizes = (await s3.listObjectVersions({ Bucket: 'gl-gitlab-uploads', Prefix: 'a.txt' })).Versions?.map((v) => v.Size);
     expect(sizes).toEqual([4, 3]); // newest first; the Uint8Array body counted in bytes
@@ -276,7 +302,12 @@ describe('sandbox S3 behind the real SDK client', () => {
     let keyMarker: string | undefined;
     let versionMarker: string | undefined;
     for (;;) {
-      const page = await s3.listObjectVersions({ Bucket: 'gl-gitlab-uploads', MaxKeys: 4, KeyMarker: keyMarker, VersionIdMarker: versionMarker });
+      const page = await s3.listObjectVersions({
+        Bucket: 'gl-gitlab-uploads',
+        MaxKeys: 4,
+        KeyMarker: keyMarker,
+        VersionIdMarker: versionMarker,
+      });
       const entries = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])];
       if (entries.length) {
         const result = await s3.deleteObjects({
@@ -447,19 +478,33 @@ describe('sandbox SSM Parameter Store behind the real SDK client', () => {
     expect(errorCode(await rejection(ssm.getParameter({ Name: '/gitlab-aws/gitlab/x' })))).toBe('ParameterNotFound');
 
     await ssm.putParameter({ Name: '/gitlab-aws/gitlab/max', Value: 'a'.repeat(4096), Type: 'String' });
-    expect(errorCode(await rejection(ssm.putParameter({ Name: '/gitlab-aws/gitlab/big', Value: 'a'.repeat(4097), Type: 'String' })))).toBe('ValidationException');
+    expect(errorCode(await rejection(ssm.putParameter({ Name: '/gitlab-aws/gitlab/big', Value: 'a'.repeat(4097), Type: 'String' })))).toBe(
+      'ValidationException',
+    );
     expect(
       (await ssm.putParameter({ Name: '/gitlab-aws/gitlab/big', Value: 'a'.repeat(4097), Type: 'String', Tier: 'Advanced' })).Tier,
     ).toBe('Advanced');
 
     const deepest = `/${Array.from({ length: 15 }, (_, i) => `l${i}`).join('/')}`;
     await ssm.putParameter({ Name: deepest, Value: 'ok', Type: 'String' });
-    const bad = ['awsConfig', 'SSM-param', '/aws/x', '/Ssm/x', 'no/leading/slash', '/double//slash', '/has space', `${deepest}/l15`, `/${'n'.repeat(1011)}`];
+    const bad = [
+      'awsConfig',
+      'SSM-param',
+      '/aws/x',
+      '/Ssm/x',
+      'no/leading/slash',
+      '/double//slash',
+      '/has space',
+      `${deepest}/l15`,
+      `/${'n'.repeat(1011)}`,
+    ];
     for (const name of bad) {
       expect(errorCode(await rejection(ssm.putParameter({ Name: name, Value: 'v', Type: 'String' }))), name).toBe('ValidationException');
     }
     await ssm.putParameter({ Name: 'plain.name_1-2', Value: 'v', Type: 'StringList' });
-    expect((await ssm.getParameter({ Name: 'plain.name_1-2' })).Parameter?.ARN).toBe('arn:aws:ssm:us-west-2:123456789012:parameter/plain.name_1-2');
+    expect((await ssm.getParameter({ Name: 'plain.name_1-2' })).Parameter?.ARN).toBe(
+      'arn:aws:ssm:us-west-2:123456789012:parameter/plain.name_1-2',
+    );
   });
 
   it('deletes parameters one at a time and ten at a time, and tags them', async () => {
@@ -474,8 +519,12 @@ describe('sandbox SSM Parameter Store behind the real SDK client', () => {
     ]);
     await ssm.addTagsToResource({ ResourceType: 'Parameter', ResourceId: '/d/a', Tags: [{ Key: 'step', Value: 'secrets' }] });
     await ssm.removeTagsFromResource({ ResourceType: 'Parameter', ResourceId: '/d/a', TagKeys: ['gitlab-aws:deployment'] });
-    expect((await ssm.listTagsForResource({ ResourceType: 'Parameter', ResourceId: '/d/a' })).TagList).toEqual([{ Key: 'step', Value: 'secrets' }]);
-    expect(errorCode(await rejection(ssm.listTagsForResource({ ResourceType: 'Parameter', ResourceId: '/d/none' })))).toBe('InvalidResourceId');
+    expect((await ssm.listTagsForResource({ ResourceType: 'Parameter', ResourceId: '/d/a' })).TagList).toEqual([
+      { Key: 'step', Value: 'secrets' },
+    ]);
+    expect(errorCode(await rejection(ssm.listTagsForResource({ ResourceType: 'Parameter', ResourceId: '/d/none' })))).toBe(
+      'InvalidResourceId',
+    );
 
     const eleven = Array.from({ length: 11 }, (_, i) => `/d/n${i}`);
     expect(errorCode(await rejection(ssm.deleteParameters({ Names: eleven })))).toBe('ValidationException');

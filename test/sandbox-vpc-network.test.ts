@@ -87,10 +87,14 @@ describe('sandbox networking', () => {
     const again = await ec2.createNatGateway({ SubnetId: subnetId, AllocationId: a, ClientToken: 'token-1' });
     expect(again.NatGateway!.NatGatewayId).toBe(first.NatGateway!.NatGatewayId);
     expect((await ec2.describeNatGateways({})).NatGateways).toHaveLength(1);
-    expect(errorCode(await failure(ec2.createNatGateway({ SubnetId: subnetId, AllocationId: b, ClientToken: 'token-1' })))).toBe('IdempotentParameterMismatch');
+    expect(errorCode(await failure(ec2.createNatGateway({ SubnetId: subnetId, AllocationId: b, ClientToken: 'token-1' })))).toBe(
+      'IdempotentParameterMismatch',
+    );
 
     const table = await ec2.createRouteTable({ VpcId: vpcId, ClientToken: 'rt-1' });
-    expect((await ec2.createRouteTable({ VpcId: vpcId, ClientToken: 'rt-1' })).RouteTable!.RouteTableId).toBe(table.RouteTable!.RouteTableId);
+    expect((await ec2.createRouteTable({ VpcId: vpcId, ClientToken: 'rt-1' })).RouteTable!.RouteTableId).toBe(
+      table.RouteTable!.RouteTableId,
+    );
     expect((await ec2.describeRouteTables({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] })).RouteTables).toHaveLength(1);
   });
 
@@ -101,11 +105,15 @@ describe('sandbox networking', () => {
     const publicTable = (await ec2.createRouteTable({ VpcId: vpcId })).RouteTable!.RouteTableId!;
     const privateTable = (await ec2.createRouteTable({ VpcId: vpcId })).RouteTable!.RouteTableId!;
     await ec2.createRoute({ RouteTableId: publicTable, DestinationCidrBlock: '0.0.0.0/0', GatewayId: gatewayId });
-    expect(errorCode(await failure(ec2.createRoute({ RouteTableId: publicTable, DestinationCidrBlock: '0.0.0.0/0', GatewayId: gatewayId })))).toBe('RouteAlreadyExists');
+    expect(
+      errorCode(await failure(ec2.createRoute({ RouteTableId: publicTable, DestinationCidrBlock: '0.0.0.0/0', GatewayId: gatewayId }))),
+    ).toBe('RouteAlreadyExists');
     await ec2.createRoute({ RouteTableId: privateTable, DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: natId });
 
     await ec2.associateRouteTable({ RouteTableId: publicTable, SubnetId: subnetId });
-    expect(errorCode(await failure(ec2.associateRouteTable({ RouteTableId: privateTable, SubnetId: subnetId })))).toBe('Resource.AlreadyAssociated');
+    expect(errorCode(await failure(ec2.associateRouteTable({ RouteTableId: privateTable, SubnetId: subnetId })))).toBe(
+      'Resource.AlreadyAssociated',
+    );
     expect(classify(await failure(ec2.deleteRouteTable({ RouteTableId: publicTable })))).toBe('dependency');
 
     await ec2.deleteNatGateway({ NatGatewayId: natId });
@@ -122,18 +130,25 @@ describe('sandbox networking', () => {
     const { ec2, vpcId } = await network();
     const web = (await ec2.createSecurityGroup({ GroupName: 'web', Description: 'web', VpcId: vpcId })).GroupId!;
     const db = (await ec2.createSecurityGroup({ GroupName: 'db', Description: 'db', VpcId: vpcId })).GroupId!;
-    expect(errorCode(await failure(ec2.createSecurityGroup({ GroupName: 'web', Description: 'again', VpcId: vpcId })))).toBe('InvalidGroup.Duplicate');
+    expect(errorCode(await failure(ec2.createSecurityGroup({ GroupName: 'web', Description: 'again', VpcId: vpcId })))).toBe(
+      'InvalidGroup.Duplicate',
+    );
 
     const fromWeb = { IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, UserIdGroupPairs: [{ GroupId: web }] };
     await ec2.authorizeSecurityGroupIngress({ GroupId: db, IpPermissions: [fromWeb] });
-    expect(errorCode(await failure(ec2.authorizeSecurityGroupIngress({ GroupId: db, IpPermissions: [fromWeb] })))).toBe('InvalidPermission.Duplicate');
+    expect(errorCode(await failure(ec2.authorizeSecurityGroupIngress({ GroupId: db, IpPermissions: [fromWeb] })))).toBe(
+      'InvalidPermission.Duplicate',
+    );
     const rules = (await ec2.describeSecurityGroupRules({ Filters: [{ Name: 'group-id', Values: [db] }] })).SecurityGroupRules!;
     expect(rules.filter((r) => !r.IsEgress).map((r) => [r.FromPort, r.ReferencedGroupInfo?.GroupId])).toEqual([[5432, web]]);
     expect(rules.filter((r) => r.IsEgress).map((r) => r.CidrIpv4)).toEqual(['0.0.0.0/0']);
 
     expect(classify(await failure(ec2.deleteSecurityGroup({ GroupId: web })))).toBe('dependency');
     expect(classify(await failure(ec2.deleteVpc({ VpcId: vpcId })))).toBe('dependency');
-    await ec2.revokeSecurityGroupIngress({ GroupId: db, SecurityGroupRuleIds: rules.filter((r) => !r.IsEgress).map((r) => r.SecurityGroupRuleId!) });
+    await ec2.revokeSecurityGroupIngress({
+      GroupId: db,
+      SecurityGroupRuleIds: rules.filter((r) => !r.IsEgress).map((r) => r.SecurityGroupRuleId!),
+    });
     await ec2.deleteSecurityGroup({ GroupId: web });
     await ec2.deleteSecurityGroup({ GroupId: db });
   });
@@ -142,7 +157,9 @@ describe('sandbox networking', () => {
     const { ec2, vpcId, subnetId, gatewayId } = await network();
     expect(classify(await failure(ec2.deleteVpc({ VpcId: vpcId })))).toBe('dependency');
     await ec2.detachInternetGateway({ InternetGatewayId: gatewayId, VpcId: vpcId });
-    expect(errorCode(await failure(ec2.deleteInternetGateway({ InternetGatewayId: 'igw-00000000000000000' })))).toBe('InvalidInternetGatewayID.NotFound');
+    expect(errorCode(await failure(ec2.deleteInternetGateway({ InternetGatewayId: 'igw-00000000000000000' })))).toBe(
+      'InvalidInternetGatewayID.NotFound',
+    );
     await ec2.deleteInternetGateway({ InternetGatewayId: gatewayId });
     const table = (await ec2.createRouteTable({ VpcId: vpcId })).RouteTable!.RouteTableId!;
     await ec2.deleteSubnet({ SubnetId: subnetId });

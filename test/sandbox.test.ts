@@ -101,9 +101,7 @@ describe('sandbox behind the real SDK clients', () => {
     expect(again.Instances?.[0]?.InstanceId).toBe(first.Instances?.[0]?.InstanceId);
     expect(mismatch.name).toBe('IdempotentParameterMismatch');
     const listed = await ec2.describeInstances({ Filters: [{ Name: 'subnet-id', Values: [subnetId] }] });
-    expect(listed.Reservations?.flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId)).toEqual([
-      first.Instances?.[0]?.InstanceId,
-    ]);
+    expect(listed.Reservations?.flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId)).toEqual([first.Instances?.[0]?.InstanceId]);
   });
 
   it('refuses to delete a VPC that still has a subnet, and deletes it once the subnet is gone', async () => {
@@ -197,8 +195,7 @@ describe('sandbox behind the real SDK clients', () => {
   it('moves VPCs and instances through their states as the sandbox clock passes', async () => {
     const session = await sandboxSession(await stateDir());
     const ec2 = await session.ec2();
-    const vpcState = async (vpcId: string) =>
-      (await ec2.describeVpcs({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] })).Vpcs?.[0]?.State;
+    const vpcState = async (vpcId: string) => (await ec2.describeVpcs({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] })).Vpcs?.[0]?.State;
     const instanceState = async (id: string) =>
       (await ec2.describeInstances({ InstanceIds: [id] })).Reservations?.[0]?.Instances?.[0]?.State?.Name;
 
@@ -258,10 +255,7 @@ describe('sandbox behind the real SDK clients', () => {
       CidrBlock: '10.0.0.0/16',
       TagSpecifications: [{ ResourceType: 'vpc', Tags: tags }],
     });
-    const outcome = await Promise.race([
-      second.then(() => 'answered'),
-      new Promise((resolve) => setTimeout(resolve, 200, 'no answer')),
-    ]);
+    const outcome = await Promise.race([second.then(() => 'answered'), new Promise((resolve) => setTimeout(resolve, 200, 'no answer'))]);
 
     expect(outcome).toBe('no answer');
     expect(onCrash).toHaveBeenCalledTimes(1);
@@ -308,9 +302,7 @@ describe('sandbox behind the real SDK clients', () => {
     it('refuses a subnet in an Availability Zone the region does not have', async () => {
       const session = await sandboxSession(await stateDir());
       const { ec2, vpcId } = await vpcWithSubnet(session);
-      const err = await rejection(
-        ec2.createSubnet({ VpcId: vpcId, CidrBlock: '10.0.1.0/24', AvailabilityZone: 'us-east-1a' }),
-      );
+      const err = await rejection(ec2.createSubnet({ VpcId: vpcId, CidrBlock: '10.0.1.0/24', AvailabilityZone: 'us-east-1a' }));
       expect(err.name).toBe('InvalidParameterValue');
     });
 
@@ -395,9 +387,7 @@ describe('sandbox behind the real SDK clients', () => {
       await iam.createInstanceProfile({ InstanceProfileName: 'gitlab-profile' });
       await iam.addRoleToInstanceProfile({ InstanceProfileName: 'gitlab-profile', RoleName: 'gitlab-role' });
 
-      const err = await rejection(
-        iam.addRoleToInstanceProfile({ InstanceProfileName: 'gitlab-profile', RoleName: 'gitlab-role' }),
-      );
+      const err = await rejection(iam.addRoleToInstanceProfile({ InstanceProfileName: 'gitlab-profile', RoleName: 'gitlab-role' }));
       expect(err.name).toBe('LimitExceeded');
       const profile = await iam.getInstanceProfile({ InstanceProfileName: 'gitlab-profile' });
       expect(profile.InstanceProfile?.Roles?.map((r) => r.RoleName)).toEqual(['gitlab-role']);

@@ -3,21 +3,20 @@
  * so `name` is the wire code (InvalidVpcID.NotFound); other services use the class name and
  * carry the wire code in `Code`. Classify on both.
  */
-export type AwsErrorKind =
-  | 'already-exists'
-  | 'not-found'
-  | 'dependency'
-  | 'throttled'
-  | 'access-denied'
-  | 'quota'
-  | 'other';
+export type AwsErrorKind = 'already-exists' | 'not-found' | 'dependency' | 'throttled' | 'access-denied' | 'quota' | 'other';
 
 const PATTERNS: Array<[AwsErrorKind, RegExp]> = [
   ['throttled', /Throttl|RequestLimitExceeded|SlowDown|TooManyRequests|RequestThrottled|PriorRequestNotComplete/],
-  ['access-denied', /AccessDenied|AuthFailure|^Forbidden$|UnauthorizedOperation|NotAuthorized|InvalidClientTokenId|ExpiredToken|UnrecognizedClient/],
+  [
+    'access-denied',
+    /AccessDenied|AuthFailure|^Forbidden$|UnauthorizedOperation|NotAuthorized|InvalidClientTokenId|ExpiredToken|UnrecognizedClient/,
+  ],
   ['not-found', /NotFound|NoSuch|DoesNotExist/],
   ['already-exists', /AlreadyExists|Duplicate|AlreadyOwnedByYou|EntityAlreadyExists/],
-  ['dependency', /DependencyViolation|BucketNotEmpty|InUse|ResourceInUse|DeleteConflict|InvalidReplicationGroupState|ScalingActivityInProgress/],
+  [
+    'dependency',
+    /DependencyViolation|BucketNotEmpty|InUse|ResourceInUse|DeleteConflict|InvalidReplicationGroupState|ScalingActivityInProgress/,
+  ],
   ['quota', /LimitExceeded|QuotaExceeded|InsufficientCapacity|TooMany/],
 ];
 

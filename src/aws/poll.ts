@@ -37,9 +37,7 @@ export async function poll<T>(options: PollOptions, check: Check<T>): Promise<T>
     lastSeen = result.seen;
     options.onWait?.(lastSeen);
     if (clock.now() + delay > deadline) {
-      throw new WaitTimeout(
-        `timed out after ${formatDuration(timeoutMs)} waiting for ${options.what}; last seen: ${lastSeen}`,
-      );
+      throw new WaitTimeout(`timed out after ${formatDuration(timeoutMs)} waiting for ${options.what}; last seen: ${lastSeen}`);
     }
     await clock.sleep(delay, signal);
     delay = Math.min(maxDelay, Math.ceil(delay * 1.5));

@@ -80,7 +80,12 @@ export async function loadDeployment(ctx: CommandContext): Promise<Deployment> {
         );
       }
       if (file || answersGiven(options)) {
-        const wanted = buildInstallConfig({ deployment: options.deployment, region: state.config.region, file: { ...stateAnswers(state.config), ...file }, flags: answers(options) });
+        const wanted = buildInstallConfig({
+          deployment: options.deployment,
+          region: state.config.region,
+          file: { ...stateAnswers(state.config), ...file },
+          flags: answers(options),
+        });
         if (JSON.stringify(wanted) !== JSON.stringify(state.config)) {
           throw badInput(
             `--config differs from the configuration deployment '${options.deployment}' was installed with`,
@@ -141,7 +146,10 @@ export async function preflight(aws: AwsSession): Promise<{ account: string; arn
 
 export async function withLock<T>(ctx: CommandContext, deployment: Deployment, command: string, work: () => Promise<T>): Promise<T> {
   const lock = await DeploymentLock.acquire(deployment.paths.lock, command, (stale) => {
-    line(ctx.io.stderr, paint(ctx.io, 'yellow', `Taking over a stale lock left by PID ${stale.pid} (${stale.command}), which is no longer running.`));
+    line(
+      ctx.io.stderr,
+      paint(ctx.io, 'yellow', `Taking over a stale lock left by PID ${stale.pid} (${stale.command}), which is no longer running.`),
+    );
   });
   try {
     return await work();

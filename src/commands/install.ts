@@ -4,7 +4,17 @@ import { newStateDoc, readState, StateStore } from '../state/store.js';
 import { GUIDE_STEPS } from '../steps/index.js';
 import { line, paint } from '../ui/io.js';
 import { buildPlan, planLines } from '../ui/plan.js';
-import { confirm, execute, exitCodeOf, loadDeployment, openSession, preflight, resumeCommand, withLock, type CommandContext } from './context.js';
+import {
+  confirm,
+  execute,
+  exitCodeOf,
+  loadDeployment,
+  openSession,
+  preflight,
+  resumeCommand,
+  withLock,
+  type CommandContext,
+} from './context.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -15,7 +25,10 @@ export async function install(ctx: CommandContext, { resume }: { resume: boolean
   const { options, io } = ctx;
   const deployment = await loadDeployment(ctx);
   if (resume && !deployment.state) {
-    throw badInput(`there is no deployment '${options.deployment}' in ${options.stateDir} to resume`, `start one with 'gitlab-aws install'`);
+    throw badInput(
+      `there is no deployment '${options.deployment}' in ${options.stateDir} to resume`,
+      `start one with 'gitlab-aws install'`,
+    );
   }
   const aws = await openSession(ctx, deployment.config.region);
   try {
@@ -27,7 +40,14 @@ export async function install(ctx: CommandContext, { resume }: { resume: boolean
       line(io.stdout);
     }
     if (deployment.config.sshFromAnywhere) {
-      line(io.stderr, paint(io, 'yellow', 'warning: SSH (Git over SSH and the bastions) will be open to the whole internet, as asked with --ssh-from-anywhere'));
+      line(
+        io.stderr,
+        paint(
+          io,
+          'yellow',
+          'warning: SSH (Git over SSH and the bastions) will be open to the whole internet, as asked with --ssh-from-anywhere',
+        ),
+      );
     }
     await confirm(ctx, deployment.state ? 'Continue this deployment?' : 'Create these resources?');
 
@@ -48,8 +68,18 @@ export async function install(ctx: CommandContext, { resume }: { resume: boolean
           );
       const result = await execute(ctx, deployment, aws, store, 'install');
       if (result.ok && !options.json) {
-        line(io.stdout, paint(io, 'green', `Deployment '${options.deployment}' is up: ${store.state.resources.length} resources recorded in ${deployment.paths.file}.`));
-        line(io.stdout, `See them with 'gitlab-aws status${options.sandbox ? ' --sandbox' : ''}'; remove them with '${resumeCommand(options, 'teardown')}'.`);
+        line(
+          io.stdout,
+          paint(
+            io,
+            'green',
+            `Deployment '${options.deployment}' is up: ${store.state.resources.length} resources recorded in ${deployment.paths.file}.`,
+          ),
+        );
+        line(
+          io.stdout,
+          `See them with 'gitlab-aws status${options.sandbox ? ' --sandbox' : ''}'; remove them with '${resumeCommand(options, 'teardown')}'.`,
+        );
       }
       return exitCodeOf(result);
     });

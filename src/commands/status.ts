@@ -29,9 +29,17 @@ export async function status(ctx: CommandContext, { discover }: { discover: bool
     try {
       await preflight(aws);
       // Discovery only reads; this store lives in memory and is never written.
-      const store = new StateStore(deployment.paths.file, deployment.state ?? newStateDoc({
-        deployment: options.deployment, installId: 'discovery', sandbox: options.sandbox, config: deployment.config, writtenBy: 'discovery',
-      }));
+      const store = new StateStore(
+        deployment.paths.file,
+        deployment.state ??
+          newStateDoc({
+            deployment: options.deployment,
+            installId: 'discovery',
+            sandbox: options.sandbox,
+            config: deployment.config,
+            writtenBy: 'discovery',
+          }),
+      );
       const found = await Promise.all(
         GUIDE_STEPS.map(async (step) => {
           const refs = await step.discover(makeContext(step, { store, aws, emit: () => undefined }, new AbortController().signal));

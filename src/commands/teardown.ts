@@ -1,7 +1,17 @@
 import { badInput, EXIT, type ExitCode } from '../errors.js';
 import { readState, StateStore } from '../state/store.js';
 import { line, paint } from '../ui/io.js';
-import { confirm, execute, exitCodeOf, loadDeployment, openSession, preflight, resumeCommand, withLock, type CommandContext } from './context.js';
+import {
+  confirm,
+  execute,
+  exitCodeOf,
+  loadDeployment,
+  openSession,
+  preflight,
+  resumeCommand,
+  withLock,
+  type CommandContext,
+} from './context.js';
 
 /**
  * `teardown`: removes exactly what this deployment made: what the state file recorded plus
@@ -20,7 +30,10 @@ export async function teardown(ctx: CommandContext): Promise<ExitCode> {
   try {
     await preflight(aws);
     if (!options.json) {
-      line(io.stdout, `Teardown of deployment '${options.deployment}' in ${deployment.config.region}${options.sandbox ? ' (sandbox)' : ''}: ${deployment.state.resources.length} recorded resources, plus anything tagged with this deployment.`);
+      line(
+        io.stdout,
+        `Teardown of deployment '${options.deployment}' in ${deployment.config.region}${options.sandbox ? ' (sandbox)' : ''}: ${deployment.state.resources.length} recorded resources, plus anything tagged with this deployment.`,
+      );
     }
     await confirm(ctx, `Delete everything deployment '${options.deployment}' created?`);
     return await withLock(ctx, deployment, 'gitlab-aws teardown', async () => {
@@ -32,10 +45,17 @@ export async function teardown(ctx: CommandContext): Promise<ExitCode> {
       const kept = store.state.resources;
       if (kept.length === 0) {
         await store.remove();
-        if (!options.json) line(io.stdout, paint(io, 'green', `Deployment '${options.deployment}' is gone; the last state is kept in ${deployment.paths.backup}.`));
+        if (!options.json)
+          line(
+            io.stdout,
+            paint(io, 'green', `Deployment '${options.deployment}' is gone; the last state is kept in ${deployment.paths.backup}.`),
+          );
       } else if (!options.json) {
         line(io.stdout, paint(io, 'yellow', `Kept ${kept.length} S3 bucket(s) that hold data: ${kept.map((r) => r.id).join(', ')}.`));
-        line(io.stdout, `Everything else is gone. To delete the buckets and their data too: ${resumeCommand(options, 'teardown')} --delete-data`);
+        line(
+          io.stdout,
+          `Everything else is gone. To delete the buckets and their data too: ${resumeCommand(options, 'teardown')} --delete-data`,
+        );
       }
       return EXIT.ok;
     });

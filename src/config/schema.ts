@@ -100,9 +100,7 @@ export function checkInstallConfig(config: InstallConfig): void {
     );
   }
   if (!isKnownRegion(config.region)) {
-    throw new ConfigError(
-      `unknown region '${config.region}': use one of ${AWS_REGIONS.join(', ')}`,
-    );
+    throw new ConfigError(`unknown region '${config.region}': use one of ${AWS_REGIONS.join(', ')}`);
   }
   // us-west-2a, or a Local Zone like us-west-2-lax-1a; never the region's own name.
   const zone = new RegExp(`^${config.region}(-[a-z]+-\\d+)?[a-z]$`);
@@ -129,11 +127,15 @@ function checkAccess(config: InstallConfig): void {
   if (config.sshCidr !== undefined) {
     const net = parseOrExplain('sshCidr', config.sshCidr);
     if (net.bits === 0) {
-      throw new ConfigError('sshCidr 0.0.0.0/0 would open SSH to the whole internet; if you mean it, set sshFromAnywhere (--ssh-from-anywhere) instead');
+      throw new ConfigError(
+        'sshCidr 0.0.0.0/0 would open SSH to the whole internet; if you mean it, set sshFromAnywhere (--ssh-from-anywhere) instead',
+      );
     }
   }
   if (config.bucketPrefix !== undefined && !BUCKET_PREFIX.test(config.bucketPrefix)) {
-    throw new ConfigError(`bucketPrefix '${config.bucketPrefix}' is invalid: use 2-45 lowercase letters, digits or hyphens, starting with a letter or digit`);
+    throw new ConfigError(
+      `bucketPrefix '${config.bucketPrefix}' is invalid: use 2-45 lowercase letters, digits or hyphens, starting with a letter or digit`,
+    );
   }
 }
 

@@ -17,7 +17,16 @@ export type EngineEvent =
   | { type: 'run-started'; operation: Operation; deployment: string; steps: Array<{ id: string; title: string }> }
   | { type: 'step-started'; operation: Operation; step: string; title: string }
   | { type: 'step-progress'; step: string; message: string }
-  | { type: 'step-finished'; operation: Operation; step: string; title: string; outcome: StepOutcome; elapsedMs: number; error?: string; hint?: string }
+  | {
+      type: 'step-finished';
+      operation: Operation;
+      step: string;
+      title: string;
+      outcome: StepOutcome;
+      elapsedMs: number;
+      error?: string;
+      hint?: string;
+    }
   | { type: 'resource'; step: string; action: 'recorded' | 'forgotten'; resource: { type: string; id: string; name?: string } }
   | { type: 'run-finished'; operation: Operation; ok: boolean; elapsedMs: number; stoppedBy?: 'failure' | 'interrupt' };
 

@@ -126,8 +126,12 @@ async function schedule(operation: Operation, rawOptions: RunOptions, strategy: 
           stop.abort(new StopRequested('a step failed'));
         }
         emit({
-          type: 'step-finished', operation, step: step.id, title: step.title,
-          outcome: stopped ? 'stopped' : 'failed', elapsedMs,
+          type: 'step-finished',
+          operation,
+          step: step.id,
+          title: step.title,
+          outcome: stopped ? 'stopped' : 'failed',
+          elapsedMs,
           ...(stopped ? {} : { error: message, ...(hint ? { hint } : {}) }),
         });
       })
@@ -235,15 +239,22 @@ export function makeContext(
         .map(({ type: t, id, name }) => ({ type: t, id, ...(name ? { name } : {}) }));
     },
     tags: (name) => resourceTags(doc().deployment, step.id, name),
-    token: (name) =>
-      createHash('sha256').update(`${doc().installId}/${step.id}/${name}`).digest('hex').slice(0, 32),
+    token: (name) => createHash('sha256').update(`${doc().installId}/${step.id}/${name}`).digest('hex').slice(0, 32),
     progress: (message) => emit({ type: 'step-progress', step: step.id, message } satisfies EngineEvent),
     poll: (what, timeoutMs, check) =>
       poll({ clock: aws.clock, what, timeoutMs, signal, onWait: (seen) => context.progress(`waiting for ${what}: ${seen}`) }, check),
     retry: (what, kinds, timeoutMs, action) =>
       retryWhile(
         kinds,
-        { clock: aws.clock, what, timeoutMs, signal, delayMs: 2_000, maxDelayMs: 20_000, onWait: (seen) => context.progress(`waiting for ${what}: ${seen}`) },
+        {
+          clock: aws.clock,
+          what,
+          timeoutMs,
+          signal,
+          delayMs: 2_000,
+          maxDelayMs: 20_000,
+          onWait: (seen) => context.progress(`waiting for ${what}: ${seen}`),
+        },
         action,
       ),
     secret: (value) => redactor.add(value),

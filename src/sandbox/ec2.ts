@@ -72,12 +72,24 @@ export function matches(r: Ec2Resource, filters: Array<{ Name?: string; Values?:
   });
 }
 
-export function describe(ctx: OperationContext, kind: Ec2Resource['kind'], ids: string[] | undefined, filters: Array<{ Name?: string; Values?: string[] }> | undefined) {
+export function describe(
+  ctx: OperationContext,
+  kind: Ec2Resource['kind'],
+  ids: string[] | undefined,
+  filters: Array<{ Name?: string; Values?: string[] }> | undefined,
+) {
   const found = ids?.length ? ids.map((id) => byId(ctx, kind, id)) : all(ctx, kind);
   return found.filter((r) => matches(r, filters, ctx.now));
 }
 
-export function create(ctx: OperationContext, kind: Ec2Resource['kind'], prefix: string, tags: Record<string, string>, readyInMinutes: number, attrs: Ec2Resource['attrs']): Ec2Resource {
+export function create(
+  ctx: OperationContext,
+  kind: Ec2Resource['kind'],
+  prefix: string,
+  tags: Record<string, string>,
+  readyInMinutes: number,
+  attrs: Ec2Resource['attrs'],
+): Ec2Resource {
   const resource: Ec2Resource = {
     id: ctx.newId(prefix),
     kind,
@@ -107,7 +119,15 @@ export function parseCidr(cidr: string | undefined, code: string): [ipaddr.IPv4,
 }
 
 function vpcView(r: Ec2Resource, ctx: OperationContext) {
-  return { VpcId: r.id, CidrBlock: r.attrs.cidrBlock, State: state(r, ctx.now), IsDefault: false, InstanceTenancy: 'default', OwnerId: ctx.world.accountId, Tags: tagList(r.tags) };
+  return {
+    VpcId: r.id,
+    CidrBlock: r.attrs.cidrBlock,
+    State: state(r, ctx.now),
+    IsDefault: false,
+    InstanceTenancy: 'default',
+    OwnerId: ctx.world.accountId,
+    Tags: tagList(r.tags),
+  };
 }
 
 function subnetView(r: Ec2Resource, ctx: OperationContext) {
@@ -147,7 +167,12 @@ function liveInstancesIn(ctx: OperationContext, subnetId: string) {
 
 export const ec2: ServiceOperations = {
   DescribeAvailabilityZones: (ctx) => ({
-    AvailabilityZones: zonesOf(ctx.region).map((z) => ({ ...z, RegionName: ctx.region, State: 'available', ZoneType: 'availability-zone' })),
+    AvailabilityZones: zonesOf(ctx.region).map((z) => ({
+      ...z,
+      RegionName: ctx.region,
+      State: 'available',
+      ZoneType: 'availability-zone',
+    })),
   }),
 
   CreateVpc(ctx, input: { CidrBlock?: string; TagSpecifications?: never[] }) {
@@ -173,7 +198,10 @@ export const ec2: ServiceOperations = {
     const vpc = byId(ctx, 'vpc', input.VpcId);
     const given = [input.EnableDnsSupport, input.EnableDnsHostnames].filter(Boolean).length;
     if (given !== 1) {
-      throw awsError('InvalidParameterCombination', 'Fields for multiple attribute types specified: only one attribute can be modified at a time');
+      throw awsError(
+        'InvalidParameterCombination',
+        'Fields for multiple attribute types specified: only one attribute can be modified at a time',
+      );
     }
     if (input.EnableDnsSupport) vpc.attrs.enableDnsSupport = Boolean(input.EnableDnsSupport.Value);
     if (input.EnableDnsHostnames) vpc.attrs.enableDnsHostnames = Boolean(input.EnableDnsHostnames.Value);
@@ -183,7 +211,8 @@ export const ec2: ServiceOperations = {
   DescribeVpcAttribute(ctx, input: { VpcId?: string; Attribute?: string }) {
     const vpc = byId(ctx, 'vpc', input.VpcId);
     if (input.Attribute === 'enableDnsSupport') return { VpcId: vpc.id, EnableDnsSupport: { Value: Boolean(vpc.attrs.enableDnsSupport) } };
-    if (input.Attribute === 'enableDnsHostnames') return { VpcId: vpc.id, EnableDnsHostnames: { Value: Boolean(vpc.attrs.enableDnsHostnames) } };
+    if (input.Attribute === 'enableDnsHostnames')
+      return { VpcId: vpc.id, EnableDnsHostnames: { Value: Boolean(vpc.attrs.enableDnsHostnames) } };
     throw awsError('InvalidParameterValue', `Value (${input.Attribute}) for parameter attribute is invalid.`);
   },
 
@@ -199,7 +228,14 @@ export const ec2: ServiceOperations = {
   CreateSubnet(ctx, input: { VpcId?: string; CidrBlock?: string; AvailabilityZone?: string; TagSpecifications?: never[] }) {
     const vpc = byId(ctx, 'vpc', input.VpcId);
     if (!zonesOf(ctx.region).some((z) => z.ZoneName === input.AvailabilityZone)) {
-      throw awsError('InvalidParameterValue', `Value (${input.AvailabilityZone}) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: ${zonesOf(ctx.region).map((z) => z.ZoneName).join(', ')}.`);
+      throw awsError(
+        'InvalidParameterValue',
+        `Value (${input.AvailabilityZone}) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: ${zonesOf(
+          ctx.region,
+        )
+          .map((z) => z.ZoneName)
+          .join(', ')}.`,
+      );
     }
     const [address, bits] = parseCidr(input.CidrBlock, 'InvalidParameterValue');
     const [vpcAddress, vpcBits] = parseCidr(vpc.attrs.cidrBlock as string, 'InvalidParameterValue');
@@ -250,29 +286,45 @@ export const ec2: ServiceOperations = {
     return {};
   },
 
-  RunInstances(ctx, input: {
-    ImageId?: string; InstanceType?: string; MinCount?: number; MaxCount?: number; SubnetId?: string;
-    ClientToken?: string; IamInstanceProfile?: { Name?: string; Arn?: string }; TagSpecifications?: never[];
-  }) {
+  RunInstances(
+    ctx,
+    input: {
+      ImageId?: string;
+      InstanceType?: string;
+      MinCount?: number;
+      MaxCount?: number;
+      SubnetId?: string;
+      ClientToken?: string;
+      IamInstanceProfile?: { Name?: string; Arn?: string };
+      TagSpecifications?: never[];
+    },
+  ) {
     const subnet = byId(ctx, 'subnet', input.SubnetId);
     const profile = input.IamInstanceProfile;
     if (profile) {
       const name = profile.Name ?? profile.Arn?.split('/').pop() ?? '';
       const usableAt = instanceProfileUsableAt(ctx.world, name);
       if (usableAt === undefined || ctx.now < usableAt) {
-        throw awsError('InvalidParameterValue', `Value (${name}) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name`);
+        throw awsError(
+          'InvalidParameterValue',
+          `Value (${name}) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name`,
+        );
       }
     }
     const tags = tagsFromSpecifications(input.TagSpecifications, 'instance');
-    const { id } = ctx.idempotent('RunInstances', input.ClientToken, input, () =>
-      create(ctx, 'instance', 'i', tags, AWS_MINUTES.ec2Instance.create, {
-        imageId: input.ImageId,
-        instanceType: input.InstanceType,
-        subnetId: subnet.id,
-        vpcId: subnet.attrs.vpcId,
-        privateIp: `${(subnet.attrs.cidrBlock as string).split('.').slice(0, 3).join('.')}.${10 + Object.keys(ctx.world.ec2).length % 200}`,
-        instanceProfileArn: profile ? ctx.world.iam.instanceProfiles[profile.Name ?? '']?.arn ?? profile.Arn : undefined,
-      }).id,
+    const { id } = ctx.idempotent(
+      'RunInstances',
+      input.ClientToken,
+      input,
+      () =>
+        create(ctx, 'instance', 'i', tags, AWS_MINUTES.ec2Instance.create, {
+          imageId: input.ImageId,
+          instanceType: input.InstanceType,
+          subnetId: subnet.id,
+          vpcId: subnet.attrs.vpcId,
+          privateIp: `${(subnet.attrs.cidrBlock as string).split('.').slice(0, 3).join('.')}.${10 + (Object.keys(ctx.world.ec2).length % 200)}`,
+          instanceProfileArn: profile ? (ctx.world.iam.instanceProfiles[profile.Name ?? '']?.arn ?? profile.Arn) : undefined,
+        }).id,
     );
     return { Instances: [instanceView(ctx.world.ec2[id]!, ctx)] };
   },

@@ -22,7 +22,7 @@ function checkName(name: string | undefined, what: string): string {
 function checkDocument(document: string | undefined): string {
   try {
     const parsed = JSON.parse(document ?? '');
-    if (!parsed || typeof parsed !== 'object' || !Array.isArray(parsed.Statement) && typeof parsed.Statement !== 'object') {
+    if (!parsed || typeof parsed !== 'object' || (!Array.isArray(parsed.Statement) && typeof parsed.Statement !== 'object')) {
       throw new Error('no Statement');
     }
   } catch {
@@ -100,7 +100,8 @@ function attachedAnywhere(ctx: OperationContext, policyArn: string) {
 export const iam: ServiceOperations = {
   CreatePolicy(ctx, input: { PolicyName?: string; PolicyDocument?: string; Tags?: never[] }) {
     const name = checkName(input.PolicyName, 'Policy');
-    if (ctx.world.iam.policies[name]) throw awsError('EntityAlreadyExists', `A policy called ${name} already exists. Duplicate names are not allowed.`, 409);
+    if (ctx.world.iam.policies[name])
+      throw awsError('EntityAlreadyExists', `A policy called ${name} already exists. Duplicate names are not allowed.`, 409);
     const document = checkDocument(input.PolicyDocument);
     const policy = {
       name,
@@ -162,7 +163,12 @@ export const iam: ServiceOperations = {
   DeletePolicy(ctx, input: { PolicyArn?: string }) {
     const policy = policyByArn(ctx, input.PolicyArn);
     if (attachedAnywhere(ctx, policy.arn)) throw awsError('DeleteConflict', 'Cannot delete a policy attached to entities.', 409);
-    if (Object.keys(policy.versions).length > 1) throw awsError('DeleteConflict', 'This policy has more than one version. Before you delete a policy, you must delete the policy\'s versions.', 409);
+    if (Object.keys(policy.versions).length > 1)
+      throw awsError(
+        'DeleteConflict',
+        "This policy has more than one version. Before you delete a policy, you must delete the policy's versions.",
+        409,
+      );
     delete ctx.world.iam.policies[policy.name];
     return {};
   },

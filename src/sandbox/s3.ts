@@ -202,7 +202,10 @@ export const s3: ServiceOperations = {
     if (ctx.region === 'us-east-1') {
       if (constraint === 'us-east-1') throw awsError('InvalidLocationConstraint', 'The specified location-constraint is not valid');
       if (constraint) {
-        throw awsError('IllegalLocationConstraintException', `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to.`);
+        throw awsError(
+          'IllegalLocationConstraintException',
+          `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to.`,
+        );
       }
     } else if (constraint !== ctx.region) {
       throw awsError(
@@ -216,7 +219,11 @@ export const s3: ServiceOperations = {
     const existing = ctx.world.s3.buckets[name];
     if (existing) {
       if (existing.owner !== ctx.world.accountId) {
-        throw awsError('BucketAlreadyExists', 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.', 409);
+        throw awsError(
+          'BucketAlreadyExists',
+          'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.',
+          409,
+        );
       }
       // us-east-1's legacy: re-creating your own bucket there answers 200 and changes nothing.
       if (existing.region === 'us-east-1' && ctx.region === 'us-east-1') return { Location: location, BucketArn: bucketArn(name) };
@@ -266,14 +273,20 @@ export const s3: ServiceOperations = {
     }
     let next: string | undefined;
     if (input.MaxBuckets !== undefined) {
-      if (input.MaxBuckets < 1 || input.MaxBuckets > 10_000) throw awsError('InvalidArgument', 'Provided max-buckets not within range 1 to 10000');
+      if (input.MaxBuckets < 1 || input.MaxBuckets > 10_000)
+        throw awsError('InvalidArgument', 'Provided max-buckets not within range 1 to 10000');
       if (list.length > input.MaxBuckets) {
         list = list.slice(0, input.MaxBuckets);
         next = token(list[list.length - 1]!.name);
       }
     }
     return {
-      Buckets: list.map((b) => ({ Name: b.name, CreationDate: new Date(b.createdAt), BucketRegion: b.region, BucketArn: bucketArn(b.name) })),
+      Buckets: list.map((b) => ({
+        Name: b.name,
+        CreationDate: new Date(b.createdAt),
+        BucketRegion: b.region,
+        BucketArn: bucketArn(b.name),
+      })),
       Owner: { ID: canonicalUserId(ctx.world.accountId) },
       ...(input.Prefix ? { Prefix: input.Prefix } : {}),
       ...(next ? { ContinuationToken: next } : {}),
@@ -320,7 +333,10 @@ export const s3: ServiceOperations = {
     input: {
       Bucket?: string;
       ServerSideEncryptionConfiguration?: {
-        Rules?: Array<{ ApplyServerSideEncryptionByDefault?: { SSEAlgorithm?: string; KMSMasterKeyID?: string }; BucketKeyEnabled?: boolean }>;
+        Rules?: Array<{
+          ApplyServerSideEncryptionByDefault?: { SSEAlgorithm?: string; KMSMasterKeyID?: string };
+          BucketKeyEnabled?: boolean;
+        }>;
       };
     },
   ) {
@@ -338,7 +354,11 @@ export const s3: ServiceOperations = {
     if (keyId && algorithm === 'AES256') {
       throw awsError('InvalidArgument', 'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse');
     }
-    b.encryption = { SSEAlgorithm: algorithm, ...(keyId ? { KMSMasterKeyID: keyId } : {}), BucketKeyEnabled: rule.BucketKeyEnabled ?? false };
+    b.encryption = {
+      SSEAlgorithm: algorithm,
+      ...(keyId ? { KMSMasterKeyID: keyId } : {}),
+      BucketKeyEnabled: rule.BucketKeyEnabled ?? false,
+    };
     return {};
   },
 
@@ -381,7 +401,8 @@ export const s3: ServiceOperations = {
 
   PutBucketTagging(ctx, input: { Bucket?: string; Tagging?: { TagSet?: Array<{ Key?: string; Value?: string }> } }) {
     const b = bucket(ctx, input.Bucket, 'PutBucketTagging');
-    if (!input.Tagging?.TagSet) throw awsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+    if (!input.Tagging?.TagSet)
+      throw awsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
     b.tags = tagsFromTagSet(input.Tagging.TagSet);
     return {};
   },
@@ -451,7 +472,12 @@ export const s3: ServiceOperations = {
         continue;
       }
       const result = deleteObject(ctx, b, o.Key, o.VersionId);
-      if (o.VersionId !== undefined) deleted.push({ Key: o.Key, VersionId: o.VersionId, ...(result.DeleteMarker ? { DeleteMarker: true, DeleteMarkerVersionId: o.VersionId } : {}) });
+      if (o.VersionId !== undefined)
+        deleted.push({
+          Key: o.Key,
+          VersionId: o.VersionId,
+          ...(result.DeleteMarker ? { DeleteMarker: true, DeleteMarkerVersionId: o.VersionId } : {}),
+        });
       else if (result.DeleteMarker) deleted.push({ Key: o.Key, DeleteMarker: true, DeleteMarkerVersionId: result.VersionId });
       else deleted.push({ Key: o.Key });
     }

@@ -50,7 +50,9 @@ function checkName(name: unknown): string {
     throw validation(`Parameter name must be 1 to ${MAX_NAME_CHARS} characters long.`);
   }
   if (!/^[a-zA-Z0-9_.\-/]+$/.test(name)) {
-    throw validation('Parameter name: can\'t be prefixed with "aws" or "ssm" (case-insensitive). It must use only letters, numbers, or the following symbols: . (period), - (hyphen), _ (underscore). Special characters are not allowed. All sub-paths, if specified, must use the forward slash symbol "/". Valid example: /get/parameters2-/by1./path0_.');
+    throw validation(
+      'Parameter name: can\'t be prefixed with "aws" or "ssm" (case-insensitive). It must use only letters, numbers, or the following symbols: . (period), - (hyphen), _ (underscore). Special characters are not allowed. All sub-paths, if specified, must use the forward slash symbol "/". Valid example: /get/parameters2-/by1./path0_.',
+    );
   }
   if (name.includes('/')) {
     if (!name.startsWith('/')) throw validation('Parameter name must be a fully qualified name.');
@@ -65,15 +67,21 @@ function checkName(name: unknown): string {
 
 function checkNameList(names: unknown, field: string): string[] {
   if (!Array.isArray(names) || names.length < 1 || names.length > 10) {
-    throw validation(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must have length between 1 and 10`);
+    throw validation(
+      `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must have length between 1 and 10`,
+    );
   }
   return names as string[];
 }
 
 /** What a SecureString reads as without decryption: looks like KMS ciphertext, reveals nothing. */
 function ciphertext(p: SsmParameter): string {
-  const digest = createHash('sha256').update(`ssm-sandbox-kms:${p.region}:${p.name}:${p.version}:${p.keyId ?? DEFAULT_KEY}`).digest();
-  return Buffer.concat([Buffer.from([0x01, 0x02, 0x02, 0x00, 0x78]), digest, createHash('sha256').update(digest).digest()]).toString('base64');
+  const digest = createHash('sha256')
+    .update(`ssm-sandbox-kms:${p.region}:${p.name}:${p.version}:${p.keyId ?? DEFAULT_KEY}`)
+    .digest();
+  return Buffer.concat([Buffer.from([0x01, 0x02, 0x02, 0x00, 0x78]), digest, createHash('sha256').update(digest).digest()]).toString(
+    'base64',
+  );
 }
 
 function view(ctx: OperationContext, p: SsmParameter, decrypt: boolean | undefined) {
@@ -143,7 +151,9 @@ function page<T extends SsmParameter>(list: T[], max: number, nextToken: string 
 function maxResults(value: unknown, limit: number, fallback: number): number {
   if (value === undefined || value === null) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > limit) {
-    throw validation(`1 validation error detected: Value '${String(value)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and ${limit}`);
+    throw validation(
+      `1 validation error detected: Value '${String(value)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and ${limit}`,
+    );
   }
   return value;
 }
@@ -157,7 +167,9 @@ function under(name: string, path: string, recursive: boolean): boolean {
 
 function checkPath(path: unknown): string {
   if (typeof path !== 'string' || !path.startsWith('/') || path.length > 2048 || !/^[a-zA-Z0-9_.\-/]+$/.test(path)) {
-    throw validation('The parameter doesn\'t meet the parameter name requirements. The parameter name must begin with a forward slash "/".');
+    throw validation(
+      'The parameter doesn\'t meet the parameter name requirements. The parameter name must begin with a forward slash "/".',
+    );
   }
   return path;
 }
@@ -236,14 +248,20 @@ export const ssm: ServiceOperations = {
     },
   ) {
     if (input.Overwrite && input.Tags?.length) {
-      throw validation('Invalid request: tags and overwrite can\'t be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.');
+      throw validation(
+        "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.",
+      );
     }
     const name = checkName(input.Name);
     if (typeof input.Value !== 'string' || input.Value.length < 1) {
-      throw validation("1 validation error detected: Value at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1");
+      throw validation(
+        "1 validation error detected: Value at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1",
+      );
     }
     if (input.Type !== undefined && !TYPES.includes(input.Type as SsmParameterType)) {
-      throw validation(`1 validation error detected: Value '${input.Type}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [SecureString, StringList, String]`);
+      throw validation(
+        `1 validation error detected: Value '${input.Type}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [SecureString, StringList, String]`,
+      );
     }
     if (input.DataType !== undefined && input.DataType !== 'text') {
       throw validation(`The sandbox supports only the text data type, not ${input.DataType}.`);
@@ -253,7 +271,10 @@ export const ssm: ServiceOperations = {
     }
     const existing = find(ctx, name);
     if (existing && !input.Overwrite) {
-      throw awsError('ParameterAlreadyExists', 'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.');
+      throw awsError(
+        'ParameterAlreadyExists',
+        'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
+      );
     }
     const type = (input.Type ?? existing?.type) as SsmParameterType | undefined;
     if (!type) throw validation('A parameter type is required when you create a parameter.');
@@ -264,14 +285,22 @@ export const ssm: ServiceOperations = {
     const requested = input.Tier ?? 'Standard';
     if (requested === 'Standard') {
       if (existing?.tier === 'Advanced') {
-        throw validation('This parameter uses the advanced-parameter tier. You can\'t downgrade a parameter from the advanced-parameter tier to the standard-parameter tier.');
+        throw validation(
+          "This parameter uses the advanced-parameter tier. You can't downgrade a parameter from the advanced-parameter tier to the standard-parameter tier.",
+        );
       }
       tier = 'Standard';
     } else if (requested === 'Advanced') tier = 'Advanced';
-    else if (requested === 'Intelligent-Tiering') tier = input.Value.length > STANDARD_VALUE_CHARS || existing?.tier === 'Advanced' ? 'Advanced' : 'Standard';
-    else throw validation(`1 validation error detected: Value '${requested}' at 'tier' failed to satisfy constraint: Member must satisfy enum value set: [Standard, Advanced, Intelligent-Tiering]`);
+    else if (requested === 'Intelligent-Tiering')
+      tier = input.Value.length > STANDARD_VALUE_CHARS || existing?.tier === 'Advanced' ? 'Advanced' : 'Standard';
+    else
+      throw validation(
+        `1 validation error detected: Value '${requested}' at 'tier' failed to satisfy constraint: Member must satisfy enum value set: [Standard, Advanced, Intelligent-Tiering]`,
+      );
     if (tier === 'Standard' && input.Value.length > STANDARD_VALUE_CHARS) {
-      throw validation(`Standard tier parameters support a maximum parameter value of ${STANDARD_VALUE_CHARS} characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier. For more information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/advanced-parameters.html`);
+      throw validation(
+        `Standard tier parameters support a maximum parameter value of ${STANDARD_VALUE_CHARS} characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier. For more information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/advanced-parameters.html`,
+      );
     }
     if (input.Value.length > ADVANCED_VALUE_CHARS) {
       throw validation(`Advanced tier parameters support a maximum parameter value of ${ADVANCED_VALUE_CHARS} characters.`);
@@ -285,7 +314,11 @@ export const ssm: ServiceOperations = {
       createdAt: existing?.createdAt ?? ctx.now,
       lastModified: ctx.now,
       tier,
-      ...(input.Description !== undefined ? { description: input.Description } : existing?.description !== undefined ? { description: existing.description } : {}),
+      ...(input.Description !== undefined
+        ? { description: input.Description }
+        : existing?.description !== undefined
+          ? { description: existing.description }
+          : {}),
       ...(type === 'SecureString' ? { keyId: input.KeyId ?? existing?.keyId ?? DEFAULT_KEY } : {}),
       tags: existing ? existing.tags : tagsFrom(input.Tags),
     };
@@ -313,12 +346,20 @@ export const ssm: ServiceOperations = {
 
   GetParametersByPath(
     ctx,
-    input: { Path?: string; Recursive?: boolean; WithDecryption?: boolean; MaxResults?: number; NextToken?: string; ParameterFilters?: Filter[] },
+    input: {
+      Path?: string;
+      Recursive?: boolean;
+      WithDecryption?: boolean;
+      MaxResults?: number;
+      NextToken?: string;
+      ParameterFilters?: Filter[];
+    },
   ) {
     const path = checkPath(input.Path);
     const max = maxResults(input.MaxResults, 10, 10);
     for (const f of input.ParameterFilters ?? []) {
-      if (f.Key === 'Name' || f.Key === 'Path') throw awsError('InvalidFilterKey', `The filter key '${f.Key}' is not valid for GetParametersByPath.`);
+      if (f.Key === 'Name' || f.Key === 'Path')
+        throw awsError('InvalidFilterKey', `The filter key '${f.Key}' is not valid for GetParametersByPath.`);
     }
     const matching = inRegion(ctx).filter(
       (p) => under(p.name, path, Boolean(input.Recursive)) && (input.ParameterFilters ?? []).every((f) => filterMatches(f, p)),
@@ -362,7 +403,11 @@ export const ssm: ServiceOperations = {
   AddTagsToResource(ctx, input: { ResourceType?: string; ResourceId?: string; Tags?: Array<{ Key?: string; Value?: string }> }) {
     const p = taggedParameter(ctx, input);
     const tags = { ...p.tags, ...tagsFrom(input.Tags) };
-    if (Object.keys(tags).length > 50) throw awsError('TooManyTagsError', 'The Targets parameter includes too many tags. Remove one or more tags and try the command again.');
+    if (Object.keys(tags).length > 50)
+      throw awsError(
+        'TooManyTagsError',
+        'The Targets parameter includes too many tags. Remove one or more tags and try the command again.',
+      );
     p.tags = tags;
     return {};
   },

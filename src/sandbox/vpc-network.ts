@@ -11,8 +11,15 @@ import type { Ec2Resource } from './world.js';
 
 type Filters = Array<{ Name?: string; Values?: string[] }> | undefined;
 
-interface Route { destination: string; gatewayId?: string; natGatewayId?: string }
-interface Association { id: string; subnetId: string }
+interface Route {
+  destination: string;
+  gatewayId?: string;
+  natGatewayId?: string;
+}
+interface Association {
+  id: string;
+  subnetId: string;
+}
 interface Rule {
   id: string;
   egress: boolean;
@@ -66,7 +73,14 @@ function natView(ctx: OperationContext, nat: Ec2Resource) {
     CreateTime: new Date(nat.createdAt),
     NatGatewayAddresses: nat.attrs.failed
       ? []
-      : [{ AllocationId: nat.attrs.allocationId, PublicIp: nat.attrs.publicIp, NetworkInterfaceId: nat.attrs.eniId, PrivateIp: nat.attrs.privateIp }],
+      : [
+          {
+            AllocationId: nat.attrs.allocationId,
+            PublicIp: nat.attrs.publicIp,
+            NetworkInterfaceId: nat.attrs.eniId,
+            PrivateIp: nat.attrs.privateIp,
+          },
+        ],
     ...(nat.attrs.failed ? { FailureCode: nat.attrs.failed.code, FailureMessage: nat.attrs.failed.message } : {}),
     Tags: tagList(nat.tags),
   };
@@ -133,10 +147,20 @@ function ruleView(ctx: OperationContext, group: Ec2Resource, rule: Rule) {
 
 /** AWS's grouping of rules in DescribeSecurityGroups: one permission per protocol and ports. */
 function permissionsView(rules: Rule[]) {
-  const grouped = new Map<string, { IpProtocol: string; FromPort?: number; ToPort?: number; IpRanges: object[]; Ipv6Ranges: object[]; UserIdGroupPairs: object[] }>();
+  const grouped = new Map<
+    string,
+    { IpProtocol: string; FromPort?: number; ToPort?: number; IpRanges: object[]; Ipv6Ranges: object[]; UserIdGroupPairs: object[] }
+  >();
   for (const rule of rules) {
     const key = `${rule.protocol}/${rule.fromPort}/${rule.toPort}`;
-    const entry = grouped.get(key) ?? { IpProtocol: rule.protocol, FromPort: rule.fromPort, ToPort: rule.toPort, IpRanges: [], Ipv6Ranges: [], UserIdGroupPairs: [] };
+    const entry = grouped.get(key) ?? {
+      IpProtocol: rule.protocol,
+      FromPort: rule.fromPort,
+      ToPort: rule.toPort,
+      IpRanges: [],
+      Ipv6Ranges: [],
+      UserIdGroupPairs: [],
+    };
     if (rule.cidrIpv4) entry.IpRanges.push({ CidrIp: rule.cidrIpv4, Description: rule.description });
     if (rule.cidrIpv6) entry.Ipv6Ranges.push({ CidrIpv6: rule.cidrIpv6, Description: rule.description });
     if (rule.groupId) entry.UserIdGroupPairs.push({ GroupId: rule.groupId, Description: rule.description });
@@ -202,8 +226,13 @@ function rulesFrom(ctx: OperationContext, group: Ec2Resource, permissions: Permi
 
 function sameRule(a: Omit<Rule, 'id'>, b: Omit<Rule, 'id'>): boolean {
   return (
-    a.egress === b.egress && a.protocol === b.protocol && a.fromPort === b.fromPort && a.toPort === b.toPort &&
-    a.cidrIpv4 === b.cidrIpv4 && a.cidrIpv6 === b.cidrIpv6 && a.groupId === b.groupId
+    a.egress === b.egress &&
+    a.protocol === b.protocol &&
+    a.fromPort === b.fromPort &&
+    a.toPort === b.toPort &&
+    a.cidrIpv4 === b.cidrIpv4 &&
+    a.cidrIpv6 === b.cidrIpv6 &&
+    a.groupId === b.groupId
   );
 }
 
@@ -222,7 +251,10 @@ export const vpcNetwork: ServiceOperations = {
     const gateway = byId(ctx, 'internet-gateway', input.InternetGatewayId);
     const vpc = byId(ctx, 'vpc', input.VpcId);
     if (gateway.attrs.vpcId || gatewayOf(ctx, vpc.id)) {
-      throw awsError('Resource.AlreadyAssociated', `resource ${gateway.id} is already attached to network ${gateway.attrs.vpcId ?? vpc.id}`);
+      throw awsError(
+        'Resource.AlreadyAssociated',
+        `resource ${gateway.id} is already attached to network ${gateway.attrs.vpcId ?? vpc.id}`,
+      );
     }
     gateway.attrs.vpcId = vpc.id;
     return {};
@@ -235,7 +267,10 @@ export const vpcNetwork: ServiceOperations = {
     }
     const mapped = all(ctx, 'nat-gateway').some((n) => n.attrs.vpcId === input.VpcId && holdsAddress(n, ctx.now));
     if (mapped) {
-      throw awsError('DependencyViolation', `Network ${input.VpcId} has some mapped public address(es). Please unmap those public address(es) before detaching the gateway.`);
+      throw awsError(
+        'DependencyViolation',
+        `Network ${input.VpcId} has some mapped public address(es). Please unmap those public address(es) before detaching the gateway.`,
+      );
     }
     delete gateway.attrs.vpcId;
     return {};
@@ -243,7 +278,8 @@ export const vpcNetwork: ServiceOperations = {
 
   DeleteInternetGateway(ctx, input: { InternetGatewayId?: string }) {
     const gateway = byId(ctx, 'internet-gateway', input.InternetGatewayId);
-    if (gateway.attrs.vpcId) throw awsError('DependencyViolation', `The internetGateway '${gateway.id}' has dependencies and cannot be deleted.`);
+    if (gateway.attrs.vpcId)
+      throw awsError('DependencyViolation', `The internetGateway '${gateway.id}' has dependencies and cannot be deleted.`);
     delete ctx.world.ec2[gateway.id];
     return {};
   },
@@ -252,10 +288,16 @@ export const vpcNetwork: ServiceOperations = {
   AllocateAddress(ctx, input: { TagSpecifications?: never[] }) {
     const taken = all(ctx, 'elastic-ip');
     if (taken.length >= ADDRESS_LIMIT) throw awsError('AddressLimitExceeded', 'The maximum number of addresses has been reached.');
-    const used = new Set(Object.values(ctx.world.ec2).filter((r) => r.kind === 'elastic-ip').map((r) => r.attrs.publicIp));
+    const used = new Set(
+      Object.values(ctx.world.ec2)
+        .filter((r) => r.kind === 'elastic-ip')
+        .map((r) => r.attrs.publicIp),
+    );
     let n = 10;
     while (used.has(`203.0.113.${n}`)) n++;
-    const eip = create(ctx, 'elastic-ip', 'eipalloc', tagsFromSpecifications(input.TagSpecifications, 'elastic-ip'), 0, { publicIp: `203.0.113.${n}` });
+    const eip = create(ctx, 'elastic-ip', 'eipalloc', tagsFromSpecifications(input.TagSpecifications, 'elastic-ip'), 0, {
+      publicIp: `203.0.113.${n}`,
+    });
     return { AllocationId: eip.id, PublicIp: eip.attrs.publicIp, Domain: 'vpc' };
   },
 
@@ -286,17 +328,26 @@ export const vpcNetwork: ServiceOperations = {
         throw awsError('Resource.AlreadyAssociated', `Elastic IP address [${eip.id}] is already associated`);
       }
       const vpcId = subnet.attrs.vpcId as string;
-      const failed = gatewayOf(ctx, vpcId) ? undefined : { code: 'Gateway.NotAttached', message: `Network ${vpcId} has no Internet gateway attached` };
+      const failed = gatewayOf(ctx, vpcId)
+        ? undefined
+        : { code: 'Gateway.NotAttached', message: `Network ${vpcId} has no Internet gateway attached` };
       const prefix = (subnet.attrs.cidrBlock as string).split('.').slice(0, 3).join('.');
-      const nat = create(ctx, 'nat-gateway', 'nat', tagsFromSpecifications(input.TagSpecifications, 'natgateway'), AWS_MINUTES.natGateway.create, {
-        subnetId: subnet.id,
-        vpcId,
-        allocationId: eip.id,
-        publicIp: eip.attrs.publicIp,
-        eniId: ctx.newId('eni'),
-        privateIp: `${prefix}.${100 + all(ctx, 'nat-gateway').length}`,
-        ...(failed ? { failed } : {}),
-      });
+      const nat = create(
+        ctx,
+        'nat-gateway',
+        'nat',
+        tagsFromSpecifications(input.TagSpecifications, 'natgateway'),
+        AWS_MINUTES.natGateway.create,
+        {
+          subnetId: subnet.id,
+          vpcId,
+          allocationId: eip.id,
+          publicIp: eip.attrs.publicIp,
+          eniId: ctx.newId('eni'),
+          privateIp: `${prefix}.${100 + all(ctx, 'nat-gateway').length}`,
+          ...(failed ? { failed } : {}),
+        },
+      );
       if (failed) nat.goneAt = ctx.now + 60 * MINUTE;
       else eip.attrs.natGatewayId = nat.id;
       return nat.id;
@@ -347,7 +398,11 @@ export const vpcNetwork: ServiceOperations = {
     const table = byId(ctx, 'route-table', input.RouteTableId);
     const routes = table.attrs.routes as Route[];
     const index = routes.findIndex((r) => r.destination === input.DestinationCidrBlock);
-    if (index < 0) throw awsError('InvalidRoute.NotFound', `no route with destination-cidr-block ${input.DestinationCidrBlock} in route table ${table.id}`);
+    if (index < 0)
+      throw awsError(
+        'InvalidRoute.NotFound',
+        `no route with destination-cidr-block ${input.DestinationCidrBlock} in route table ${table.id}`,
+      );
     routes[index] = { destination: input.DestinationCidrBlock!, ...checkTarget(ctx, table, input) };
     return {};
   },
@@ -356,7 +411,10 @@ export const vpcNetwork: ServiceOperations = {
     const table = byId(ctx, 'route-table', input.RouteTableId);
     const routes = table.attrs.routes as Route[];
     if (!routes.some((r) => r.destination === input.DestinationCidrBlock && r.gatewayId !== 'local')) {
-      throw awsError('InvalidRoute.NotFound', `no route with destination-cidr-block ${input.DestinationCidrBlock} in route table ${table.id}`);
+      throw awsError(
+        'InvalidRoute.NotFound',
+        `no route with destination-cidr-block ${input.DestinationCidrBlock} in route table ${table.id}`,
+      );
     }
     table.attrs.routes = routes.filter((r) => r.destination !== input.DestinationCidrBlock);
     return {};
@@ -369,7 +427,10 @@ export const vpcNetwork: ServiceOperations = {
       throw awsError('InvalidParameterValue', `Route table ${table.id} and subnet ${subnet.id} belong to different networks`);
     }
     if (all(ctx, 'route-table').some((t) => (t.attrs.associations as Association[]).some((a) => a.subnetId === subnet.id))) {
-      throw awsError('Resource.AlreadyAssociated', `the specified association for route table ${table.id} conflicts with an existing association`);
+      throw awsError(
+        'Resource.AlreadyAssociated',
+        `the specified association for route table ${table.id} conflicts with an existing association`,
+      );
     }
     const association = { id: ctx.newId('rtbassoc'), subnetId: subnet.id };
     (table.attrs.associations as Association[]).push(association);
@@ -402,7 +463,12 @@ export const vpcNetwork: ServiceOperations = {
       throw awsError('InvalidGroup.Duplicate', `The security group '${input.GroupName}' already exists for VPC '${vpc.id}'`);
     }
     const tags = tagsFromSpecifications(input.TagSpecifications, 'security-group');
-    const group = create(ctx, 'security-group', 'sg', tags, 0, { vpcId: vpc.id, groupName: input.GroupName, description: input.Description, rules: [] });
+    const group = create(ctx, 'security-group', 'sg', tags, 0, {
+      vpcId: vpc.id,
+      groupName: input.GroupName,
+      description: input.Description,
+      rules: [],
+    });
     (group.attrs.rules as Rule[]).push({ id: ctx.newId('sgr'), egress: true, protocol: '-1', cidrIpv4: '0.0.0.0/0' });
     return { GroupId: group.id, Tags: tagList(group.tags) };
   },
@@ -417,7 +483,11 @@ export const vpcNetwork: ServiceOperations = {
     if (other) throw awsError('InvalidParameterValue', `The filter '${other.Name}' is invalid`);
     const groups = groupFilter ? groupFilter.map((id) => byId(ctx, 'security-group', id)) : all(ctx, 'security-group');
     const rules = groups.flatMap((g) => (g.attrs.rules as Rule[]).map((r) => ruleView(ctx, g, r)));
-    return { SecurityGroupRules: input.SecurityGroupRuleIds ? rules.filter((r) => input.SecurityGroupRuleIds!.includes(r.SecurityGroupRuleId)) : rules };
+    return {
+      SecurityGroupRules: input.SecurityGroupRuleIds
+        ? rules.filter((r) => input.SecurityGroupRuleIds!.includes(r.SecurityGroupRuleId))
+        : rules,
+    };
   },
 
   AuthorizeSecurityGroupIngress(ctx, input: { GroupId?: string; IpPermissions?: Permission[] }) {
@@ -426,7 +496,10 @@ export const vpcNetwork: ServiceOperations = {
     const present = group.attrs.rules as Rule[];
     const duplicate = wanted.find((w) => present.some((p) => sameRule(p, w)));
     if (duplicate) {
-      throw awsError('InvalidPermission.Duplicate', `the specified rule "peer: ${duplicate.cidrIpv4 ?? duplicate.cidrIpv6 ?? duplicate.groupId}, ${duplicate.protocol.toUpperCase()}, from port: ${duplicate.fromPort}, to port: ${duplicate.toPort}, ALLOW" already exists`);
+      throw awsError(
+        'InvalidPermission.Duplicate',
+        `the specified rule "peer: ${duplicate.cidrIpv4 ?? duplicate.cidrIpv6 ?? duplicate.groupId}, ${duplicate.protocol.toUpperCase()}, from port: ${duplicate.fromPort}, to port: ${duplicate.toPort}, ALLOW" already exists`,
+      );
     }
     const added = wanted.map((w) => ({ ...w, id: ctx.newId('sgr') }));
     present.push(...added);
@@ -446,8 +519,12 @@ export const vpcNetwork: ServiceOperations = {
 
   DeleteSecurityGroup(ctx, input: { GroupId?: string }) {
     const group = byId(ctx, 'security-group', input.GroupId);
-    const referenced = all(ctx, 'security-group').some((g) => g.id !== group.id && (g.attrs.rules as Rule[]).some((r) => r.groupId === group.id));
-    const used = all(ctx, 'instance').some((i) => (i.attrs.securityGroupIds as string[] | undefined)?.includes(group.id) && state(i, ctx.now) !== 'terminated');
+    const referenced = all(ctx, 'security-group').some(
+      (g) => g.id !== group.id && (g.attrs.rules as Rule[]).some((r) => r.groupId === group.id),
+    );
+    const used = all(ctx, 'instance').some(
+      (i) => (i.attrs.securityGroupIds as string[] | undefined)?.includes(group.id) && state(i, ctx.now) !== 'terminated',
+    );
     if (referenced || used) throw awsError('DependencyViolation', `resource ${group.id} has a dependent object`);
     delete ctx.world.ec2[group.id];
     return {};
@@ -461,14 +538,16 @@ export const vpcNetwork: ServiceOperations = {
       all(ctx, 'security-group').some((g) => g.attrs.vpcId === vpcId) ||
       all(ctx, 'route-table').some((t) => t.attrs.vpcId === vpcId) ||
       all(ctx, 'nat-gateway').some((n) => n.attrs.vpcId === vpcId && natState(n, ctx.now) !== 'deleted');
-    if (blocking && ctx.world.ec2[vpcId]) throw awsError('DependencyViolation', `The vpc '${vpcId}' has dependencies and cannot be deleted.`);
+    if (blocking && ctx.world.ec2[vpcId])
+      throw awsError('DependencyViolation', `The vpc '${vpcId}' has dependencies and cannot be deleted.`);
     return ec2.DeleteVpc!(ctx, input);
   },
 
   DeleteSubnet(ctx, input: { SubnetId?: string }) {
     const subnetId = input.SubnetId ?? '';
     const nat = all(ctx, 'nat-gateway').find((n) => n.attrs.subnetId === subnetId && !['deleted', 'failed'].includes(natState(n, ctx.now)));
-    if (nat && ctx.world.ec2[subnetId]) throw awsError('DependencyViolation', `The subnet '${subnetId}' has dependencies and cannot be deleted.`);
+    if (nat && ctx.world.ec2[subnetId])
+      throw awsError('DependencyViolation', `The subnet '${subnetId}' has dependencies and cannot be deleted.`);
     const result = ec2.DeleteSubnet!(ctx, input);
     for (const table of all(ctx, 'route-table')) {
       table.attrs.associations = (table.attrs.associations as Association[]).filter((a) => a.subnetId !== subnetId);
@@ -496,7 +575,13 @@ function checkTarget(ctx: OperationContext, table: Ec2Resource, input: { Gateway
   }
   if (input.NatGatewayId) {
     const nat = ctx.world.ec2[input.NatGatewayId];
-    if (!nat || nat.kind !== 'nat-gateway' || nat.attrs.vpcId !== table.attrs.vpcId || ['failed', 'deleting', 'deleted'].includes(natState(nat, ctx.now)) || ctx.lagging(nat.id)) {
+    if (
+      !nat ||
+      nat.kind !== 'nat-gateway' ||
+      nat.attrs.vpcId !== table.attrs.vpcId ||
+      ['failed', 'deleting', 'deleted'].includes(natState(nat, ctx.now)) ||
+      ctx.lagging(nat.id)
+    ) {
       throw awsError('InvalidNatGatewayID.NotFound', `The natGateway ID '${input.NatGatewayId}' does not exist`);
     }
     return { natGatewayId: nat.id };

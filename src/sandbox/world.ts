@@ -31,15 +31,7 @@ export interface World {
   lag: Record<string, number>;
 }
 
-export type Ec2Kind =
-  | 'vpc'
-  | 'subnet'
-  | 'instance'
-  | 'internet-gateway'
-  | 'elastic-ip'
-  | 'nat-gateway'
-  | 'route-table'
-  | 'security-group';
+export type Ec2Kind = 'vpc' | 'subnet' | 'instance' | 'internet-gateway' | 'elastic-ip' | 'nat-gateway' | 'route-table' | 'security-group';
 
 export interface Ec2Resource {
   id: string;

@@ -26,7 +26,6 @@ export function ours(ctx: StepContext, name?: string) {
   return ec2TagFilters(ctx.deployment, ctx.stepId, name);
 }
 
-
 /** EC2 TagSpecifications for one resource of this step. */
 export function tagSpec(ctx: StepContext, resourceType: string, name: string) {
   return [{ ResourceType: resourceType, Tags: ctx.tags(name) }] as never;

@@ -58,7 +58,6 @@ const EC2_TRUST = JSON.stringify({
   Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 });
 
-
 /** An IAM name is unique in the account: adopt it only if it carries our deployment tag. */
 function refuseForeign(kind: string, name: string, tags: IamTag[] | undefined, deployment: string): void {
   if (!belongsTo(tags, deployment)) {
@@ -67,7 +66,6 @@ function refuseForeign(kind: string, name: string, tags: IamTag[] | undefined, d
     );
   }
 }
-
 
 async function ensurePolicy(ctx: StepContext, iam: IAM, arn: string, name: string, document: string): Promise<void> {
   const existing = await unlessNotFound(() => iam.getPolicy({ PolicyArn: arn }));
@@ -153,7 +151,8 @@ export const iamRole = defineStep({
     const role = await unlessNotFound(() => iam.getRole({ RoleName: names.instanceRole }));
     if (belongsTo(role?.Role?.Tags, ctx.deployment)) found.push({ type: ROLE, id: names.instanceRole, name: names.instanceRole });
     const profile = await unlessNotFound(() => iam.getInstanceProfile({ InstanceProfileName: names.instanceRole }));
-    if (belongsTo(profile?.InstanceProfile?.Tags, ctx.deployment)) found.push({ type: PROFILE, id: names.instanceRole, name: names.instanceRole });
+    if (belongsTo(profile?.InstanceProfile?.Tags, ctx.deployment))
+      found.push({ type: PROFILE, id: names.instanceRole, name: names.instanceRole });
     return found;
   },
 
@@ -188,7 +187,9 @@ export const iamRole = defineStep({
         for (const v of versions.filter((v) => !v.IsDefaultVersion)) {
           await iam.deletePolicyVersion({ PolicyArn: ref.id, VersionId: v.VersionId! });
         }
-        await ctx.retry(`IAM policy ${ref.name ?? ref.id} to be detached`, ['dependency'], 2 * MINUTE, () => iam.deletePolicy({ PolicyArn: ref.id }));
+        await ctx.retry(`IAM policy ${ref.name ?? ref.id} to be detached`, ['dependency'], 2 * MINUTE, () =>
+          iam.deletePolicy({ PolicyArn: ref.id }),
+        );
       });
     }
   },

@@ -37,7 +37,9 @@ export const internetGateway = defineStep({
 
     const attachedTo = gateway.Attachments?.map((a) => a.VpcId) ?? [];
     if (attachedTo.some((id) => id !== vpcId)) {
-      throw new Error(`internet gateway ${internetGatewayId} is attached to ${attachedTo.join(', ')}, not to this deployment's VPC ${vpcId}`);
+      throw new Error(
+        `internet gateway ${internetGatewayId} is attached to ${attachedTo.join(', ')}, not to this deployment's VPC ${vpcId}`,
+      );
     }
     if (!attachedTo.includes(vpcId)) {
       await ctx.retry(`internet gateway ${internetGatewayId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
@@ -50,7 +52,9 @@ export const internetGateway = defineStep({
   async verify(ctx, outputs) {
     const ec2 = await ctx.aws.ec2();
     const { vpcId } = ctx.output('vpc');
-    const found = (await ec2.describeInternetGateways({ Filters: [...ours(ctx), { Name: 'attachment.vpc-id', Values: [vpcId] }] })).InternetGateways ?? [];
+    const found =
+      (await ec2.describeInternetGateways({ Filters: [...ours(ctx), { Name: 'attachment.vpc-id', Values: [vpcId] }] })).InternetGateways ??
+      [];
     return found.some((g) => g.InternetGatewayId === outputs.internetGatewayId);
   },
 

@@ -38,8 +38,15 @@ export const SUBNET_LAYOUT: ReadonlyArray<{ key: SubnetKey; kind: 'public' | 'pr
 
 /** GitLab's object types, one bucket each (the consolidated object storage form), and backups. */
 export const OBJECT_STORAGE_TYPES = [
-  'artifacts', 'external_diffs', 'lfs', 'uploads', 'packages',
-  'dependency_proxy', 'terraform_state', 'ci_secure_files', 'pages',
+  'artifacts',
+  'external_diffs',
+  'lfs',
+  'uploads',
+  'packages',
+  'dependency_proxy',
+  'terraform_state',
+  'ci_secure_files',
+  'pages',
 ] as const;
 
 /**

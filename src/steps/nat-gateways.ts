@@ -106,27 +106,27 @@ export const natGateways = defineStep({
     await ctx.each(
       resources.filter((r) => r.type === NAT),
       async (ref) => {
-          await unlessNotFound(() => ec2.deleteNatGateway({ NatGatewayId: ref.id }));
-          await ctx.poll(`NAT gateway ${ref.id} to be deleted`, patience(AWS_MINUTES.natGateway.delete), async () => {
-            try {
-              const state = (await ec2.describeNatGateways({ NatGatewayIds: [ref.id] })).NatGateways?.[0]?.State;
-              return state === 'deleted' || state === undefined ? { done: true, value: undefined } : { done: false, seen: state };
-            } catch (err) {
-              if (isKind(err, 'not-found')) return { done: true, value: undefined };
-              throw err;
-            }
-          });
-          await ctx.forget(ref);
+        await unlessNotFound(() => ec2.deleteNatGateway({ NatGatewayId: ref.id }));
+        await ctx.poll(`NAT gateway ${ref.id} to be deleted`, patience(AWS_MINUTES.natGateway.delete), async () => {
+          try {
+            const state = (await ec2.describeNatGateways({ NatGatewayIds: [ref.id] })).NatGateways?.[0]?.State;
+            return state === 'deleted' || state === undefined ? { done: true, value: undefined } : { done: false, seen: state };
+          } catch (err) {
+            if (isKind(err, 'not-found')) return { done: true, value: undefined };
+            throw err;
+          }
+        });
+        await ctx.forget(ref);
       },
     );
     await ctx.each(
       resources.filter((r) => r.type === ADDRESS),
       async (ref) => {
-          const releasable = (err: unknown) => ['AuthFailure', 'InvalidIPAddress.InUse'].includes(errorCode(err));
-          await ctx.retry(`Elastic IP ${ref.id} to be releasable`, releasable, RELEASE_WINDOW_MS, () =>
-            unlessNotFound(() => ec2.releaseAddress({ AllocationId: ref.id })),
-          );
-          await ctx.forget(ref);
+        const releasable = (err: unknown) => ['AuthFailure', 'InvalidIPAddress.InUse'].includes(errorCode(err));
+        await ctx.retry(`Elastic IP ${ref.id} to be releasable`, releasable, RELEASE_WINDOW_MS, () =>
+          unlessNotFound(() => ec2.releaseAddress({ AllocationId: ref.id })),
+        );
+        await ctx.forget(ref);
       },
     );
   },

@@ -30,7 +30,11 @@ export async function ensureRouteTable(ctx: StepContext, plan: RouteTablePlan): 
   let table: RouteTable | undefined = existing[0];
   table ??= (
     await ctx.retry(`VPC ${plan.vpcId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
-      ec2.createRouteTable({ VpcId: plan.vpcId, ClientToken: ctx.token(`route-table-${plan.key}`), TagSpecifications: tagSpec(ctx, 'route-table', plan.name) }),
+      ec2.createRouteTable({
+        VpcId: plan.vpcId,
+        ClientToken: ctx.token(`route-table-${plan.key}`),
+        TagSpecifications: tagSpec(ctx, 'route-table', plan.name),
+      }),
     )
   ).RouteTable!;
   const routeTableId = table.RouteTableId!;
@@ -85,15 +89,15 @@ export async function destroyRouteTables(ctx: StepContext, resources: ResourceRe
   await ctx.each(
     resources.filter((r) => r.type === ROUTE_TABLE),
     async (ref) => {
-        const found = (await ec2.describeRouteTables({ Filters: [{ Name: 'route-table-id', Values: [ref.id] }] })).RouteTables?.[0];
-        for (const association of found?.Associations ?? []) {
-          if (association.Main) continue;
-          await unlessNotFound(() => ec2.disassociateRouteTable({ AssociationId: association.RouteTableAssociationId! }));
-        }
-        await ctx.retry(`route table ${ref.id} to be deletable`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-          unlessNotFound(() => ec2.deleteRouteTable({ RouteTableId: ref.id })),
-        );
-        await ctx.forget(ref);
+      const found = (await ec2.describeRouteTables({ Filters: [{ Name: 'route-table-id', Values: [ref.id] }] })).RouteTables?.[0];
+      for (const association of found?.Associations ?? []) {
+        if (association.Main) continue;
+        await unlessNotFound(() => ec2.disassociateRouteTable({ AssociationId: association.RouteTableAssociationId! }));
+      }
+      await ctx.retry(`route table ${ref.id} to be deletable`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
+        unlessNotFound(() => ec2.deleteRouteTable({ RouteTableId: ref.id })),
+      );
+      await ctx.forget(ref);
     },
   );
 }

@@ -38,7 +38,9 @@ async function bucketTags(s3: S3, bucket: string) {
 async function ensureBucket(ctx: StepContext, s3: S3, bucket: string): Promise<void> {
   const tags = await bucketTags(s3, bucket);
   if (tags && !belongsTo(tags, ctx.deployment)) {
-    throw new Error(`S3 bucket ${bucket} exists in this account but does not belong to deployment '${ctx.deployment}'; choose another --bucket-prefix`);
+    throw new Error(
+      `S3 bucket ${bucket} exists in this account but does not belong to deployment '${ctx.deployment}'; choose another --bucket-prefix`,
+    );
   }
   if (!tags) {
     try {
@@ -64,7 +66,9 @@ async function ensureBucket(ctx: StepContext, s3: S3, bucket: string): Promise<v
   });
   await s3.putBucketEncryption({
     Bucket: bucket,
-    ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: true }] },
+    ServerSideEncryptionConfiguration: {
+      Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: true }],
+    },
   });
 }
 
@@ -93,7 +97,8 @@ async function emptyBucket(ctx: StepContext, s3: S3, bucket: string): Promise<vo
     for (let i = 0; i < page.length; i += DELETE_BATCH) {
       const batch = page.slice(i, i + DELETE_BATCH);
       const result = await s3.deleteObjects({ Bucket: bucket, Delete: { Objects: batch, Quiet: true } });
-      if (result.Errors?.length) throw new Error(`could not delete ${result.Errors.length} objects from ${bucket}: ${result.Errors[0]?.Message}`);
+      if (result.Errors?.length)
+        throw new Error(`could not delete ${result.Errors.length} objects from ${bucket}: ${result.Errors[0]?.Message}`);
       deleted += batch.length;
       ctx.progress(`deleted ${deleted} object versions from ${bucket}`);
     }

@@ -97,12 +97,19 @@ async function ensureGroup(ctx: StepContext, ec2: EC2, role: SecurityGroupRole, 
     try {
       groupId = (
         await ctx.retry(`VPC ${vpcId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
-          ec2.createSecurityGroup({ GroupName: name, Description: DESCRIPTIONS[role], VpcId: vpcId, TagSpecifications: tagSpec(ctx, 'security-group', name) }),
+          ec2.createSecurityGroup({
+            GroupName: name,
+            Description: DESCRIPTIONS[role],
+            VpcId: vpcId,
+            TagSpecifications: tagSpec(ctx, 'security-group', name),
+          }),
         )
       ).GroupId!;
     } catch (err) {
       if (errorCode(err) === 'InvalidGroup.Duplicate') {
-        throw new Error(`a security group named ${name} already exists in VPC ${vpcId} without this deployment's tags; rename or remove it and resume`);
+        throw new Error(
+          `a security group named ${name} already exists in VPC ${vpcId} without this deployment's tags; rename or remove it and resume`,
+        );
       }
       throw err;
     }
@@ -128,12 +135,12 @@ export const securityGroups = defineStep({
 
     const wanted = securityGroupRules(ctx.config);
     await ctx.each(SECURITY_GROUP_ROLES, async (role) => {
-        const present = await rulesOf(ctx, ec2, ids[role]);
-        const missing = wanted[role].filter((rule) => !present.some((p) => matches(rule, p, ids)));
-        if (missing.length === 0) return;
-        await ctx.retry(`the groups referenced by ${role} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
-          ec2.authorizeSecurityGroupIngress({ GroupId: ids[role], IpPermissions: missing.map((rule) => permission(rule, ids)) }),
-        );
+      const present = await rulesOf(ctx, ec2, ids[role]);
+      const missing = wanted[role].filter((rule) => !present.some((p) => matches(rule, p, ids)));
+      if (missing.length === 0) return;
+      await ctx.retry(`the groups referenced by ${role} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
+        ec2.authorizeSecurityGroupIngress({ GroupId: ids[role], IpPermissions: missing.map((rule) => permission(rule, ids)) }),
+      );
     });
     return { groupIds: ids };
   },
@@ -164,15 +171,17 @@ export const securityGroups = defineStep({
       }
       const references = rules.filter((r) => !r.IsEgress && r.ReferencedGroupInfo?.GroupId);
       if (references.length) {
-        await unlessNotFound(() => ec2.revokeSecurityGroupIngress({ GroupId: group.id, SecurityGroupRuleIds: references.map((r) => r.SecurityGroupRuleId!) }));
+        await unlessNotFound(() =>
+          ec2.revokeSecurityGroupIngress({ GroupId: group.id, SecurityGroupRuleIds: references.map((r) => r.SecurityGroupRuleId!) }),
+        );
       }
     }
     await ctx.each(groups, async (group) => {
-        // ENIs of RDS, ElastiCache, the load balancer and instances take minutes to let go.
-        await ctx.retry(`security group ${group.name ?? group.id} to be free`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-          unlessNotFound(() => ec2.deleteSecurityGroup({ GroupId: group.id })),
-        );
-        await ctx.forget(group);
+      // ENIs of RDS, ElastiCache, the load balancer and instances take minutes to let go.
+      await ctx.retry(`security group ${group.name ?? group.id} to be free`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
+        unlessNotFound(() => ec2.deleteSecurityGroup({ GroupId: group.id })),
+      );
+      await ctx.forget(group);
     });
   },
 });

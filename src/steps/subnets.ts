@@ -28,8 +28,12 @@ async function chooseZones(ctx: StepContext): Promise<[string, string]> {
   const [first, second] = ctx.config.availabilityZones;
   if (first && second) return [first, second];
   const ec2 = await ctx.aws.ec2();
-  const zones = (await ec2.describeAvailabilityZones({ Filters: [{ Name: 'zone-type', Values: ['availability-zone'] }] })).AvailabilityZones ?? [];
-  const names = zones.filter((z) => z.State === 'available').map((z) => z.ZoneName!).sort();
+  const zones =
+    (await ec2.describeAvailabilityZones({ Filters: [{ Name: 'zone-type', Values: ['availability-zone'] }] })).AvailabilityZones ?? [];
+  const names = zones
+    .filter((z) => z.State === 'available')
+    .map((z) => z.ZoneName!)
+    .sort();
   if (names.length < 2) throw new Error(`region ${ctx.region} offers fewer than two Availability Zones to this account`);
   return [names[0]!, names[1]!];
 }
@@ -47,21 +51,28 @@ export const subnets = defineStep({
     const existing = (await ec2.describeSubnets({ Filters: ours(ctx) })).Subnets ?? [];
 
     const made = await ctx.each(SUBNET_LAYOUT, async ({ key, kind, zone }) => {
-        const cidr = ctx.config.subnetCidrs[key];
-        const name = guideNames(ctx.deployment).subnet(kind, cidr);
-        const availabilityZone = zones[zone];
-        let subnet: Subnet | undefined = existing.find((s) => tagValue(s.Tags, 'Name') === name);
-        if (subnet && (subnet.CidrBlock !== cidr || subnet.AvailabilityZone !== availabilityZone || subnet.VpcId !== vpcId)) {
-          throw new Error(`subnet ${subnet.SubnetId} (${name}) is ${subnet.CidrBlock} in ${subnet.AvailabilityZone}, but the plan wants ${cidr} in ${availabilityZone}`);
-        }
-        subnet ??= (
-          await ctx.retry(`VPC ${vpcId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
-            ec2.createSubnet({ VpcId: vpcId, CidrBlock: cidr, AvailabilityZone: availabilityZone, TagSpecifications: tagSpec(ctx, 'subnet', name) }),
-          )
-        ).Subnet!;
-        const id = subnet.SubnetId!;
-        await ctx.record({ type: SUBNET, id, name });
-        return { key, kind, id, cidr, availabilityZone, name, mapsPublicIp: Boolean(subnet.MapPublicIpOnLaunch) };
+      const cidr = ctx.config.subnetCidrs[key];
+      const name = guideNames(ctx.deployment).subnet(kind, cidr);
+      const availabilityZone = zones[zone];
+      let subnet: Subnet | undefined = existing.find((s) => tagValue(s.Tags, 'Name') === name);
+      if (subnet && (subnet.CidrBlock !== cidr || subnet.AvailabilityZone !== availabilityZone || subnet.VpcId !== vpcId)) {
+        throw new Error(
+          `subnet ${subnet.SubnetId} (${name}) is ${subnet.CidrBlock} in ${subnet.AvailabilityZone}, but the plan wants ${cidr} in ${availabilityZone}`,
+        );
+      }
+      subnet ??= (
+        await ctx.retry(`VPC ${vpcId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
+          ec2.createSubnet({
+            VpcId: vpcId,
+            CidrBlock: cidr,
+            AvailabilityZone: availabilityZone,
+            TagSpecifications: tagSpec(ctx, 'subnet', name),
+          }),
+        )
+      ).Subnet!;
+      const id = subnet.SubnetId!;
+      await ctx.record({ type: SUBNET, id, name });
+      return { key, kind, id, cidr, availabilityZone, name, mapsPublicIp: Boolean(subnet.MapPublicIpOnLaunch) };
     });
 
     const ids = made.map((s) => s.id);
@@ -78,7 +89,9 @@ export const subnets = defineStep({
       );
     }
 
-    const byKey = Object.fromEntries(made.map(({ key, id, cidr, availabilityZone, name }) => [key, { id, cidr, availabilityZone, name }])) as SubnetOutputs['subnets'];
+    const byKey = Object.fromEntries(
+      made.map(({ key, id, cidr, availabilityZone, name }) => [key, { id, cidr, availabilityZone, name }]),
+    ) as SubnetOutputs['subnets'];
     return {
       availabilityZones: zones,
       subnets: byKey,
@@ -104,10 +117,10 @@ export const subnets = defineStep({
     await ctx.each(
       resources.filter((r) => r.type === SUBNET),
       async (ref) => {
-          await ctx.retry(`subnet ${ref.id} to be free of dependencies`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-            unlessNotFound(() => ec2.deleteSubnet({ SubnetId: ref.id })),
-          );
-          await ctx.forget(ref);
+        await ctx.retry(`subnet ${ref.id} to be free of dependencies`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
+          unlessNotFound(() => ec2.deleteSubnet({ SubnetId: ref.id })),
+        );
+        await ctx.forget(ref);
       },
     );
   },

@@ -29,7 +29,9 @@ export const vpc = defineStep({
     const name = guideNames(ctx.deployment).vpc;
     const existing = (await ec2.describeVpcs({ Filters: ours(ctx) })).Vpcs ?? [];
     if (existing.length > 1) {
-      throw new Error(`deployment '${ctx.deployment}' has ${existing.length} VPCs (${existing.map((v) => v.VpcId).join(', ')}); delete the extra one and resume`);
+      throw new Error(
+        `deployment '${ctx.deployment}' has ${existing.length} VPCs (${existing.map((v) => v.VpcId).join(', ')}); delete the extra one and resume`,
+      );
     }
     let found = existing[0];
     if (found && found.CidrBlock !== ctx.config.vpcCidr) {

@@ -42,7 +42,9 @@ export function planLines(plan: PlanView, config: InstallConfig): string[] {
   const where = plan.sandbox ? 'the sandbox (no AWS account is touched)' : `AWS account ${plan.account ?? '?'}`;
   const lines = [
     `Plan for deployment '${plan.deployment}' in ${plan.region}, in ${where}:`,
-    `  network ${config.vpcCidr}; subnets ${Object.entries(config.subnetCidrs).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `  network ${config.vpcCidr}; subnets ${Object.entries(config.subnetCidrs)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     `  Availability Zones: ${config.availabilityZones.length ? config.availabilityZones.join(', ') : 'the first two the region offers'}`,
     `  SSH from outside: ${sshNote(config)}`,
     `  S3 buckets: ${config.bucketPrefix ?? `gl-${config.deployment}-<account>`}-<type>; secrets under /gitlab-aws/${config.deployment}/ in SSM Parameter Store`,

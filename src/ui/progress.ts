@@ -33,7 +33,14 @@ const SYMBOL: Record<StepOutcome, string> = {
 };
 
 function outcomeText(outcome: StepOutcome): string {
-  return { done: 'done', verified: 'already done', destroyed: 'removed', retained: 'removed, data kept', failed: 'FAILED', stopped: 'stopped' }[outcome];
+  return {
+    done: 'done',
+    verified: 'already done',
+    destroyed: 'removed',
+    retained: 'removed, data kept',
+    failed: 'FAILED',
+    stopped: 'stopped',
+  }[outcome];
 }
 
 function timeNote(ms: number, clock: Clock): string {
@@ -100,7 +107,7 @@ class LiveList implements Renderer {
     private readonly clock: Clock,
     private readonly verbose: boolean,
   ) {
-    this.spinner = ora({ stream: io.stdout, discardStdin: false, color: io.color ? 'cyan' : false as never, isEnabled: true });
+    this.spinner = ora({ stream: io.stdout, discardStdin: false, color: io.color ? 'cyan' : (false as never), isEnabled: true });
   }
 
   sink: EventSink = (event: EngineEvent) => {
@@ -134,7 +141,8 @@ class LiveList implements Renderer {
   close(ok = false): void {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
-    if (this.spinner.isSpinning) this.spinner.stopAndPersist({ symbol: ok ? paint(this.io, 'green', '✔') : paint(this.io, 'red', '✖'), text: this.render() });
+    if (this.spinner.isSpinning)
+      this.spinner.stopAndPersist({ symbol: ok ? paint(this.io, 'green', '✔') : paint(this.io, 'red', '✖'), text: this.render() });
   }
 
   private render(): string {
@@ -143,13 +151,19 @@ class LiveList implements Renderer {
     const frame = frames[Math.floor(performance.now() / 80) % frames.length]!;
     const lines = [...this.rows.values()].map((row) => {
       const symbol =
-        row.state === 'waiting' ? paint(this.io, 'gray', '·') :
-        row.state === 'running' ? paint(this.io, 'cyan', frame) :
-        row.state === 'failed' ? paint(this.io, 'red', '✖') :
-        row.state === 'stopped' ? paint(this.io, 'yellow', '■') : paint(this.io, 'green', '✔');
+        row.state === 'waiting'
+          ? paint(this.io, 'gray', '·')
+          : row.state === 'running'
+            ? paint(this.io, 'cyan', frame)
+            : row.state === 'failed'
+              ? paint(this.io, 'red', '✖')
+              : row.state === 'stopped'
+                ? paint(this.io, 'yellow', '■')
+                : paint(this.io, 'green', '✔');
       const ms = row.state === 'running' ? this.clock.now() - (row.startedAt ?? this.clock.now()) : row.elapsedMs;
       const time = ms === undefined ? '' : paint(this.io, 'gray', formatDuration(ms));
-      const note = row.note && (this.verbose || row.state === 'failed' || row.state === 'running') ? paint(this.io, 'gray', `  ${row.note}`) : '';
+      const note =
+        row.note && (this.verbose || row.state === 'failed' || row.state === 'running') ? paint(this.io, 'gray', `  ${row.note}`) : '';
       return `  ${symbol} ${row.title.padEnd(width)}  ${time}${note}`;
     });
     const clockNote = this.clock.simulated ? paint(this.io, 'gray', ' (sandbox; times simulated)') : '';
