@@ -24,7 +24,11 @@ export function state(r: Ec2Resource, now: number): string {
     if (r.goneAt !== undefined) return now >= r.goneAt ? 'terminated' : 'shutting-down';
     return now >= r.readyAt ? 'running' : 'pending';
   }
-  if (r.kind === 'nat-gateway' && r.goneAt !== undefined) return now >= r.goneAt ? 'deleted' : 'deleting';
+  if (r.kind === 'nat-gateway') {
+    // vpc-network.ts marks a gateway that could not work (no internet gateway) as `failed`.
+    if (r.attrs.failed) return 'failed';
+    if (r.goneAt !== undefined) return now >= r.goneAt ? 'deleted' : 'deleting';
+  }
   return now >= r.readyAt ? 'available' : 'pending';
 }
 
@@ -59,6 +63,7 @@ export const FILTERS: Record<string, (r: Ec2Resource, now: number) => unknown> =
   state: (r, now) => state(r, now),
   'instance-state-name': (r, now) => state(r, now),
   'tag-key': (r) => Object.keys(r.tags),
+  'instance.group-id': (r) => r.attrs.securityGroupIds,
 };
 
 export function matches(r: Ec2Resource, filters: Array<{ Name?: string; Values?: string[] }> | undefined, now: number) {
@@ -157,6 +162,10 @@ function instanceView(r: Ec2Resource, ctx: OperationContext) {
     VpcId: r.attrs.vpcId,
     PrivateIpAddress: r.attrs.privateIp,
     IamInstanceProfile: r.attrs.instanceProfileArn ? { Arn: r.attrs.instanceProfileArn } : undefined,
+    SecurityGroups: ((r.attrs.securityGroupIds as string[] | undefined) ?? []).map((GroupId) => ({
+      GroupId,
+      GroupName: ctx.world.ec2[GroupId]?.attrs.groupName as string | undefined,
+    })),
     Tags: tagList(r.tags),
   };
 }
@@ -297,9 +306,16 @@ export const ec2: ServiceOperations = {
       ClientToken?: string;
       IamInstanceProfile?: { Name?: string; Arn?: string };
       TagSpecifications?: never[];
+      SecurityGroupIds?: string[];
     },
   ) {
     const subnet = byId(ctx, 'subnet', input.SubnetId);
+    for (const groupId of input.SecurityGroupIds ?? []) {
+      const group = byId(ctx, 'security-group', groupId);
+      if (group.attrs.vpcId !== subnet.attrs.vpcId) {
+        throw awsError('InvalidGroup.NotFound', `The security group '${groupId}' does not exist in VPC '${subnet.attrs.vpcId}'`);
+      }
+    }
     const profile = input.IamInstanceProfile;
     if (profile) {
       const name = profile.Name ?? profile.Arn?.split('/').pop() ?? '';
@@ -324,6 +340,8 @@ export const ec2: ServiceOperations = {
           vpcId: subnet.attrs.vpcId,
           privateIp: `${(subnet.attrs.cidrBlock as string).split('.').slice(0, 3).join('.')}.${10 + (Object.keys(ctx.world.ec2).length % 200)}`,
           instanceProfileArn: profile ? (ctx.world.iam.instanceProfiles[profile.Name ?? '']?.arn ?? profile.Arn) : undefined,
+          // DeleteSecurityGroup (vpc-network.ts) refuses while a live instance uses a group.
+          securityGroupIds: [...new Set(input.SecurityGroupIds ?? [])],
         }).id,
     );
     return { Instances: [instanceView(ctx.world.ec2[id]!, ctx)] };
