@@ -61,6 +61,40 @@ describe('the terminal host', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('steps the live list aside while a question is open, and draws it again once answered', async () => {
+    const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin });
+    const stdout: PassThrough = Object.assign(new PassThrough(), {
+      isTTY: true,
+      columns: 100,
+      rows: 40,
+      end: () => stdout,
+      cursorTo: () => true,
+      moveCursor: () => true,
+      clearLine: () => true,
+    });
+    let written = '';
+    stdout.on('data', (d) => {
+      written += d;
+      if (written.includes('Keep going?') && !written.includes('Keep going? (y/N) y')) setImmediate(() => stdin.write('y\r'));
+    });
+    const io: Io = { stdin, stdout, stderr: new PassThrough(), interactive: true, color: false };
+    const host = new TerminalHost(io, { answering: 'prompt', verbose: false });
+    const progress = host.progress({ simulated: true });
+    progress.sink({ type: 'run-started', operation: 'install', deployment: 'gitlab', steps: [{ id: 'vpc', title: 'VPC' }] });
+    expect(await host.ask({ id: 'keep-going', message: 'Keep going?', default: false })).toBe(true);
+    const answeredAt = written.length;
+    progress.sink({ type: 'step-started', operation: 'install', step: 'vpc', title: 'VPC' });
+    progress.sink({ type: 'step-finished', operation: 'install', step: 'vpc', title: 'VPC', outcome: 'done', elapsedMs: 20_000 });
+    progress.sink({ type: 'run-finished', operation: 'install', ok: true, elapsedMs: 20_000 });
+    progress.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    // eslint-disable-next-line no-control-regex
+    const after = written.slice(answeredAt).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    expect(written.indexOf('Keep going?')).toBeGreaterThan(written.indexOf('Installing gitlab'));
+    expect(after).toContain('Installing gitlab: finished in 20s simulated');
+    expect(after).toMatch(/✔ VPC\s+20s/);
+  });
+
   it('puts results and information on stdout, warnings and errors on stderr, debug only when verbose', () => {
     const quiet = streams();
     const host = new TerminalHost(quiet.io, { answering: 'yes', verbose: false });
