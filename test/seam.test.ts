@@ -189,8 +189,8 @@ describe('the recorder host', () => {
     const { code, host } = await runRecorded(['install', '--sandbox', '--state-dir', dir], { 'confirm-install': true });
     expect(code).toBe(0);
     expect(host.asked).toEqual(['confirm-install']);
-    expect(host.codes()).toEqual(['plan', 'install.done']);
-    expect(host.messages[1]!.data).toMatchObject({ deployment: 'gitlab', resources: expect.any(Number) });
+    expect(host.codes()).toEqual(['preflight.identity', 'plan', 'install.done']);
+    expect(host.messages[2]!.data).toMatchObject({ deployment: 'gitlab', resources: expect.any(Number) });
     expect(host.events[0]).toMatchObject({ type: 'run-started', operation: 'install' });
     expect(host.events.at(-1)).toMatchObject({ type: 'run-finished', ok: true });
 
@@ -200,7 +200,7 @@ describe('the recorder host', () => {
 
     const down = await runRecorded(['teardown', '--sandbox', '--state-dir', dir], { 'confirm-teardown': true });
     expect(down.code).toBe(0);
-    expect(down.host.codes()).toEqual(['teardown.extent', 'teardown.done']);
+    expect(down.host.codes()).toEqual(['preflight.identity', 'teardown.extent', 'teardown.done']);
   });
 
   it('a no to the confirmation cancels with exit 2 and creates nothing', async () => {

@@ -42,6 +42,12 @@ export async function runPipeline(ctx: CommandContext, pipeline: CommandPipeline
   const aws = await openSession(ctx.options, deployment.config.region);
   try {
     const ready: Ready = { ctx, deployment, aws, identity: await preflight(aws) };
+    ctx.host.notify({
+      level: 'debug',
+      code: 'preflight.identity',
+      text: `AWS account ${ready.identity.account} as ${ready.identity.arn}, region ${aws.region}`,
+      data: ready.identity,
+    });
     pipeline.present?.(ready);
     const question = pipeline.confirm?.(ready);
     const confirmed = question ? await ctx.host.ask(question) : true;

@@ -12,7 +12,7 @@ export interface HostChoice {
 
 /** The host for this run, from where the output goes and who (if anyone) can answer. */
 export function chooseHost(io: Io, { json, yes, verbose, signal }: HostChoice): IoHost {
-  if (json) return new NdjsonHost(io, { yes });
+  if (json) return new NdjsonHost(io, { yes, verbose });
   const answering = yes ? 'yes' : io.interactive && io.stdin ? 'prompt' : 'refuse';
   return new TerminalHost(io, { answering, verbose, ...(signal ? { signal } : {}) });
 }
