@@ -34,6 +34,13 @@ const writeState = (content: string) => async (dir: string) => writeFile(join(di
 
 const cases: Array<[string, string[], ((dir: string) => Promise<void>) | undefined, RegExp]> = [
   ['an unknown region', ['--region', 'us-west-9'], undefined, /unknown region 'us-west-9'/],
+  ['a malformed region', ['--region', 'uswest2'], undefined, /'uswest2' is not an AWS region name/],
+  [
+    'a region the account has not opted in to',
+    ['--region', 'me-south-1'],
+    undefined,
+    /region me-south-1 is not enabled .*opt in to it in the AWS console \(Account > AWS Regions\)/,
+  ],
   [
     'an invalid VPC CIDR',
     ['--config', 'CONFIG'],
@@ -77,16 +84,29 @@ describe('bad input', () => {
     const dir = await tempDir();
     const run = await runCli(['install', '--sandbox', '--state-dir', dir]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/refusing to change AWS without confirmation.*--yes/);
+    expect(run.stderr).toMatch(/refusing to change AWS without confirmation: no terminal to ask confirm-install .*--yes/);
     expect(await readdir(dir)).toEqual([]);
   });
 
   it('refuses a real-AWS state file in sandbox mode and the other way round', async () => {
     const dir = await tempDir();
     expect((await runCli(['install', '--sandbox', '--yes', '--state-dir', dir])).code).toBe(0);
+    const sandboxState = await snapshot(dir);
     const real = await runCli(['install', '--yes', '--state-dir', dir]);
     expect(real.code).toBe(2);
-    expect(real.stderr).toMatch(/was built in the sandbox \(fix: add --sandbox\)/);
+    expect(real.stderr).toMatch(/^error: deployment 'gitlab' in \S+ was built in the sandbox \(fix: add --sandbox\)\n$/);
+    expect(await snapshot(dir)).toEqual(sandboxState);
+
+    // The same deployment as if it had been built in a real account: the sandbox must refuse it.
+    const other = await tempDir();
+    const state = JSON.parse(sandboxState['gitlab.json']!) as { sandbox: boolean };
+    await writeFile(join(other, 'gitlab.json'), JSON.stringify({ ...state, sandbox: false }, null, 2));
+    const before = await snapshot(other);
+    const sandboxed = await runCli(['install', '--sandbox', '--yes', '--state-dir', other]);
+    expect(sandboxed.code).toBe(2);
+    expect(sandboxed.stderr).toMatch(/^error: deployment 'gitlab' in \S+ was built in a real AWS account \(fix: drop --sandbox\)\n$/);
+    // No sandbox world appeared beside it, and the state file is as it was.
+    expect(await snapshot(other)).toEqual(before);
   });
 
   it('an unknown command or option exits 2 with usage help', async () => {

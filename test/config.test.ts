@@ -73,9 +73,17 @@ describe('buildInstallConfig', () => {
     });
   });
 
-  it('refuses an unknown region', () => {
-    expect(configError(build({}, 'gitlab', 'us-west-9')).message).toContain("'us-west-9'");
+  // Which regions exist is AWS's to say (preflight asks it); without AWS only the shape is checked.
+  it.each(['uswest2', 'us-west', 'US-WEST-2', 'us-west-2a'])('refuses %s as not a region name', (region) => {
+    expect(configError(build({}, 'gitlab', region)).message).toContain(`'${region}' is not an AWS region name`);
   });
+
+  it.each(['us-west-9', 'ap-southeast-7', 'us-gov-west-1', 'cn-north-1', 'mx-central-1'])(
+    'takes %s, shaped like a region, without asking AWS',
+    (region) => {
+      expect(buildInstallConfig({ deployment: 'gitlab', region }).region).toBe(region);
+    },
+  );
 
   it.each(['10.0.0.0/33', 'banana'])('refuses vpcCidr %s as not a CIDR block', (vpcCidr) => {
     const err = configError(build({ vpcCidr }));

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main } from '../src/cli.js';
 import type { Io } from '../src/ui/io.js';
+import { RecorderHost } from '../src/ui/recorder.js';
 import { inventory, type SandboxResource } from '../src/sandbox/inventory.js';
 import type { World } from '../src/sandbox/world.js';
 
@@ -43,19 +44,43 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   });
 }
 
-/** Runs the CLI in this process with recorded streams; `tty` makes stdout behave like a terminal. */
-export async function runInProcess(args: string[], { tty = false } = {}) {
+/**
+ * Runs the CLI in this process with recorded streams; `tty` makes stdout behave like a terminal.
+ * `type` makes stdin a terminal too, the operator typing: each entry is typed once `after` appears
+ * on stdout (a prompt), so the keystrokes answer the question they were meant for.
+ */
+export async function runInProcess(args: string[], { tty = false, type = [] as Array<{ after: string; keys: string }> } = {}) {
   // What ora needs of a terminal stream, as no-ops: the test reads the bytes, not the cursor.
   const terminal = { cursorTo: () => true, moveCursor: () => true, clearLine: () => true, clearScreenDown: () => true };
-  const stdout = Object.assign(new PassThrough(), { isTTY: tty, columns: 100 }, tty ? terminal : {});
+  // Like process.stdout, it outlives whoever pipes into it (a prompt ends its own stream, not this).
+  const stdout: PassThrough = Object.assign(
+    new PassThrough(),
+    { isTTY: tty, columns: 100, rows: 40, end: () => stdout },
+    tty ? terminal : {},
+  );
   const stderr = Object.assign(new PassThrough(), { isTTY: false });
+  const stdin = Object.assign(new PassThrough(), { isTTY: type.length > 0, setRawMode: () => stdin });
   let out = '';
   let err = '';
-  stdout.on('data', (d) => (out += d));
+  const pending = [...type];
+  stdout.on('data', (d) => {
+    out += d;
+    while (pending[0] && out.includes(pending[0].after)) {
+      const { keys } = pending.shift()!;
+      setImmediate(() => stdin.write(keys));
+    }
+  });
   stderr.on('data', (d) => (err += d));
-  const io: Io = { stdout, stderr, interactive: false, color: false };
+  const io: Io = { stdin, stdout, stderr, interactive: type.length > 0 && tty, color: false };
   const code = await main(args, io);
-  return { code, stdout: out, stderr: err };
+  return { code, stdout: out, stderr: err, unanswered: pending.map((p) => p.after) };
+}
+
+/** Runs the CLI in this process on a recorder host: questions answered by id, every message kept. */
+export async function runRecorded(args: string[], answers: Record<string, boolean | string> = {}) {
+  const host = new RecorderHost(answers);
+  const code = await main(args, host);
+  return { code, host };
 }
 
 /** What the sandbox account holds for a deployment, read straight from its world file. */

@@ -1,7 +1,6 @@
 import { clearLine, cursorTo, moveCursor } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import { describe, expect, test } from 'vitest';
-import type { Clock } from '../src/aws/clock.js';
 import type { EngineEvent } from '../src/engine/events.js';
 import type { Io } from '../src/ui/io.js';
 import { createRenderer } from '../src/ui/progress.js';
@@ -49,17 +48,26 @@ describe('install --sandbox, as an operator sees it', () => {
     expect(stdout).toContain("Deployment 'gitlab' is up");
   });
 
-  test('--json: only NDJSON events, from run-started in the guide order to run-finished ok', async () => {
+  test('--json: only NDJSON lines: the plan message, the events from run-started to run-finished ok, then install.done', async () => {
     const dir = await tempDir();
     const { code, stdout } = await runInProcess(['install', '--sandbox', '--yes', '--json', '--state-dir', dir]);
 
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split('\n');
-    const events = lines.map((text) => {
-      const event = JSON.parse(text) as EngineEvent;
-      expect(typeof event.type, text).toBe('string');
-      return event;
+    const parsed = lines.map((text) => {
+      const line = JSON.parse(text) as EngineEvent | { type: 'message'; level: string; code: string; text: string; data?: unknown };
+      expect(typeof line.type, text).toBe('string');
+      return line;
     });
+    // The commands' messages are JSON lines too, before and after the run's events.
+    const messages = parsed.filter((l) => l.type === 'message');
+    expect(messages.map((m) => [m.level, m.code])).toEqual([
+      ['info', 'plan'],
+      ['info', 'install.done'],
+    ]);
+    expect(parsed[0]).toMatchObject({ code: 'plan', data: { steps: expect.any(Array) } });
+    expect(parsed.at(-1)).toMatchObject({ code: 'install.done', data: { deployment: 'gitlab', resources: expect.any(Number) } });
+    const events = parsed.filter((l): l is EngineEvent => l.type !== 'message');
 
     expect(events[0]).toEqual({ type: 'run-started', operation: 'install', deployment: 'gitlab', steps: GUIDE });
     expect(events.at(-1)).toMatchObject({ type: 'run-finished', operation: 'install', ok: true });
@@ -107,35 +115,20 @@ function terminal(): { io: Io; output: () => string } {
   return { io: { stdout: tty, stderr: new PassThrough(), interactive: false, color: false }, output: () => written };
 }
 
-function simulatedClock(): Clock & { advance(ms: number): void } {
-  let now = 1_000_000;
-  return {
-    simulated: true,
-    now: () => now,
-    sleep: async (ms) => void (now += ms),
-    advance: (ms) => void (now += ms),
-    timeline: (_at, work) => work(),
-  };
-}
-
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('renderers fed events directly', () => {
   test('the live list keeps the guide order when steps finish in another order', async () => {
     const { io, output } = terminal();
-    const clock = simulatedClock();
-    const renderer = createRenderer('tty', io, clock, false);
+    const renderer = createRenderer('tty', io, { simulated: true, verbose: false });
     const send = (e: EngineEvent) => renderer.sink(e);
 
     send({ type: 'run-started', operation: 'install', deployment: 'gitlab', steps: GUIDE });
     send({ type: 'step-started', operation: 'install', step: 'iam-role', title: GUIDE[0]!.title });
     send({ type: 'step-started', operation: 'install', step: 'vpc', title: 'VPC' });
-    clock.advance(20_000);
     send({ type: 'step-finished', operation: 'install', step: 'vpc', title: 'VPC', outcome: 'done', elapsedMs: 20_000 });
     send({ type: 'step-started', operation: 'install', step: 'subnets', title: 'Subnets' });
-    clock.advance(8_000);
     send({ type: 'step-finished', operation: 'install', step: 'subnets', title: 'Subnets', outcome: 'done', elapsedMs: 8_000 });
-    clock.advance(3_000);
     send({ type: 'step-finished', operation: 'install', step: 'iam-role', title: GUIDE[0]!.title, outcome: 'verified', elapsedMs: 31_000 });
     send({ type: 'run-finished', operation: 'install', ok: true, elapsedMs: 31_000 });
     renderer.close();
@@ -152,7 +145,7 @@ describe('renderers fed events directly', () => {
 
   test('the live list marks a failed step and shows why', async () => {
     const { io, output } = terminal();
-    const renderer = createRenderer('tty', io, simulatedClock(), false);
+    const renderer = createRenderer('tty', io, { simulated: true, verbose: false });
     renderer.sink({ type: 'run-started', operation: 'install', deployment: 'gitlab', steps: GUIDE });
     renderer.sink({ type: 'step-started', operation: 'install', step: 'iam-role', title: GUIDE[0]!.title });
     renderer.sink({ type: 'step-started', operation: 'install', step: 'vpc', title: 'VPC' });
@@ -191,8 +184,7 @@ describe('renderers fed events directly', () => {
     const renderer = createRenderer(
       'plain',
       { stdout, stderr: new PassThrough(), interactive: false, color: false },
-      simulatedClock(),
-      false,
+      { simulated: true, verbose: false },
     );
     renderer.sink({ type: 'run-started', operation: 'install', deployment: 'gitlab', steps: GUIDE });
     renderer.sink({ type: 'step-started', operation: 'install', step: 'vpc', title: 'VPC' });

@@ -1,4 +1,5 @@
 import { loadSharedConfigFiles } from '@smithy/shared-ini-file-loader';
+import type { EC2 } from '@aws-sdk/client-ec2';
 
 /**
  * The region, resolved once for the whole run: --region, then AWS_REGION, then the profile's
@@ -14,4 +15,33 @@ export async function resolveRegion(flag: string | undefined, profile: string | 
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether this account may build in `region`, as AWS says (EC2 DescribeRegions with AllRegions:
+ * the list grows without us). Refused before anything is created: a region AWS does not know, and
+ * one the account has not opted in to. The answer is the reason, or undefined when it is usable.
+ */
+export async function regionRefusal(ec2: Pick<EC2, 'describeRegions'>, region: string): Promise<RegionRefusal | undefined> {
+  const { Regions = [] } = await ec2.describeRegions({ AllRegions: true });
+  const found = Regions.find((r) => r.RegionName === region);
+  if (!found) {
+    const known = Regions.map((r) => r.RegionName)
+      .filter(Boolean)
+      .sort()
+      .join(', ');
+    return { message: `unknown region '${region}'`, fix: `use one of ${known}` };
+  }
+  if (found.OptInStatus === 'not-opted-in') {
+    return {
+      message: `region ${region} is not enabled for this AWS account (not opted in)`,
+      fix: 'opt in to it in the AWS console (Account > AWS Regions), or choose another --region',
+    };
+  }
+  return undefined;
+}
+
+export interface RegionRefusal {
+  message: string;
+  fix: string;
 }

@@ -1,47 +1,13 @@
 /**
- * The commercial AWS regions gitlab-aws knows. A typo here would otherwise surface minutes into an
- * install as an endpoint error, so the region is checked before anything is created.
+ * A region's name, checked for its shape only: which regions exist, and which this account may
+ * use, is AWS's to say (EC2 DescribeRegions, asked in preflight), so a region AWS adds tomorrow
+ * works without a new release. `us-east-1`, `ap-southeast-7`, `us-gov-west-1`, `cn-north-1`.
  */
-export const AWS_REGIONS = [
-  'us-east-1',
-  'us-east-2',
-  'us-west-1',
-  'us-west-2',
-  'af-south-1',
-  'ap-east-1',
-  'ap-east-2',
-  'ap-south-1',
-  'ap-south-2',
-  'ap-southeast-1',
-  'ap-southeast-2',
-  'ap-southeast-3',
-  'ap-southeast-4',
-  'ap-southeast-5',
-  'ap-southeast-6',
-  'ap-southeast-7',
-  'ap-northeast-1',
-  'ap-northeast-2',
-  'ap-northeast-3',
-  'ca-central-1',
-  'ca-west-1',
-  'eu-central-1',
-  'eu-central-2',
-  'eu-west-1',
-  'eu-west-2',
-  'eu-west-3',
-  'eu-south-1',
-  'eu-south-2',
-  'eu-north-1',
-  'il-central-1',
-  'me-south-1',
-  'me-central-1',
-  'mx-central-1',
-  'sa-east-1',
-] as const;
+const REGION_NAME = /^[a-z]{2}(-(gov|iso[a-z]?))?-[a-z]+-\d{1,2}$/;
 
 /** The guide builds in us-west-2; it is also the sandbox's region when nothing else is given. */
 export const GUIDE_REGION = 'us-west-2';
 
-export function isKnownRegion(region: string): boolean {
-  return (AWS_REGIONS as readonly string[]).includes(region);
+export function isRegionName(region: string): boolean {
+  return REGION_NAME.test(region);
 }

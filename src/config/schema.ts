@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isKnownRegion, AWS_REGIONS } from './regions.js';
+import { isRegionName } from './regions.js';
 import { parseNetwork, contains, overlaps, type Network } from './cidr.js';
 
 /** The guide's network: one VPC, a public and a private /24 in each of two Availability Zones. */
@@ -99,8 +99,8 @@ export function checkInstallConfig(config: InstallConfig): void {
       `deployment name '${config.deployment}' is invalid: use 1-20 lowercase letters, digits or hyphens, starting with a letter`,
     );
   }
-  if (!isKnownRegion(config.region)) {
-    throw new ConfigError(`unknown region '${config.region}': use one of ${AWS_REGIONS.join(', ')}`);
+  if (!isRegionName(config.region)) {
+    throw new ConfigError(`'${config.region}' is not an AWS region name (like us-west-2 or eu-central-1)`);
   }
   // us-west-2a, or a Local Zone like us-west-2-lax-1a; never the region's own name.
   const zone = new RegExp(`^${config.region}(-[a-z]+-\\d+)?[a-z]$`);

@@ -7,6 +7,26 @@ import { instanceProfileUsableAt } from './iam.js';
 /** Per region, as AWS sets it by default. */
 const VPC_LIMIT = 5;
 
+/** The regions the sandbox account sees, with their opt-in status (me-south-1 is not opted in). */
+const SANDBOX_REGIONS: Array<[string, 'opt-in-not-required' | 'opted-in' | 'not-opted-in']> = [
+  ...['us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ap-south-1', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3'].map(
+    (r) => [r, 'opt-in-not-required'] as [string, 'opt-in-not-required'],
+  ),
+  ...[
+    'ap-southeast-1',
+    'ap-southeast-2',
+    'ca-central-1',
+    'eu-central-1',
+    'eu-west-1',
+    'eu-west-2',
+    'eu-west-3',
+    'eu-north-1',
+    'sa-east-1',
+  ].map((r) => [r, 'opt-in-not-required'] as [string, 'opt-in-not-required']),
+  ...['af-south-1', 'ap-east-1', 'eu-south-1', 'il-central-1', 'me-central-1'].map((r) => [r, 'opted-in'] as [string, 'opted-in']),
+  ['me-south-1', 'not-opted-in'],
+];
+
 const NOT_FOUND: Record<Ec2Resource['kind'], [string, string]> = {
   vpc: ['InvalidVpcID.NotFound', 'vpc'],
   subnet: ['InvalidSubnetID.NotFound', 'subnet'],
@@ -175,6 +195,13 @@ function liveInstancesIn(ctx: OperationContext, subnetId: string) {
 }
 
 export const ec2: ServiceOperations = {
+  // The account's regions: every commercial one usable, except one left for the operator to opt in to.
+  DescribeRegions: (_ctx, input: { RegionNames?: string[]; AllRegions?: boolean }) => ({
+    Regions: SANDBOX_REGIONS.filter(([name]) => !input.RegionNames?.length || input.RegionNames.includes(name))
+      .filter(([, status]) => input.AllRegions || status !== 'not-opted-in')
+      .map(([name, status]) => ({ RegionName: name, Endpoint: `ec2.${name}.amazonaws.com`, OptInStatus: status })),
+  }),
+
   DescribeAvailabilityZones: (ctx) => ({
     AvailabilityZones: zonesOf(ctx.region).map((z) => ({
       ...z,

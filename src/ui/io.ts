@@ -5,6 +5,8 @@ import { styleText } from 'node:util';
  * test can hand in streams that behave like a TTY (or not) and read back what an operator saw.
  */
 export interface Io {
+  /** Where answers are typed; absent, nothing can be asked. */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   /** Whether questions can be asked (a terminal on stdin). */
@@ -14,6 +16,7 @@ export interface Io {
 
 export function processIo(color: boolean): Io {
   return {
+    stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,
     interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),

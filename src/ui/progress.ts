@@ -1,5 +1,4 @@
 import ora, { type Ora } from 'ora';
-import type { Clock } from '../aws/clock.js';
 import { formatDuration } from '../aws/clock.js';
 import type { EngineEvent, EventSink, StepOutcome } from '../engine/events.js';
 import { line, paint, type Io } from './io.js';
@@ -9,18 +8,31 @@ export interface Renderer {
   close(): void;
 }
 
-export type RenderMode = 'tty' | 'plain' | 'json';
-
-export function renderMode(io: Io, json: boolean): RenderMode {
-  if (json) return 'json';
-  return io.stdout.isTTY ? 'tty' : 'plain';
+/** A renderer that can step aside while a question is open on the same terminal. */
+export interface PausableRenderer extends Renderer {
+  pause(): void;
+  resume(): void;
 }
 
-/** Picks the renderer for where the output goes: NDJSON, a live list on a terminal, or plain lines. */
-export function createRenderer(mode: RenderMode, io: Io, clock: Clock, verbose: boolean): Renderer {
+export type RenderMode = 'tty' | 'plain' | 'json';
+
+export interface RenderOptions {
+  /** Times are the sandbox's (AWS's durations, compressed): say so next to each. */
+  simulated: boolean;
+  verbose: boolean;
+}
+
+/**
+ * Picks the renderer for where the output goes: NDJSON, a live list on a terminal, or plain lines.
+ * Every time shown comes from the events (`elapsedMs`): only the engine knows whose timeline a
+ * step ran on, so a clock read here would be the wrong one in the sandbox.
+ */
+export function createRenderer(mode: 'tty', io: Io, options: RenderOptions): PausableRenderer;
+export function createRenderer(mode: RenderMode, io: Io, options: RenderOptions): Renderer;
+export function createRenderer(mode: RenderMode, io: Io, options: RenderOptions): Renderer {
   if (mode === 'json') return ndjson(io);
-  if (mode === 'tty') return new LiveList(io, clock, verbose);
-  return plainLines(io, clock, verbose);
+  if (mode === 'tty') return new LiveList(io, options);
+  return plainLines(io, options);
 }
 
 const SYMBOL: Record<StepOutcome, string> = {
@@ -43,8 +55,8 @@ function outcomeText(outcome: StepOutcome): string {
   }[outcome];
 }
 
-function timeNote(ms: number, clock: Clock): string {
-  return clock.simulated ? `${formatDuration(ms)} simulated` : formatDuration(ms);
+function timeNote(ms: number, { simulated }: Pick<RenderOptions, 'simulated'>): string {
+  return simulated ? `${formatDuration(ms)} simulated` : formatDuration(ms);
 }
 
 /** One JSON object per line, for scripts and CI logs. */
@@ -56,7 +68,8 @@ function ndjson(io: Io): Renderer {
 }
 
 /** A line per step start and finish, for logs and pipes. */
-function plainLines(io: Io, clock: Clock, verbose: boolean): Renderer {
+function plainLines(io: Io, options: RenderOptions): Renderer {
+  const { verbose } = options;
   return {
     sink(event) {
       switch (event.type) {
@@ -70,11 +83,11 @@ function plainLines(io: Io, clock: Clock, verbose: boolean): Renderer {
           if (verbose) line(io.stdout, `  ${event.action} ${event.resource.type} ${event.resource.id}`);
           break;
         case 'step-finished':
-          line(io.stdout, `${SYMBOL[event.outcome]} ${event.title}: ${outcomeText(event.outcome)} (${timeNote(event.elapsedMs, clock)})`);
+          line(io.stdout, `${SYMBOL[event.outcome]} ${event.title}: ${outcomeText(event.outcome)} (${timeNote(event.elapsedMs, options)})`);
           if (event.error) line(io.stdout, `  ${event.error}`);
           break;
         case 'run-finished':
-          line(io.stdout, `${event.ok ? 'Finished' : 'Stopped'} after ${timeNote(event.elapsedMs, clock)}`);
+          line(io.stdout, `${event.ok ? 'Finished' : 'Stopped'} after ${timeNote(event.elapsedMs, options)}`);
           break;
         default:
           break;
@@ -87,6 +100,7 @@ function plainLines(io: Io, clock: Clock, verbose: boolean): Renderer {
 interface Row {
   title: string;
   state: 'waiting' | 'running' | StepOutcome;
+  /** Wall-clock start, shown ticking only against real AWS (sandbox times are not the wall's). */
   startedAt?: number;
   elapsedMs?: number;
   note?: string;
@@ -96,16 +110,16 @@ interface Row {
  * The terminal view: every step in the guide's order, a spinner frame on the running ones, the
  * elapsed time on each. ora draws and redraws the block; finished runs leave the final list.
  */
-class LiveList implements Renderer {
+class LiveList implements PausableRenderer {
   private readonly rows = new Map<string, Row>();
   private readonly spinner: Ora;
   private ticker: NodeJS.Timeout | undefined;
   private heading = '';
+  private paused = false;
 
   constructor(
     private readonly io: Io,
-    private readonly clock: Clock,
-    private readonly verbose: boolean,
+    private readonly options: RenderOptions,
   ) {
     this.spinner = ora({ stream: io.stdout, discardStdin: false, color: io.color ? 'cyan' : (false as never), isEnabled: true });
   }
@@ -115,12 +129,10 @@ class LiveList implements Renderer {
       case 'run-started':
         this.heading = `${event.operation === 'install' ? 'Installing' : 'Tearing down'} ${event.deployment}`;
         for (const step of event.steps) this.rows.set(step.id, { title: step.title, state: 'waiting' });
-        this.spinner.start(this.render());
-        this.ticker = setInterval(() => (this.spinner.text = this.render()), 200);
-        this.ticker.unref();
+        this.start();
         break;
       case 'step-started':
-        Object.assign(this.rows.get(event.step) ?? {}, { state: 'running', startedAt: this.clock.now(), note: undefined });
+        Object.assign(this.rows.get(event.step) ?? {}, { state: 'running', startedAt: performance.now(), note: undefined });
         break;
       case 'step-progress':
         Object.assign(this.rows.get(event.step) ?? {}, { note: event.message });
@@ -129,18 +141,43 @@ class LiveList implements Renderer {
         Object.assign(this.rows.get(event.step) ?? {}, { state: event.outcome, elapsedMs: event.elapsedMs, note: event.error });
         break;
       case 'run-finished':
-        this.heading += event.ok ? `: finished in ${timeNote(event.elapsedMs, this.clock)}` : ': stopped';
+        this.heading += event.ok ? `: finished in ${timeNote(event.elapsedMs, this.options)}` : ': stopped';
         this.close(event.ok);
         return;
       default:
         return;
     }
-    this.spinner.text = this.render();
+    if (!this.paused) this.spinner.text = this.render();
   };
 
-  close(ok = false): void {
+  /** A question takes the terminal: the list is cleared and its ticking stops until `resume`. */
+  pause(): void {
+    if (!this.spinner.isSpinning) return;
+    this.paused = true;
+    this.stopTicking();
+    this.spinner.stop();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.start();
+  }
+
+  private start(): void {
+    this.spinner.start(this.render());
+    this.ticker = setInterval(() => (this.spinner.text = this.render()), 200);
+    this.ticker.unref();
+  }
+
+  private stopTicking(): void {
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
+  }
+
+  close(ok = false): void {
+    this.stopTicking();
+    this.paused = false;
     if (this.spinner.isSpinning)
       this.spinner.stopAndPersist({ symbol: ok ? paint(this.io, 'green', '✔') : paint(this.io, 'red', '✖'), text: this.render() });
   }
@@ -160,13 +197,15 @@ class LiveList implements Renderer {
               : row.state === 'stopped'
                 ? paint(this.io, 'yellow', '■')
                 : paint(this.io, 'green', '✔');
-      const ms = row.state === 'running' ? this.clock.now() - (row.startedAt ?? this.clock.now()) : row.elapsedMs;
+      const ms = row.state !== 'running' ? row.elapsedMs : this.options.simulated ? undefined : performance.now() - (row.startedAt ?? 0);
       const time = ms === undefined ? '' : paint(this.io, 'gray', formatDuration(ms));
       const note =
-        row.note && (this.verbose || row.state === 'failed' || row.state === 'running') ? paint(this.io, 'gray', `  ${row.note}`) : '';
+        row.note && (this.options.verbose || row.state === 'failed' || row.state === 'running')
+          ? paint(this.io, 'gray', `  ${row.note}`)
+          : '';
       return `  ${symbol} ${row.title.padEnd(width)}  ${time}${note}`;
     });
-    const clockNote = this.clock.simulated ? paint(this.io, 'gray', ' (sandbox; times simulated)') : '';
+    const clockNote = this.options.simulated ? paint(this.io, 'gray', ' (sandbox; times simulated)') : '';
     return [this.heading + clockNote, ...lines].join('\n');
   }
 }

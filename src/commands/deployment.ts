@@ -1,0 +1,124 @@
+import { isDeepStrictEqual } from 'node:util';
+import { resolveRegion } from '../aws/region.js';
+import { readConfigFile } from '../config/file.js';
+import { GUIDE_REGION } from '../config/regions.js';
+import { buildInstallConfig, ConfigError, DEPLOYMENT_NAME, type ConfigFile, type InstallConfig } from '../config/schema.js';
+import { badInput } from '../errors.js';
+import type { StateDoc } from '../state/schema.js';
+import { readState, statePaths } from '../state/store.js';
+import type { GlobalOptions } from './options.js';
+
+export interface Deployment {
+  paths: ReturnType<typeof statePaths>;
+  state: StateDoc | undefined;
+  config: InstallConfig;
+}
+
+/**
+ * The configuration, resolved from its sources: the state file (an installed deployment's answers
+ * stand), the --config file, then the flags. Everything checkable without AWS is checked here;
+ * every problem is an exit-2 one-liner, and nothing has been written yet.
+ */
+export async function resolveDeployment(options: GlobalOptions): Promise<Deployment> {
+  if (!DEPLOYMENT_NAME.test(options.deployment)) {
+    throw badInput(
+      `deployment name '${options.deployment}' is invalid`,
+      'use 1-20 lowercase letters, digits or hyphens, starting with a letter (e.g. --deployment gitlab)',
+    );
+  }
+  try {
+    const file = options.config ? await readConfigFile(options.config) : undefined;
+    const paths = statePaths(options.stateDir, options.deployment);
+    const state = await readState(paths.file);
+    if (state) {
+      checkInstalled(options, state, file);
+      return { paths, state, config: state.config };
+    }
+    // --region, then the config file, then the SDK's own sources (AWS_REGION, the profile).
+    const region =
+      options.region ?? file?.region ?? (await resolveRegion(undefined, options.profile)) ?? (options.sandbox ? GUIDE_REGION : undefined);
+    if (!region) {
+      throw badInput('no AWS region given', 'pass --region (e.g. --region us-west-2), set AWS_REGION, or set one in your AWS profile');
+    }
+    const config = buildInstallConfig({ deployment: options.deployment, region, ...(file ? { file } : {}), flags: answers(options) });
+    return { paths, state, config };
+  } catch (err) {
+    if (err instanceof ConfigError) throw badInput(err.message, 'fix the value and run the command again; nothing was created');
+    throw err;
+  }
+}
+
+/** An installed deployment keeps its answers: the same ones again are fine, a change is refused by name. */
+function checkInstalled(options: GlobalOptions, state: StateDoc, file: ConfigFile | undefined): void {
+  const installed = state.config;
+  if (state.sandbox !== options.sandbox) {
+    throw badInput(
+      `deployment '${options.deployment}' in ${options.stateDir} was built ${state.sandbox ? 'in the sandbox' : 'in a real AWS account'}`,
+      state.sandbox ? 'add --sandbox' : 'drop --sandbox',
+    );
+  }
+  if (options.region && options.region !== installed.region) {
+    throw badInput(
+      `deployment '${options.deployment}' lives in ${installed.region}, not ${options.region}`,
+      `drop --region, or use another --deployment for a second installation`,
+    );
+  }
+  if (!file && !answersGiven(options)) return;
+  const wanted = buildInstallConfig({
+    deployment: options.deployment,
+    region: file?.region ?? installed.region,
+    file: { ...stateAnswers(installed), ...file },
+    flags: answers(options),
+  });
+  // By value: the state file's key order is the schema's, a freshly built config's is not.
+  if (isDeepStrictEqual(wanted, installed)) return;
+  const change = firstDifference(installed, wanted);
+  throw badInput(
+    change
+      ? `${change.key} is ${show(change.installed)} in the installed deployment '${options.deployment}', not ${show(change.wanted)}`
+      : `the answers differ from those deployment '${options.deployment}' was installed with`,
+    'changing an installed deployment is not supported yet: drop the option, tear it down first, or use another --deployment',
+  );
+}
+
+interface Difference {
+  key: string;
+  installed: unknown;
+  wanted: unknown;
+}
+
+/** The first answer that differs, named by its path in the config file (`subnetCidrs.publicA`). */
+export function firstDifference(installed: unknown, wanted: unknown, path = ''): Difference | undefined {
+  if (isDeepStrictEqual(installed, wanted)) return undefined;
+  if (isRecord(installed) && isRecord(wanted)) {
+    for (const key of new Set([...Object.keys(installed), ...Object.keys(wanted)])) {
+      const found = firstDifference(installed[key], wanted[key], path ? `${path}.${key}` : key);
+      if (found) return found;
+    }
+  }
+  return { key: path || '(the configuration)', installed, wanted };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'not set';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function answers(options: GlobalOptions) {
+  return { sshCidr: options.sshCidr, sshFromAnywhere: options.sshFromAnywhere, bucketPrefix: options.bucketPrefix };
+}
+
+function answersGiven(options: GlobalOptions): boolean {
+  return Object.values(answers(options)).some((v) => v !== undefined);
+}
+
+/** An installed deployment's answers in config-file form, so a partial --config or flag compares fairly. */
+function stateAnswers(config: InstallConfig): ConfigFile {
+  const { deployment: _d, region: _r, availabilityZones, ...rest } = config;
+  const [first, second] = availabilityZones;
+  return { ...rest, ...(first && second ? { availabilityZones: [first, second] } : {}) };
+}

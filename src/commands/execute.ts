@@ -1,0 +1,67 @@
+import type { AwsSession } from '../aws/clients.js';
+import type { EventSink } from '../engine/events.js';
+import { runInstall, runTeardown, type RunResult } from '../engine/run.js';
+import { EXIT, type ExitCode } from '../errors.js';
+import { openRunLog } from '../state/log.js';
+import type { StateStore } from '../state/store.js';
+import { GUIDE_STEPS } from '../steps/index.js';
+import type { Deployment } from './deployment.js';
+import { resumeCommand, type CommandContext } from './options.js';
+
+/**
+ * Runs the engine, its events going to the host (live list, plain lines, NDJSON, a record) and to
+ * the deployment's log file; on failure says what failed and the command that continues.
+ */
+export async function execute(
+  ctx: CommandContext,
+  deployment: Deployment,
+  aws: AwsSession,
+  store: StateStore,
+  operation: 'install' | 'teardown',
+): Promise<RunResult> {
+  const { options, host } = ctx;
+  const progress = host.progress({ simulated: aws.clock.simulated });
+  const log = await openRunLog(deployment.paths.log, `${operation}${options.sandbox ? ' --sandbox' : ''}`);
+  const emit: EventSink = (event) => {
+    progress.sink(event);
+    log.write(event);
+  };
+  const run = operation === 'install' ? runInstall : runTeardown;
+  let result: RunResult;
+  try {
+    result = await run({
+      steps: GUIDE_STEPS,
+      store,
+      aws,
+      emit,
+      signal: ctx.signal,
+      teardown: { deleteData: Boolean(options.deleteData) },
+    });
+  } finally {
+    progress.close();
+    await log.close();
+  }
+  if (!result.ok) {
+    for (const failure of result.failed) {
+      host.notify({
+        level: 'error',
+        code: 'step.failed',
+        text: `✖ ${failure.step}: ${failure.error}${failure.hint ? `\n  fix: ${failure.hint}` : ''}`,
+        data: failure,
+      });
+    }
+    const again = operation === 'install' ? resumeCommand(options) : resumeCommand(options, 'teardown');
+    host.notify({
+      level: 'error',
+      code: 'run.stopped',
+      text: `State saved in ${deployment.paths.file}. Continue with: ${again}`,
+      data: { stateFile: deployment.paths.file, resume: again, stoppedBy: result.stoppedBy },
+    });
+  }
+  return result;
+}
+
+export function exitCodeOf(result: RunResult): ExitCode {
+  if (result.ok) return EXIT.ok;
+  return result.stoppedBy === 'interrupt' ? EXIT.interrupted : EXIT.stepFailed;
+}

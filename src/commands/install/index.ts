@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { badInput, type ExitCode } from '../../errors.js';
+import { newStateDoc, StateStore } from '../../state/store.js';
+import { GUIDE_STEPS } from '../../steps/index.js';
+import { buildPlan, planLines } from '../../ui/plan.js';
+import { VERSION } from '../../version.js';
+import { execute, exitCodeOf } from '../execute.js';
+import { resumeCommand, type CommandContext } from '../options.js';
+import { runPipeline } from '../pipeline.js';
+
+/**
+ * `install` and `resume`: check everything, show the plan, then build whatever is not built yet.
+ * An existing state file means a resume: completed steps are verified, not redone.
+ */
+export function install({ resume }: { resume: boolean }) {
+  return (ctx: CommandContext): Promise<ExitCode> => {
+    const { options, host } = ctx;
+    return runPipeline(ctx, {
+      check(deployment) {
+        if (resume && !deployment.state) {
+          throw badInput(
+            `there is no deployment '${options.deployment}' in ${options.stateDir} to resume`,
+            `start one with 'gitlab-aws install'`,
+          );
+        }
+      },
+      present({ deployment, identity }) {
+        const status = (id: string) => deployment.state?.steps[id]?.status ?? 'pending';
+        const plan = buildPlan(GUIDE_STEPS, deployment.config, options.sandbox, status, identity.account);
+        host.notify({ level: 'info', code: 'plan', text: [...planLines(plan, deployment.config), ''].join('\n'), data: plan });
+        if (deployment.config.sshFromAnywhere) {
+          host.notify({
+            level: 'warn',
+            code: 'warn.ssh-open',
+            text: 'warning: SSH (Git over SSH and the bastions) will be open to the whole internet, as asked with --ssh-from-anywhere',
+          });
+        }
+      },
+      confirm: ({ deployment }) =>
+        deployment.state
+          ? { id: 'confirm-resume', message: 'Continue this deployment?', default: false, withYes: true }
+          : { id: 'confirm-install', message: 'Create these resources?', default: false, withYes: true },
+      lock: resume ? 'gitlab-aws resume' : 'gitlab-aws install',
+      async run({ deployment, aws }, state) {
+        const store = state
+          ? new StateStore(deployment.paths.file, state)
+          : await StateStore.create(
+              deployment.paths.file,
+              newStateDoc({
+                deployment: options.deployment,
+                installId: randomBytes(8).toString('hex'),
+                sandbox: options.sandbox,
+                config: deployment.config,
+                writtenBy: `gitlab-aws ${VERSION}`,
+              }),
+            );
+        const result = await execute(ctx, deployment, aws, store, 'install');
+        if (result.ok) {
+          const resources = store.state.resources.length;
+          host.notify({
+            level: 'info',
+            code: 'install.done',
+            text: [
+              `Deployment '${options.deployment}' is up: ${resources} resources recorded in ${deployment.paths.file}.`,
+              `See them with 'gitlab-aws status${options.sandbox ? ' --sandbox' : ''}'; remove them with '${resumeCommand(options, 'teardown')}'.`,
+            ].join('\n'),
+            data: { deployment: options.deployment, resources, stateFile: deployment.paths.file },
+          });
+        }
+        return exitCodeOf(result);
+      },
+    });
+  };
+}

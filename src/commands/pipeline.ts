@@ -1,0 +1,63 @@
+import type { AwsSession } from '../aws/clients.js';
+import type { CallerIdentity } from '../aws/identity.js';
+import { ExitError, type ExitCode } from '../errors.js';
+import type { StateDoc } from '../state/schema.js';
+import { readState } from '../state/store.js';
+import type { Question } from '../ui/host.js';
+import { resolveDeployment, type Deployment } from './deployment.js';
+import { withLock } from './lock.js';
+import type { CommandContext } from './options.js';
+import { openSession, preflight } from './session.js';
+
+/** What a command has in hand once preflight passed. */
+export interface Ready {
+  ctx: CommandContext;
+  deployment: Deployment;
+  aws: AwsSession;
+  identity: CallerIdentity;
+}
+
+/** A command that talks to AWS, as the stages it fills in; the pipeline runs them in order. */
+export interface CommandPipeline {
+  /** Refusals that need only the configuration and the state file (e.g. resume without one). */
+  check?(deployment: Deployment): void;
+  /** Say what is about to happen (the plan, the teardown's extent). */
+  present?(ready: Ready): void;
+  /** The confirmation; refused (exit 2) when answered no. */
+  confirm?(ready: Ready): Question<boolean>;
+  /** The lock's holder name (`gitlab-aws install`); absent for commands that only read. */
+  lock?: string;
+  /** The work, with the state file re-read (under the lock when there is one). */
+  run(ready: Ready, state: StateDoc | undefined): Promise<ExitCode>;
+}
+
+/**
+ * install, resume, teardown, status --discover and root-password, one way: resolve the
+ * configuration, open the session, preflight, present, confirm through the host, lock, re-read
+ * the state, run. Everything before the lock is free to refuse: nothing has been written yet.
+ */
+export async function runPipeline(ctx: CommandContext, pipeline: CommandPipeline): Promise<ExitCode> {
+  const deployment = await resolveDeployment(ctx.options);
+  pipeline.check?.(deployment);
+  const aws = await openSession(ctx.options, deployment.config.region);
+  try {
+    const ready: Ready = { ctx, deployment, aws, identity: await preflight(aws) };
+    ctx.host.notify({
+      level: 'debug',
+      code: 'preflight.identity',
+      text: `AWS account ${ready.identity.account} as ${ready.identity.arn}, region ${aws.region}`,
+      data: ready.identity,
+    });
+    pipeline.present?.(ready);
+    const question = pipeline.confirm?.(ready);
+    const confirmed = question ? await ctx.host.ask(question) : true;
+    // A host that could not ask refuses here, naming every question, before anything changes.
+    ctx.host.settle();
+    if (!confirmed) throw new ExitError(2, 'cancelled: nothing was changed');
+    const work = async () => pipeline.run(ready, await readState(deployment.paths.file));
+    // Re-read under the lock: another run may have changed the file since we looked.
+    return pipeline.lock ? await withLock(ctx.host, deployment.paths.lock, pipeline.lock, work) : await work();
+  } finally {
+    await aws.close();
+  }
+}

@@ -1,0 +1,51 @@
+import { createAwsSession, type AwsSession } from '../aws/clients.js';
+import { classify, errorCode, remedy } from '../aws/errors.js';
+import { callerIdentity, type CallerIdentity } from '../aws/identity.js';
+import { regionRefusal } from '../aws/region.js';
+import { badInput, errorMessage } from '../errors.js';
+import type { GlobalOptions } from './options.js';
+
+export async function openSession(options: GlobalOptions, region: string): Promise<AwsSession> {
+  return createAwsSession({
+    region,
+    ...(options.profile ? { profile: options.profile } : {}),
+    ...(options.sandbox ? { sandbox: { stateDir: options.stateDir } } : {}),
+  });
+}
+
+/**
+ * What must hold before anything is created, asked of AWS: the credentials work (who we are),
+ * and the region exists and is enabled for the account. Every refusal is an exit-2 one-liner.
+ */
+export async function preflight(aws: AwsSession): Promise<CallerIdentity> {
+  let identity: CallerIdentity;
+  try {
+    identity = await callerIdentity(aws);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTFOUND') {
+      throw badInput(
+        `cannot reach AWS in region '${aws.region}': ${firstLine(err)}`,
+        "check the region's name; 'aws ec2 describe-regions --all-regions' lists them",
+      );
+    }
+    throw badInput(
+      `cannot use AWS credentials: ${firstLine(err)}`,
+      'configure credentials (aws configure, aws sso login, or AWS_PROFILE), pass --profile, or rehearse with --sandbox',
+    );
+  }
+  let refusal;
+  try {
+    refusal = await regionRefusal(await aws.ec2(), aws.region);
+  } catch (err) {
+    throw badInput(
+      `cannot check region ${aws.region} (EC2 DescribeRegions): ${errorCode(err) || 'error'}: ${firstLine(err)}`,
+      remedy(err) ?? (classify(err) === 'other' ? 'check the region and your network, then run the command again' : 'run it again'),
+    );
+  }
+  if (refusal) throw badInput(refusal.message, refusal.fix);
+  return identity;
+}
+
+function firstLine(err: unknown): string {
+  return errorMessage(err).split('\n')[0]!;
+}

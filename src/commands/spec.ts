@@ -1,0 +1,29 @@
+import type { ExitCode } from '../errors.js';
+import type { CommandContext } from './options.js';
+
+/**
+ * A command's argument spec, kept beside its handler (Vercel's habit): `command.ts` in the
+ * command's folder is this, light enough for `--help`; `index.ts` is the handler, imported only
+ * when the command runs.
+ */
+export interface CommandSpec<Own = Record<string, never>> {
+  name: string;
+  description: string;
+  examples: string[];
+  /** Options of this command only, as commander flags. */
+  options?: Array<{ flags: string; description: string }>;
+  /** Takes the install answers as flags (--ssh-cidr, --ssh-from-anywhere, --bucket-prefix). */
+  answers?: boolean;
+  handler(): Promise<(ctx: CommandContext, own: Own) => Promise<ExitCode>>;
+}
+
+/** Erases a spec's own-option type for the one list cli.ts registers. */
+export function defineCommand<Own>(spec: CommandSpec<Own>): CommandSpec<Record<string, unknown>> {
+  return spec as unknown as CommandSpec<Record<string, unknown>>;
+}
+
+export const ANSWER_OPTIONS = [
+  { flags: '--ssh-cidr <cidr>', description: 'trusted range for SSH to the load balancer (Git) and the bastions, e.g. 203.0.113.0/24' },
+  { flags: '--ssh-from-anywhere', description: 'open SSH to 0.0.0.0/0 and ::/0 (not recommended)' },
+  { flags: '--bucket-prefix <prefix>', description: 'S3 bucket names become <prefix>-<type> (default gl-<deployment>-<account>)' },
+];

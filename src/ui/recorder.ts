@@ -1,0 +1,39 @@
+import type { EngineEvent } from '../engine/events.js';
+import type { IoHost, Message, Progress, Question } from './host.js';
+
+/**
+ * The host for tests (CDK's TestIoHost): answers questions by id from what the test queued,
+ * and keeps every message, question and engine event in the order they came.
+ */
+export class RecorderHost implements IoHost {
+  readonly messages: Message[] = [];
+  readonly events: EngineEvent[] = [];
+  /** The ids of the questions asked, in order. */
+  readonly asked: string[] = [];
+
+  constructor(private readonly answers: Record<string, boolean | string> = {}) {}
+
+  notify(message: Message): void {
+    this.messages.push(message);
+  }
+
+  async ask<T extends boolean | string>(question: Question<T>): Promise<T> {
+    this.asked.push(question.id);
+    if (!(question.id in this.answers)) throw new Error(`the test gave no answer to question '${question.id}' (${question.message})`);
+    const answer = this.answers[question.id] as T;
+    const problem = question.validate?.(answer);
+    if (problem) throw new Error(`the answer to '${question.id}' is refused: ${problem}`);
+    return answer;
+  }
+
+  settle(): void {}
+
+  progress(): Progress {
+    return { sink: (event) => void this.events.push(event), close: () => undefined };
+  }
+
+  /** The codes of the messages so far, in order. */
+  codes(): string[] {
+    return this.messages.map((m) => m.code);
+  }
+}
