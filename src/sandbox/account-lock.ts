@@ -26,9 +26,12 @@ export async function withAccountLock<T>(path: string, work: () => Promise<T>): 
   }
 }
 
+/** Locks taken by this process so far: each writes its own file aside. */
+let taken = 0;
+
 async function acquire(path: string): Promise<void> {
   const me = { pid: process.pid, host: hostname() };
-  const aside = `${path}.${process.pid}`;
+  const aside = `${path}.${process.pid}.${++taken}`;
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await writeFile(aside, JSON.stringify(me), { mode: 0o600 });
   try {
