@@ -1,6 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { withAccountLock } from './account-lock.js';
-import { parseWorld, saveWorld, type World } from './world.js';
+import { loadWorld, saveWorld, type World } from './world.js';
 
 /**
  * The one sandbox account that every process on a state directory shares. Each call runs
@@ -60,14 +60,8 @@ export class Account {
   private async refresh(): Promise<void> {
     const now = await fingerprint(this.file);
     if (now === undefined || now === this.seen) return;
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    const latest = parseWorld(this.file, text);
+    const latest = await loadWorld(this.file);
+    if (!latest) return;
     this.seen = now;
     if (latest.revision > this.current.revision) this.current = latest;
   }
