@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
 import { TAG_DEPLOYMENT } from '../src/aws/tags.js';
 import { openSandbox, sandboxOptionsFromEnv } from '../src/sandbox/index.js';
+import { dice } from '../src/sandbox/random.js';
 import { worldFile } from '../src/sandbox/world.js';
 import { readWorld, sandboxInventory, tempDir } from './helpers.js';
 
@@ -205,6 +206,18 @@ describe('a seed file stages what the account holds before the first run', () =>
   //   { service: 'route53', call: 'CreateHostedZone', input: { Name: 'example.com', CallerReference: 'theirs' } }
   //   { service: 'acm', call: 'ImportCertificate', input: { Certificate: PEM, PrivateKey: KEY } }
   it.todo('stages a hosted zone and an issued certificate (needs the Route 53 and ACM sandbox services)');
+});
+
+describe('the sandbox dice', () => {
+  it('depend on what they are for and the seed, never on how many were thrown before', () => {
+    const draw = (roll: () => number) => [roll(), roll(), roll()];
+    const first = draw(dice(7, 'ec2', 'CreateVpc', 1500));
+    for (let i = 0; i < 50; i++) dice(7, 'ec2', 'DescribeVpcs', i)();
+    expect(draw(dice(7, 'ec2', 'CreateVpc', 1500))).toEqual(first);
+    expect(draw(dice(8, 'ec2', 'CreateVpc', 1500))).not.toEqual(first);
+    expect(draw(dice(7, 'ec2', 'CreateVpc', 1650))).not.toEqual(first);
+    expect(first.every((v) => v >= 0 && v < 1)).toBe(true);
+  });
 });
 
 describe('sandbox inputs are validated', () => {
