@@ -1,9 +1,9 @@
-import { ConfiguredRetryStrategy } from '@smithy/util-retry';
-import type { CallInterceptor, ServiceName } from '../aws/clients.js';
-import { SandboxClock } from './clock.js';
 import { join } from 'node:path';
+import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { z } from 'zod';
+import type { CallInterceptor, ServiceName } from '../aws/clients.js';
 import { badInput } from '../errors.js';
+import { SandboxClock } from './clock.js';
 import { Account } from './account.js';
 import { withAccountLock } from './account-lock.js';
 import { awsError, isMutating, makeContext, type Operation, type ServiceOperations } from './core.js';
