@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
@@ -96,6 +96,17 @@ describe('the sandbox account is shared by every sandbox on a state directory', 
       expect(sandbox.inventory('after-crash')).toHaveLength(1);
       expect(await readdir(dir)).toEqual(['sandbox-world.json']);
     }
+  });
+
+  it('takes over a lock far older than any call even when its PID runs (a reused PID)', async () => {
+    const dir = await stateDir();
+    const lock = join(dir, 'sandbox-world.lock');
+    await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname() }));
+    const longAgo = new Date(Date.now() - 60_000);
+    await utimes(lock, longAgo, longAgo);
+    const sandbox = await openSandbox({ stateDir: dir });
+    await sandbox.intercept(vpcCall('after-reuse'));
+    expect(sandbox.inventory('after-reuse')).toHaveLength(1);
   });
 });
 

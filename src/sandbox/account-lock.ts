@@ -1,17 +1,22 @@
 import { hostname } from 'node:os';
-import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as wait } from 'node:timers/promises';
 import { isAlive } from '../state/lock.js';
 
-/** Longest a call waits for another process's call (real time; a call holds the lock for ms). */
-const PATIENCE_MS = 60_000;
+/**
+ * A call holds the lock for milliseconds. A lock this old (real time) is stale even when its PID
+ * runs: that PID is another process now (PIDs are reused; a container restarted on the same state
+ * directory starts counting again).
+ */
+const STALE_AFTER_MS = 10_000;
 
 /**
  * A cross-process lock around one sandbox call: held while the call changes the account and the
  * world is saved, never across a clock wait. The lock file names its holder's PID and appears
  * complete or not at all (written aside, then hard-linked into place, which fails if it exists),
- * so a lock left by a killed process (kill -9) is recognised at once and taken over.
+ * so a lock left by a killed process (kill -9) is recognised at once and taken over (and one
+ * held for longer than any call takes, after STALE_AFTER_MS).
  *
  * Not proper-lockfile: it judges staleness by the lock's age (5 s at the least), so every
  * process killed while holding the lock would stall the next call for seconds; the crash tests
@@ -26,16 +31,15 @@ export async function withAccountLock<T>(path: string, work: () => Promise<T>): 
   }
 }
 
-/** Locks taken by this process so far: each writes its own file aside. */
-let taken = 0;
+/** Lock files this process has written aside so far: each has its own name. */
+let asides = 0;
 
 async function acquire(path: string): Promise<void> {
   const me = { pid: process.pid, host: hostname() };
-  const aside = `${path}.${process.pid}.${++taken}`;
+  const aside = `${path}.${process.pid}.${++asides}`;
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await writeFile(aside, JSON.stringify(me), { mode: 0o600 });
   try {
-    const deadline = Date.now() + PATIENCE_MS;
     for (let attempt = 0; ; attempt++) {
       try {
         await link(aside, path);
@@ -45,10 +49,7 @@ async function acquire(path: string): Promise<void> {
       }
       const holder = await readHolder(path);
       if (holder === 'gone') continue;
-      if (holder && isAlive(holder)) {
-        if (Date.now() > deadline) {
-          throw new Error(`the sandbox account is locked by PID ${holder.pid} for over a minute; if it is gone, delete ${path}`);
-        }
+      if (holder && isAlive(holder) && !(await heldFor(path, STALE_AFTER_MS))) {
         await wait(Math.min(20, 1 + attempt));
         continue;
       }
@@ -65,7 +66,7 @@ async function acquire(path: string): Promise<void> {
  * replaced the stale one in between), it is put back.
  */
 async function takeOver(path: string, stale: Holder | undefined): Promise<void> {
-  const aside = `${path}.stale.${process.pid}`;
+  const aside = `${path}.stale.${process.pid}.${++asides}`;
   try {
     await rename(path, aside);
   } catch (err) {
@@ -73,10 +74,20 @@ async function takeOver(path: string, stale: Holder | undefined): Promise<void> 
     throw err;
   }
   const taken = await readHolder(aside);
-  if (taken !== 'gone' && taken && (taken.pid !== stale?.pid || taken.host !== stale.host) && isAlive(taken)) {
+  const replaced = taken !== 'gone' && taken && (taken.pid !== stale?.pid || taken.host !== stale.host);
+  if (replaced && isAlive(taken) && !(await heldFor(aside, STALE_AFTER_MS))) {
     await link(aside, path).catch(() => undefined);
   }
   await unlink(aside).catch(() => undefined);
+}
+
+async function heldFor(path: string, ms: number): Promise<boolean> {
+  try {
+    return Date.now() - (await stat(path)).mtimeMs > ms;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
 }
 
 interface Holder {
