@@ -79,6 +79,30 @@ describe('the sandbox world is one AWS account shared by every run on a state di
   });
 });
 
+describe('a seeded parameter under our SSM path that we did not make', () => {
+  // KNOWN DEFECT, outside this branch's area (src/steps/secrets.ts): the secrets step's discover
+  // takes "everything under /gitlab-aws/<deployment>/ is ours", so teardown deletes a parameter
+  // someone else put there (untagged, never recorded). Found with a seed. `it.fails` keeps the
+  // expectation honest: it turns red once secrets.ts checks the deployment tag; then make it `it`.
+  it.fails('is visible after the install and survives our teardown', async () => {
+    const dir = await tempDir();
+    const seed = join(dir, 'seed.json');
+    const theirs = '/gitlab-aws/gitlab/left-by-hand';
+    await writeFile(
+      seed,
+      JSON.stringify({ calls: [{ service: 'ssm', call: 'PutParameter', input: { Name: theirs, Value: 'x', Type: 'String' } }] }),
+    );
+    const env = { GITLAB_AWS_SANDBOX_SEED: seed };
+    const parameters = async () => Object.values((await readWorld(dir))!.ssm.parameters).map((p) => p.name);
+
+    expect((await install(dir, 'gitlab', env)).code).toBe(0);
+    expect(await parameters()).toContain(theirs);
+    expect(await recordedIds(dir, 'gitlab')).not.toContain(theirs);
+    expect((await runCli(['teardown', '--sandbox', '--yes', '--state-dir', dir], env)).code).toBe(0);
+    expect(await parameters()).toEqual([theirs]);
+  });
+});
+
 describe('the sandbox is deterministic', () => {
   /** Each step's simulated duration and the run's, from the --json events of a fresh install. */
   async function timeline(env: Record<string, string>) {
