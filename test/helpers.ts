@@ -7,7 +7,7 @@ import { main } from '../src/cli.js';
 import type { Io } from '../src/ui/io.js';
 import { RecorderHost } from '../src/ui/recorder.js';
 import { inventory, type SandboxResource } from '../src/sandbox/inventory.js';
-import type { World } from '../src/sandbox/world.js';
+import { parseWorld, worldFile, type World } from '../src/sandbox/world.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const BIN = join(ROOT, 'bin', 'gitlab-aws.js');
@@ -83,19 +83,27 @@ export async function runRecorded(args: string[], answers: Record<string, boolea
   return { code, host };
 }
 
-/** What the sandbox account holds for a deployment, read straight from its world file. */
+/**
+ * What the sandbox account holds for a deployment, read straight from its world file. The world
+ * must exist: a test expecting "nothing left" must not pass because nothing was ever written.
+ */
 export async function sandboxInventory(stateDir: string, deployment = 'gitlab'): Promise<SandboxResource[]> {
   const world = await readWorld(stateDir);
-  if (!world) return [];
+  if (!world) throw new Error(`no sandbox world in ${stateDir}: the sandbox account was never written`);
   return inventory(world, world.simNow).filter((r) => r.deployment === deployment);
 }
 
+/** The sandbox world of a state directory, or undefined when none was written; any other failure throws. */
 export async function readWorld(stateDir: string): Promise<World | undefined> {
+  const file = worldFile(stateDir);
+  let text: string;
   try {
-    return JSON.parse(await readFile(join(stateDir, 'sandbox-world.json'), 'utf8')) as World;
-  } catch {
-    return undefined;
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
+  return parseWorld(file, text);
 }
 
 /** "AWS::EC2::Subnet x4, AWS::EC2::VPC x1": the shape of an inventory, independent of IDs. */

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -8,6 +8,7 @@ import { ExitError } from '../src/errors.js';
 import { DeploymentLock } from '../src/state/lock.js';
 import type { ResourceRecord, StateDoc } from '../src/state/schema.js';
 import { newStateDoc, readState, statePaths, StateStore } from '../src/state/store.js';
+import { emptyWorld, saveWorld } from '../src/sandbox/world.js';
 import { tempDir } from './helpers.js';
 
 const dirs: string[] = [];
@@ -90,6 +91,29 @@ describe('StateStore', () => {
 
     expect((await readdir(dir)).sort()).toEqual(['gitlab.json', 'gitlab.json.bak']);
     expect((await readState(file))!.resources.map((r) => r.id)).toEqual(['subnet-0000', 'subnet-0001', 'subnet-0003', 'subnet-0004']);
+  });
+});
+
+describe('every file that must survive a crash is written the same durable way', () => {
+  // The state files and the sandbox world: a crash (kill -9, a power cut) right after a save
+  // must find the new text on disk, so each write reaches the disk (fsync) before the rename.
+  it.each([
+    ['a state file', async (file: string) => StateStore.create(file, doc())],
+    ['the sandbox world', async (file: string) => saveWorld(file, JSON.stringify(emptyWorld(0)))],
+  ])('%s: fsynced, renamed into place, no temporary file left', async (_label, write) => {
+    const dir = await stateDir();
+    const probe = await open(join(dir, 'probe'), 'w');
+    const sync = vi.spyOn(Object.getPrototypeOf(probe) as { sync(): Promise<void> }, 'sync');
+    await probe.close();
+    const file = join(dir, 'thing.json');
+
+    await write(file);
+
+    expect(sync).toHaveBeenCalledTimes(1);
+    expect(JSON.parse(await readFile(file, 'utf8'))).toBeTruthy();
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    sync.mockRestore();
   });
 });
 

@@ -35,21 +35,32 @@ export function isMutating(operation: string): boolean {
   return !/^(Describe|Get|List|Head)/.test(operation);
 }
 
-export function makeContext(world: World, region: string, now: number, maxLag: number, dice: () => number): OperationContext {
+/**
+ * Eventual consistency as one process sees it: how many by-ID lookups of each fresh resource
+ * still miss it, at most `maxLag`, drawn from the call's own dice (so runs repeat exactly).
+ */
+export interface Consistency {
+  lagging: Record<string, number>;
+  maxLag: number;
+  dice: () => number;
+}
+
+export function makeContext(world: World, region: string, now: number, consistency: Consistency): OperationContext {
+  const { lagging, maxLag } = consistency;
   return {
     world,
     region,
     now,
     newId: (prefix, length) => newId(world, prefix, length),
     startLag(id) {
-      const lookups = Math.floor(dice() * (maxLag + 1));
-      if (lookups > 0) world.lag[id] = lookups;
+      const lookups = Math.floor(consistency.dice() * (maxLag + 1));
+      if (lookups > 0) lagging[id] = lookups;
     },
     lagging(id) {
-      const left = world.lag[id];
+      const left = lagging[id];
       if (!left) return false;
-      if (left <= 1) delete world.lag[id];
-      else world.lag[id] = left - 1;
+      if (left <= 1) delete lagging[id];
+      else lagging[id] = left - 1;
       return true;
     },
     idempotent(operation, token, input, create) {

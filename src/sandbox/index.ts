@@ -1,19 +1,29 @@
+import { join } from 'node:path';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
+import { z } from 'zod';
 import type { CallInterceptor, ServiceName } from '../aws/clients.js';
+import { badInput } from '../errors.js';
 import { SandboxClock } from './clock.js';
-import { awsError, isMutating, makeContext, type ServiceOperations } from './core.js';
+import { Account } from './account.js';
+import { withAccountLock } from './account-lock.js';
+import { awsError, isMutating, makeContext, type Operation, type ServiceOperations } from './core.js';
+import { dice } from './random.js';
+import { applySeed, readSeed, refuseSeed } from './seed.js';
 import { API_ROUND_TRIP_MS, DEFAULT_SPEED, MINUTE } from '../aws/durations.js';
 import { ec2, ec2Latency } from './ec2.js';
 import { iam, iamLatency } from './iam.js';
 import { vpcNetwork, vpcNetworkLatency } from './vpc-network.js';
 import { s3, s3Latency } from './s3.js';
 import { ssm, ssmLatency } from './ssm.js';
-import { emptyWorld, loadWorld, saveWorld, worldFile, type World } from './world.js';
+import { emptyWorld, loadWorld, saveWorld, worldFile } from './world.js';
 import { inventory, type SandboxResource } from './inventory.js';
 
 export type { SandboxResource };
 
-/** Faults a test (or a curious operator) can inject; all dice are seeded, so runs repeat exactly. */
+/**
+ * Faults a test (or a curious operator) can inject. All dice are seeded and keyed by what they are
+ * for (service, operation, the caller's time), so the same seed repeats a run exactly.
+ */
 export interface SandboxFaults {
   seed?: number;
   /** Share of calls answered with a throttling error (the SDK retries them). */
@@ -33,6 +43,11 @@ export interface SandboxOptions {
   speed?: number;
   /** What a crash does; the default kills this process outright. */
   onCrash?: () => void;
+  /**
+   * A seed file: what the account holds before the first run (see seed.ts); used only when the
+   * account does not exist yet. Env GITLAB_AWS_SANDBOX_SEED.
+   */
+  seed?: string;
 }
 
 const sts: ServiceOperations = {
@@ -53,22 +68,24 @@ const SERVICES: Partial<Record<ServiceName, { operations: ServiceOperations; lat
 
 /**
  * An in-memory AWS account behind the real SDK clients. It answers the operations the steps call
- * with AWS's shapes, states, timings and rules, and keeps its world in the state directory.
+ * with AWS's shapes, states, timings and rules, and keeps its world in the state directory, where
+ * every process working on that directory shares it (see account.ts).
  */
 export class Sandbox implements CallInterceptor {
   readonly clock: SandboxClock;
   private mutations = 0;
-  private saving: Promise<void> = Promise.resolve();
-  private diceState: number;
   private crashed = false;
+  /** Where this process's clock started: the dice are keyed by time since then. */
+  private readonly origin: number;
+  /** Fresh resource ID -> by-ID lookups that still miss it; a new process starts caught up. */
+  private readonly lagging: Record<string, number> = {};
 
   constructor(
-    private readonly world: World,
-    private readonly file: string,
+    private readonly account: Account,
     private readonly options: SandboxOptions,
   ) {
-    this.clock = new SandboxClock(world.simNow, options.speed ?? DEFAULT_SPEED);
-    this.diceState = options.faults?.seed ?? 1;
+    this.origin = account.world.simNow;
+    this.clock = new SandboxClock(this.origin, options.speed ?? DEFAULT_SPEED);
   }
 
   clientConfig(): Record<string, unknown> {
@@ -89,18 +106,29 @@ export class Sandbox implements CallInterceptor {
       throw awsError('InvalidAction', `The sandbox does not implement ${call.service}:${call.operation}`);
     }
     const faults = this.options.faults ?? {};
-    if (this.dice() < (faults.throttleRate ?? 0)) {
+    // Keyed by the caller's own time (its timeline's, exact), not by how many calls came before.
+    const roll = dice(faults.seed ?? 1, call.service, call.operation, this.clock.now() - this.origin);
+    if (roll() < (faults.throttleRate ?? 0)) {
+      await this.clock.sleep(API_ROUND_TRIP_MS);
       throw awsError(call.service === 'ec2' ? 'RequestLimitExceeded' : 'Throttling', 'Rate exceeded', call.service === 'ec2' ? 503 : 400);
     }
-    if (this.dice() < (faults.serverErrorRate ?? 0)) {
+    if (roll() < (faults.serverErrorRate ?? 0)) {
+      await this.clock.sleep(API_ROUND_TRIP_MS);
       throw awsError('InternalError', 'We encountered an internal error. Please try again.', 500);
     }
     await this.clock.sleep((service.latency[call.operation] ?? 0) * MINUTE + API_ROUND_TRIP_MS);
-    const ctx = makeContext(this.world, call.region, this.clock.now(), faults.consistencyLag ?? 2, () => this.dice());
-    const output = operation(ctx, call.input ?? {});
-    if (isMutating(call.operation)) {
-      this.world.mutations += 1;
-      await this.save();
+    const now = this.clock.now();
+    const consistency = { lagging: this.lagging, maxLag: faults.consistencyLag ?? 2, dice: roll };
+    const mutating = isMutating(call.operation);
+    const output = await this.account.call(
+      mutating,
+      (world) => operation(makeContext(world, call.region, now, consistency), call.input ?? {}),
+      (world) => {
+        world.mutations += 1;
+        world.simNow = Math.max(world.simNow, this.clock.overall);
+      },
+    );
+    if (mutating) {
       this.mutations++;
       if (faults.crashAfter !== undefined && this.mutations >= faults.crashAfter) {
         this.crashed = true;
@@ -113,7 +141,7 @@ export class Sandbox implements CallInterceptor {
 
   /** Every resource in the sandbox carrying a deployment tag: what a test compares with the state. */
   inventory(deployment: string): SandboxResource[] {
-    return inventory(this.world, this.clock.overall).filter((r) => r.deployment === deployment);
+    return inventory(this.account.world, this.clock.overall).filter((r) => r.deployment === deployment);
   }
 
   /** How many mutating calls this process has made (a crash sweep iterates over these). */
@@ -121,46 +149,81 @@ export class Sandbox implements CallInterceptor {
     return this.mutations;
   }
 
-  save(): Promise<void> {
-    this.world.simNow = Math.max(this.world.simNow, this.clock.overall);
-    const text = JSON.stringify(this.world);
-    const write = this.saving.then(() => saveWorld(this.file, text));
-    this.saving = write.catch(() => undefined);
-    return write;
-  }
-
   /** Keeps the clock's reading for the next process; a run that changed nothing writes nothing. */
   async close(): Promise<void> {
-    if (!this.crashed && this.mutations > 0) await this.save();
-  }
-
-  private dice(): number {
-    let t = (this.diceState = (this.diceState + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    if (this.crashed || this.mutations === 0) return;
+    await this.account.touch((world) => (world.simNow = Math.max(world.simNow, this.clock.overall)));
   }
 }
 
+const faultsSchema = z
+  .strictObject({
+    seed: z.number().int(),
+    throttleRate: z.number().min(0).max(1),
+    serverErrorRate: z.number().min(0).max(1),
+    crashAfter: z.number().int().positive(),
+    consistencyLag: z.number().int().nonnegative(),
+  })
+  .partial();
+
 /** Options a sandbox run takes from the environment, so the CLI's tests can drive it from outside. */
-export function sandboxOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<SandboxOptions, 'faults' | 'speed'> {
-  const options: Pick<SandboxOptions, 'faults' | 'speed'> = {};
+export function sandboxOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<SandboxOptions, 'faults' | 'speed' | 'seed'> {
+  const options: Pick<SandboxOptions, 'faults' | 'speed' | 'seed'> = {};
+  const example = 'e.g. GITLAB_AWS_SANDBOX_FAULTS=\'{"seed":7,"throttleRate":0.1,"crashAfter":5}\'';
   if (env.GITLAB_AWS_SANDBOX_FAULTS) {
+    let json: unknown;
     try {
-      options.faults = JSON.parse(env.GITLAB_AWS_SANDBOX_FAULTS) as SandboxFaults;
+      json = JSON.parse(env.GITLAB_AWS_SANDBOX_FAULTS);
     } catch {
-      throw new Error('GITLAB_AWS_SANDBOX_FAULTS is not valid JSON (expected e.g. {"crashAfter":5})');
+      throw badInput('GITLAB_AWS_SANDBOX_FAULTS is not valid JSON', `set it to a JSON object, ${example}`);
     }
+    const parsed = faultsSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+      throw badInput(
+        `GITLAB_AWS_SANDBOX_FAULTS is invalid (${where}${issue.message})`,
+        `it takes seed (integer), throttleRate and serverErrorRate (0 to 1), crashAfter (1 or more), consistencyLag (0 or more), ${example}`,
+      );
+    }
+    options.faults = parsed.data;
   }
-  if (env.GITLAB_AWS_SANDBOX_SPEED) options.speed = Number(env.GITLAB_AWS_SANDBOX_SPEED);
+  if (env.GITLAB_AWS_SANDBOX_SPEED) {
+    const speed = Number(env.GITLAB_AWS_SANDBOX_SPEED);
+    if (!(speed > 0) || !Number.isFinite(speed)) {
+      throw badInput(
+        `GITLAB_AWS_SANDBOX_SPEED is not a positive number: ${env.GITLAB_AWS_SANDBOX_SPEED}`,
+        `set it to how many times faster than AWS the sandbox runs, e.g. ${DEFAULT_SPEED}`,
+      );
+    }
+    options.speed = speed;
+  }
+  if (env.GITLAB_AWS_SANDBOX_SEED) options.seed = env.GITLAB_AWS_SANDBOX_SEED;
   return options;
 }
 
+/** The operation the sandbox runs for a service's call, if it implements it (the seed uses it). */
+function operationFor(service: string, call: string): Operation | undefined {
+  return SERVICES[service as ServiceName]?.operations[call];
+}
+
 export async function openSandbox(options: SandboxOptions): Promise<Sandbox> {
+  const merged = { ...sandboxOptionsFromEnv(), ...options };
   const file = worldFile(options.stateDir);
-  const world = (await loadWorld(file)) ?? emptyWorld(Date.now());
-  // A new process starts seconds after the last one stopped: long enough for AWS's eventual
-  // consistency to have caught up with everything created before.
-  world.lag = {};
-  return new Sandbox(world, file, { ...sandboxOptionsFromEnv(), ...options });
+  const lockFile = join(options.stateDir, 'sandbox-world.lock');
+  const seed = merged.seed ? await readSeed(merged.seed) : undefined;
+  let world = await loadWorld(file);
+  if (!world && seed) {
+    // The seeded account is made once, under the lock: a second process starting now adopts it.
+    world = await withAccountLock(lockFile, async () => {
+      const existing = await loadWorld(file);
+      if (existing) return existing;
+      const fresh = applySeed(emptyWorld(Date.now()), seed, operationFor);
+      await saveWorld(file, JSON.stringify(fresh));
+      return fresh;
+    });
+  }
+  if (seed && world?.seed !== seed.digest) refuseSeed(file, seed, world);
+  const account = new Account(world ?? emptyWorld(Date.now()), file, lockFile);
+  return new Sandbox(account, merged);
 }

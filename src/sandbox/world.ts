@@ -1,6 +1,9 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
+import { badInput } from '../errors.js';
+import { writeFileAtomically } from '../state/atomic.js';
+import { step } from './random.js';
 import type { S3World } from './s3.js';
 import type { SsmWorld } from './ssm.js';
 
@@ -10,7 +13,11 @@ import type { SsmWorld } from './ssm.js';
  */
 export interface World {
   version: 1;
+  /** Bumped by every save, so a process sharing the account sees that another one changed it. */
+  revision: number;
   accountId: string;
+  /** Digest of the seed file the account was created from, if any (see seed.ts). */
+  seed?: string;
   /** Sandbox clock reading (ms) when last saved: the sandbox's AWS stands still between runs. */
   simNow: number;
   /** Generator state for IDs, so runs are reproducible. */
@@ -27,8 +34,6 @@ export interface World {
   ssm: SsmWorld;
   /** ClientToken -> what the first call with it created. */
   tokens: Record<string, { operation: string; fingerprint: string; resultId: string }>;
-  /** Resource ID -> how many more by-ID lookups still miss it (eventual consistency). */
-  lag: Record<string, number>;
 }
 
 export type Ec2Kind = 'vpc' | 'subnet' | 'instance' | 'internet-gateway' | 'elastic-ip' | 'nat-gateway' | 'route-table' | 'security-group';
@@ -83,6 +88,7 @@ export interface IamInstanceProfile {
 export function emptyWorld(now: number): World {
   return {
     version: 1,
+    revision: 0,
     accountId: '123456789012',
     simNow: now,
     rng: 0x9e3779b9,
@@ -92,7 +98,6 @@ export function emptyWorld(now: number): World {
     s3: { buckets: {} },
     ssm: { parameters: {} },
     tokens: {},
-    lag: {},
   };
 }
 
@@ -100,33 +105,67 @@ export function worldFile(stateDir: string): string {
   return join(stateDir, 'sandbox-world.json');
 }
 
+/**
+ * What a world file must hold to be used: the account-wide fields exactly, each service's part
+ * as an object of records (its own module shapes the records). Unknown top-level parts pass
+ * through untouched, so a newer service's part survives an older reader's save.
+ */
+const record = z.record(z.string(), z.looseObject({}));
+const worldSchema = z.looseObject({
+  version: z.literal(1),
+  revision: z.number().int().nonnegative().default(0),
+  accountId: z.string().regex(/^\d{12}$/),
+  seed: z.string().optional(),
+  simNow: z.number().finite(),
+  rng: z.number().int(),
+  mutations: z.number().int().nonnegative(),
+  ec2: record,
+  iam: z.looseObject({ policies: record, roles: record, instanceProfiles: record }),
+  s3: z.looseObject({ buckets: record }),
+  ssm: z.looseObject({ parameters: record }),
+  tokens: z.record(z.string(), z.object({ operation: z.string(), fingerprint: z.string(), resultId: z.string() })),
+});
+
+/** The world kept in a file, or undefined when there is none yet (a new, empty account). */
 export async function loadWorld(file: string): Promise<World | undefined> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as World;
+    text = await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`sandbox world ${file} is unreadable (${(err as Error).message}); delete it to start an empty sandbox`);
+    throw unusable(file, (err as Error).message);
   }
+  return parseWorld(file, text);
 }
 
-export async function saveWorld(file: string, text: string): Promise<void> {
-  await mkdir(join(file, '..'), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
-  const handle = await open(temp, 'w', 0o600);
+export function parseWorld(file: string, text: string): World {
+  let json: unknown;
   try {
-    await handle.writeFile(text);
-  } finally {
-    await handle.close();
+    json = JSON.parse(text);
+  } catch {
+    throw unusable(file, 'it is not valid JSON');
   }
-  await rename(temp, file);
+  const parsed = worldSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw unusable(file, `${issue.path.join('.') || 'document'}: ${issue.message}`);
+  }
+  return parsed.data as unknown as World;
 }
 
-/** mulberry32: tiny, fast and good enough for IDs and fault dice; its state lives in the world. */
+function unusable(file: string, why: string) {
+  return badInput(`sandbox world ${file} is unusable (${why})`, `delete it to start an empty sandbox account`);
+}
+
+export function saveWorld(file: string, text: string): Promise<void> {
+  return writeFileAtomically(file, text);
+}
+
+/** The next number of the world's ID generator (its state is in the world, shared by all processes). */
 export function nextRandom(world: World): number {
-  let t = (world.rng = (world.rng + 0x6d2b79f5) | 0);
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  const next = step(world.rng);
+  world.rng = next.state;
+  return next.value;
 }
 
 export function newId(world: World, prefix: string, length = 17): string {

@@ -3,7 +3,7 @@ import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { badInput } from '../errors.js';
 
-interface LockInfo {
+export interface LockInfo {
   pid: number;
   host: string;
   command: string;
@@ -60,7 +60,8 @@ async function readLock(path: string): Promise<LockInfo | undefined> {
   }
 }
 
-function isAlive(info: LockInfo): boolean {
+/** Whether the process that wrote a lock still runs (on another host: assumed so). */
+export function isAlive(info: Pick<LockInfo, 'pid' | 'host'>): boolean {
   if (info.host !== hostname()) return true; // cannot check another machine's process: assume it runs
   try {
     process.kill(info.pid, 0);

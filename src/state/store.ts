@@ -1,7 +1,7 @@
-import { copyFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { randomUUID } from 'node:crypto';
+import { copyFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badInput } from '../errors.js';
+import { writeFileAtomically } from './atomic.js';
 import { STATE_SCHEMA_VERSION, stateSchema, type ResourceRecord, type StateDoc } from './schema.js';
 
 export function statePaths(stateDir: string, deployment: string) {
@@ -76,7 +76,7 @@ export class StateStore {
     change(this.doc);
     this.doc.updatedAt = new Date().toISOString();
     const snapshot = JSON.stringify(this.doc, null, 2) + '\n';
-    const write = this.queue.then(() => writeAtomically(this.file, snapshot));
+    const write = this.queue.then(() => writeFileAtomically(this.file, snapshot, { backup: true }));
     this.queue = write.catch(() => undefined);
     return write;
   }
@@ -104,22 +104,6 @@ export class StateStore {
   flushed(): Promise<void> {
     return this.queue;
   }
-}
-
-async function writeAtomically(file: string, text: string): Promise<void> {
-  await mkdir(join(file, '..'), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
-  const handle = await open(temp, 'w', 0o600);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await copyFile(file, `${file}.bak`).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-  });
-  await rename(temp, file);
 }
 
 export function newStateDoc(init: Pick<StateDoc, 'deployment' | 'installId' | 'sandbox' | 'config' | 'writtenBy'>): StateDoc {
