@@ -261,7 +261,9 @@ export function makeContext(
     async each(items, work) {
       const start = aws.clock.now();
       let end = start;
-      const results = await Promise.all(
+      // Every part runs to its end even when another fails: a part still creating must record
+      // what it made while the run (its state file, its log, its lock) is still there.
+      const settled = await Promise.allSettled(
         items.map((item, i) =>
           aws.clock.timeline(start, async () => {
             try {
@@ -274,7 +276,9 @@ export function makeContext(
       );
       // This timeline resumes when the last part ended (a clock move, not a wait to abort).
       await aws.clock.sleep(end - aws.clock.now());
-      return results;
+      const failure = settled.find((s) => s.status === 'rejected');
+      if (failure) throw failure.reason;
+      return settled.map((s) => (s as PromiseFulfilledResult<Awaited<ReturnType<typeof work>>>).value);
     },
     teardown: options.teardown ?? { deleteData: false },
   };
