@@ -1,6 +1,7 @@
+import type { Address, EC2, Filter, InternetGateway, NatGateway, RouteTable, SecurityGroup, Subnet, Vpc } from '@aws-sdk/client-ec2';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import { ec2TagFilters } from '../aws/tags.js';
-import type { StepContext } from '../engine/step.js';
+import { ec2TagFilters, tagValue } from '../aws/tags.js';
+import type { ResourceRef, StepContext } from '../engine/step.js';
 
 /**
  * How long to keep retrying a NotFound for something just created: AWS advises backing off for
@@ -29,4 +30,79 @@ export function ours(ctx: StepContext, name?: string) {
 /** EC2 TagSpecifications for one resource of this step. */
 export function tagSpec(ctx: StepContext, resourceType: string, name: string) {
   return [{ ResourceType: resourceType, Tags: ctx.tags(name) }] as never;
+}
+
+/**
+ * Runs `action` once `what` has become visible: right after a create, EC2 answers NotFound for a
+ * while (its eventual consistency), and AWS's advice is to retry with backoff.
+ */
+export function whenVisible<T>(ctx: StepContext, what: string, action: () => Promise<T>): Promise<T> {
+  return ctx.retry(`${what} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, action);
+}
+
+/** One kind of EC2 resource: its CloudFormation type, how to list it by filters, its ID. */
+export interface Ec2Kind<T extends { Tags?: Array<{ Key?: string; Value?: string }> }> {
+  type: string;
+  list(ec2: EC2, filters: Filter[]): Promise<T[] | undefined>;
+  id(item: T): string;
+}
+
+export const VPC: Ec2Kind<Vpc> = {
+  type: 'AWS::EC2::VPC',
+  list: async (ec2, Filters) => (await ec2.describeVpcs({ Filters })).Vpcs,
+  id: (v) => v.VpcId!,
+};
+export const SUBNET: Ec2Kind<Subnet> = {
+  type: 'AWS::EC2::Subnet',
+  list: async (ec2, Filters) => (await ec2.describeSubnets({ Filters })).Subnets,
+  id: (s) => s.SubnetId!,
+};
+export const INTERNET_GATEWAY: Ec2Kind<InternetGateway> = {
+  type: 'AWS::EC2::InternetGateway',
+  list: async (ec2, Filters) => (await ec2.describeInternetGateways({ Filters })).InternetGateways,
+  id: (g) => g.InternetGatewayId!,
+};
+export const ELASTIC_IP: Ec2Kind<Address> = {
+  type: 'AWS::EC2::EIP',
+  list: async (ec2, Filters) => (await ec2.describeAddresses({ Filters })).Addresses,
+  id: (a) => a.AllocationId!,
+};
+export const NAT_GATEWAY: Ec2Kind<NatGateway> = {
+  type: 'AWS::EC2::NatGateway',
+  // Deleted NAT gateways stay listed for an hour; they are nobody's any more.
+  list: async (ec2, Filter) => (await ec2.describeNatGateways({ Filter })).NatGateways?.filter((n) => n.State !== 'deleted'),
+  id: (n) => n.NatGatewayId!,
+};
+export const ROUTE_TABLE: Ec2Kind<RouteTable> = {
+  type: 'AWS::EC2::RouteTable',
+  list: async (ec2, Filters) => (await ec2.describeRouteTables({ Filters })).RouteTables,
+  id: (t) => t.RouteTableId!,
+};
+export const SECURITY_GROUP: Ec2Kind<SecurityGroup> = {
+  type: 'AWS::EC2::SecurityGroup',
+  list: async (ec2, Filters) => (await ec2.describeSecurityGroups({ Filters })).SecurityGroups,
+  id: (g) => g.GroupId!,
+};
+
+/** This step's resources of one kind, by its tags (and a Name, if given), plus any other filters. */
+export async function findOurs<T extends { Tags?: Array<{ Key?: string; Value?: string }> }>(
+  ctx: StepContext,
+  kind: Ec2Kind<T>,
+  name?: string,
+  ...filters: Filter[]
+): Promise<T[]> {
+  return (await kind.list(await ctx.aws.ec2(), [...ours(ctx, name), ...filters])) ?? [];
+}
+
+/** A step's `discover` for EC2: everything of these kinds that carries the step's tags. */
+export function discoverOurs(...kinds: Array<Ec2Kind<any>>) {
+  return async (ctx: StepContext): Promise<ResourceRef[]> => {
+    const found: ResourceRef[] = [];
+    for (const kind of kinds) {
+      for (const item of await findOurs(ctx, kind)) {
+        found.push({ type: kind.type, id: kind.id(item), name: tagValue(item.Tags, 'Name') ?? kind.id(item) });
+      }
+    }
+    return found;
+  };
 }
