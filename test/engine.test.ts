@@ -1,16 +1,17 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, expectTypeOf, test } from 'vitest';
+import { z } from 'zod';
 import type { AwsSession } from '../src/aws/clients.js';
 import { wallClock, type Clock } from '../src/aws/clock.js';
 import { buildInstallConfig } from '../src/config/schema.js';
 import type { EngineEvent } from '../src/engine/events.js';
 import { criticalPathMinutes, waves } from '../src/engine/graph.js';
 import { makeContext, runInstall, runTeardown, type EngineStep } from '../src/engine/run.js';
-import type { ResourceRef, StepContext } from '../src/engine/step.js';
+import { defineStep, type ResourceRef, type StepContext } from '../src/engine/step.js';
 import type { StateDoc } from '../src/state/schema.js';
 import { SandboxClock } from '../src/sandbox/clock.js';
-import { newStateDoc, StateStore } from '../src/state/store.js';
+import { newStateDoc, readState, StateStore } from '../src/state/store.js';
 import { tempDir } from './helpers.js';
 
 /** Engine tests never talk to AWS; a client asked for anyway is a bug in the test. */
@@ -53,7 +54,15 @@ async function harness(installId = 'test') {
   );
   const events: EngineEvent[] = [];
   const onDisk = async () => JSON.parse(await readFile(file, 'utf8')) as StateDoc;
-  return { dir, file, store, events, emit: (e: EngineEvent) => void events.push(e), onDisk };
+  /** Changes the state file behind the program's back, as an operator's editor or a bug might. */
+  const tamper = async (change: (doc: StateDoc) => void) => {
+    const doc = await onDisk();
+    change(doc);
+    await writeFile(file, JSON.stringify(doc));
+    // What a new process reads: the file, through the state schema.
+    return new StateStore(file, (await readState(file))!);
+  };
+  return { dir, file, store, events, emit: (e: EngineEvent) => void events.push(e), onDisk, tamper };
 }
 
 /** A step with no AWS behind it; only what a test overrides does anything. */
@@ -516,5 +525,147 @@ describe('idempotency tokens', () => {
     // EC2 ClientToken: at most 64 ASCII characters.
     expect(token.length).toBeLessThanOrEqual(64);
     expect(token).toMatch(/^[\x21-\x7e]+$/);
+  });
+});
+
+/** Two typed steps as the guide's are written: a VPC, and subnets that need it. */
+function typedSteps(log: { vpcCreates: number; subnetCreates: number; subnetVerifies: number; vpcId: string; seenVpc: string[] }) {
+  const vpc = defineStep({
+    id: 'vpc',
+    title: 'VPC',
+    needs: [],
+    minutes: 1,
+    outputs: z.object({ vpcId: z.string(), cidrBlock: z.string() }),
+    resources: () => [],
+    async create() {
+      log.vpcCreates++;
+      return { vpcId: log.vpcId, cidrBlock: '10.0.0.0/16' };
+    },
+    verify: async (_ctx, outputs) => outputs.vpcId === log.vpcId,
+    discover: async () => [],
+    destroy: async () => {},
+  });
+  const subnets = defineStep({
+    id: 'subnets',
+    title: 'Subnets',
+    needs: [vpc],
+    minutes: 1,
+    outputs: z.object({ subnetIds: z.array(z.string()) }),
+    resources: () => [],
+    async create(ctx) {
+      log.subnetCreates++;
+      const { vpcId } = ctx.output('vpc');
+      expectTypeOf(vpcId).toEqualTypeOf<string>();
+      log.seenVpc.push(vpcId);
+      return { subnetIds: [`subnet-in-${vpcId}`] };
+    },
+    async verify() {
+      log.subnetVerifies++;
+      return true;
+    },
+    discover: async () => [],
+    destroy: async () => {},
+  });
+  return [vpc, subnets] as const;
+}
+
+describe('the step contract', () => {
+  test('ctx.output compiles only for the steps named in needs', () => {
+    const vpc = typedSteps({ vpcCreates: 0, subnetCreates: 0, subnetVerifies: 0, vpcId: 'vpc-1', seenVpc: [] })[0];
+    const reader = defineStep({
+      id: 'reader',
+      title: 'Reader',
+      needs: [vpc],
+      minutes: 0,
+      outputs: z.object({}),
+      resources: () => [],
+      async create(ctx) {
+        expectTypeOf(ctx.output('vpc')).toEqualTypeOf<{ vpcId: string; cidrBlock: string }>();
+        // @ts-expect-error 'subnets' is not among this step's needs, so reading it does not compile
+        ctx.output('subnets');
+        return {};
+      },
+      discover: async () => [],
+      destroy: async () => {},
+    });
+    expect(reader.needs).toEqual(['vpc']);
+  });
+
+  test("outputs that no longer match the step's schema make it run again, instead of crashing a later step", async () => {
+    const h = await harness();
+    const log = { vpcCreates: 0, subnetCreates: 0, subnetVerifies: 0, vpcId: 'vpc-1', seenVpc: [] as string[] };
+    const steps = typedSteps(log);
+    expect((await runInstall({ steps, store: h.store, aws, emit: h.emit })).ok).toBe(true);
+
+    // An older version, a hand edit or a bug left the VPC's outputs in another shape.
+    const store = await h.tamper((doc) => {
+      doc.steps.vpc!.outputs = { VpcId: 'vpc-1' };
+    });
+    const again: EngineEvent[] = [];
+    const resumed = await runInstall({ steps, store, aws, emit: (e) => again.push(e) });
+
+    expect(resumed).toEqual({ ok: true, failed: [] });
+    expect(outcomeOf(again, 'vpc')).toBe('done');
+    expect(again).toContainEqual({
+      type: 'step-progress',
+      step: 'vpc',
+      message:
+        "the state file's outputs of this step do not match (vpcId: Invalid input: expected string, received undefined); checking it again",
+    });
+    expect(log.vpcCreates).toBe(2);
+    expect((await h.onDisk()).steps.vpc?.outputs).toEqual({ vpcId: 'vpc-1', cidrBlock: '10.0.0.0/16' });
+    // The same VPC came back, so the subnets built on it stand: checked, not redone.
+    expect(outcomeOf(again, 'subnets')).toBe('verified');
+    expect(log.subnetCreates).toBe(1);
+  });
+
+  test('a step whose needed step was re-created with other outputs runs create again, not verify', async () => {
+    const h = await harness();
+    const log = { vpcCreates: 0, subnetCreates: 0, subnetVerifies: 0, vpcId: 'vpc-1', seenVpc: [] as string[] };
+    const steps = typedSteps(log);
+    expect((await runInstall({ steps, store: h.store, aws, emit: h.emit })).ok).toBe(true);
+
+    // The VPC was deleted behind our back; the resume makes a new one, with a new ID.
+    log.vpcId = 'vpc-2';
+    const again: EngineEvent[] = [];
+    const resumed = await runInstall({ steps, store: h.store, aws, emit: (e) => again.push(e) });
+
+    expect(resumed).toEqual({ ok: true, failed: [] });
+    expect(outcomeOf(again, 'vpc')).toBe('done');
+    expect(outcomeOf(again, 'subnets')).toBe('done');
+    expect(again).toContainEqual({
+      type: 'step-progress',
+      step: 'subnets',
+      message: 'vpc changed since this step completed; checking it again',
+    });
+    expect(log.subnetVerifies).toBe(0);
+    expect(log.seenVpc).toEqual(['vpc-1', 'vpc-2']);
+    expect((await h.onDisk()).steps.subnets?.outputs).toEqual({ subnetIds: ['subnet-in-vpc-2'] });
+
+    // Nothing changed since: a third run takes both as complete.
+    const third: EngineEvent[] = [];
+    await runInstall({ steps, store: h.store, aws, emit: (e) => third.push(e) });
+    expect(finishes(third).map((f) => f.outcome)).toEqual(['verified', 'verified']);
+    expect(log.subnetVerifies).toBe(1);
+  });
+
+  test('a step handing on outputs that break its own schema fails at once, naming the field', async () => {
+    const h = await harness();
+    const broken = defineStep({
+      id: 'vpc',
+      title: 'VPC',
+      needs: [],
+      minutes: 1,
+      outputs: z.object({ vpcId: z.string() }),
+      resources: () => [],
+      create: async () => JSON.parse('{"vpcId": null}') as { vpcId: string },
+      discover: async () => [],
+      destroy: async () => {},
+    });
+    const result = await runInstall({ steps: [broken], store: h.store, aws, emit: h.emit });
+
+    expect(result.ok).toBe(false);
+    expect(result.failed[0]?.error).toMatch(/vpcId/);
+    expect((await h.onDisk()).steps.vpc?.status).toBe('failed');
   });
 });
