@@ -40,61 +40,65 @@ export function whenVisible<T>(ctx: StepContext, what: string, action: () => Pro
   return ctx.retry(`${what} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, action);
 }
 
+type Tagged = { Tags?: Array<{ Key?: string; Value?: string }> };
+
 /** One kind of EC2 resource: its CloudFormation type, how to list it by filters, its ID. */
-export interface Ec2Kind<T extends { Tags?: Array<{ Key?: string; Value?: string }> }> {
+export interface Ec2Kind<T extends Tagged> {
   type: string;
   list(ec2: EC2, filters: Filter[]): Promise<T[] | undefined>;
   id(item: T): string;
 }
 
-export const VPC: Ec2Kind<Vpc> = {
-  type: 'AWS::EC2::VPC',
-  list: async (ec2, Filters) => (await ec2.describeVpcs({ Filters })).Vpcs,
-  id: (v) => v.VpcId!,
-};
-export const SUBNET: Ec2Kind<Subnet> = {
-  type: 'AWS::EC2::Subnet',
-  list: async (ec2, Filters) => (await ec2.describeSubnets({ Filters })).Subnets,
-  id: (s) => s.SubnetId!,
-};
-export const INTERNET_GATEWAY: Ec2Kind<InternetGateway> = {
-  type: 'AWS::EC2::InternetGateway',
-  list: async (ec2, Filters) => (await ec2.describeInternetGateways({ Filters })).InternetGateways,
-  id: (g) => g.InternetGatewayId!,
-};
-export const ELASTIC_IP: Ec2Kind<Address> = {
-  type: 'AWS::EC2::EIP',
-  list: async (ec2, Filters) => (await ec2.describeAddresses({ Filters })).Addresses,
-  id: (a) => a.AllocationId!,
-};
-export const NAT_GATEWAY: Ec2Kind<NatGateway> = {
-  type: 'AWS::EC2::NatGateway',
+const kind = <T extends Tagged>(type: string, list: Ec2Kind<T>['list'], id: (item: T) => string | undefined): Ec2Kind<T> => ({
+  type,
+  list,
+  id: (item) => id(item)!,
+});
+
+export const VPC = kind<Vpc>(
+  'AWS::EC2::VPC',
+  async (ec2, Filters) => (await ec2.describeVpcs({ Filters })).Vpcs,
+  (v) => v.VpcId,
+);
+export const SUBNET = kind<Subnet>(
+  'AWS::EC2::Subnet',
+  async (ec2, Filters) => (await ec2.describeSubnets({ Filters })).Subnets,
+  (s) => s.SubnetId,
+);
+export const INTERNET_GATEWAY = kind<InternetGateway>(
+  'AWS::EC2::InternetGateway',
+  async (ec2, Filters) => (await ec2.describeInternetGateways({ Filters })).InternetGateways,
+  (g) => g.InternetGatewayId,
+);
+export const ELASTIC_IP = kind<Address>(
+  'AWS::EC2::EIP',
+  async (ec2, Filters) => (await ec2.describeAddresses({ Filters })).Addresses,
+  (a) => a.AllocationId,
+);
+export const NAT_GATEWAY = kind<NatGateway>(
+  'AWS::EC2::NatGateway',
   // Deleted NAT gateways stay listed for an hour; they are nobody's any more.
-  list: async (ec2, Filter) => (await ec2.describeNatGateways({ Filter })).NatGateways?.filter((n) => n.State !== 'deleted'),
-  id: (n) => n.NatGatewayId!,
-};
-export const ROUTE_TABLE: Ec2Kind<RouteTable> = {
-  type: 'AWS::EC2::RouteTable',
-  list: async (ec2, Filters) => (await ec2.describeRouteTables({ Filters })).RouteTables,
-  id: (t) => t.RouteTableId!,
-};
-export const SECURITY_GROUP: Ec2Kind<SecurityGroup> = {
-  type: 'AWS::EC2::SecurityGroup',
-  list: async (ec2, Filters) => (await ec2.describeSecurityGroups({ Filters })).SecurityGroups,
-  id: (g) => g.GroupId!,
-};
+  async (ec2, Filter) => (await ec2.describeNatGateways({ Filter })).NatGateways?.filter((n) => n.State !== 'deleted'),
+  (n) => n.NatGatewayId,
+);
+export const ROUTE_TABLE = kind<RouteTable>(
+  'AWS::EC2::RouteTable',
+  async (ec2, Filters) => (await ec2.describeRouteTables({ Filters })).RouteTables,
+  (t) => t.RouteTableId,
+);
+export const SECURITY_GROUP = kind<SecurityGroup>(
+  'AWS::EC2::SecurityGroup',
+  async (ec2, Filters) => (await ec2.describeSecurityGroups({ Filters })).SecurityGroups,
+  (g) => g.GroupId,
+);
 
 /** This step's resources of one kind, by its tags (and a Name, if given), plus any other filters. */
-export async function findOurs<T extends { Tags?: Array<{ Key?: string; Value?: string }> }>(
-  ctx: StepContext,
-  kind: Ec2Kind<T>,
-  name?: string,
-  ...filters: Filter[]
-): Promise<T[]> {
+export async function findOurs<T extends Tagged>(ctx: StepContext, kind: Ec2Kind<T>, name?: string, ...filters: Filter[]): Promise<T[]> {
   return (await kind.list(await ctx.aws.ec2(), [...ours(ctx, name), ...filters])) ?? [];
 }
 
 /** A step's `discover` for EC2: everything of these kinds that carries the step's tags. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function discoverOurs(...kinds: Array<Ec2Kind<any>>) {
   return async (ctx: StepContext): Promise<ResourceRef[]> => {
     const found: ResourceRef[] = [];
