@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, expectTypeOf, test } from 'vitest';
 import { z } from 'zod';
-import type { AwsSession } from '../src/aws/clients.js';
+import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
 import { wallClock, type Clock } from '../src/aws/clock.js';
 import { buildInstallConfig } from '../src/config/schema.js';
 import type { EngineEvent } from '../src/engine/events.js';
@@ -200,6 +200,22 @@ describe('parallel parts of a step', () => {
 
     expect(result).toMatchObject({ ok: false, stoppedBy: 'failure' });
     expect(result.failed).toEqual([{ step: 'nat-gateways', error: expect.stringMatching(/two waits overlap on one timeline.*ctx\.each/) }]);
+  });
+
+  test('Promise.all of AWS calls inside a step is caught the same way in a sandbox run', async () => {
+    const h = await harness();
+    const session = await createAwsSession({ region: 'us-west-2', sandbox: { stateDir: h.dir } });
+    const steps = [
+      fakeStep('vpc', [], async (ctx) => {
+        const ec2 = await ctx.aws.ec2();
+        await Promise.all([ec2.describeVpcs({}), ec2.describeSubnets({})]);
+        return {};
+      }),
+    ];
+    const result = await runInstall({ steps, store: h.store, aws: session, emit: h.emit });
+    await session.close();
+
+    expect(result.failed).toEqual([{ step: 'vpc', error: expect.stringMatching(/two waits overlap on one timeline.*ctx\.each/) }]);
   });
 
   test('ctx.each runs the parts on timelines of their own: the step takes the longest part, once', async () => {
