@@ -103,7 +103,11 @@ export interface EngineStep {
   destroy(ctx: StepContext, resources: ResourceRef[]): Promise<void | DestroyResult>;
 }
 
-/** One part of the guide, in its words: what it needs, makes and hands on, and how to undo it. */
+/**
+ * One part of the guide, in its words: what it needs, makes and hands on, and how to undo it.
+ * (`NoInfer`: the needs tuple is read from `needs` alone, never widened by a shared helper such
+ * as `discover: discoverOurs(...)`, which takes any step's context.)
+ */
 export interface StepDefinition<Id extends string, Needs extends readonly StepRef[], Outputs extends z.ZodType> {
   id: Id;
   /** What the operator reads, in the guide's words. */
@@ -128,9 +132,6 @@ export interface StepDefinition<Id extends string, Needs extends readonly StepRe
    */
   destroy(ctx: NoInfer<StepContext<Needs>>, resources: ResourceRef[]): Promise<void | DestroyResult>;
 }
-
-// `NoInfer`: the needs tuple is read from `needs` alone, never widened by a shared helper such
-// as `discover: discoverOurs(...)`, which takes any step's context.
 
 /** A defined step: runnable by the engine, and a typed `needs` entry for the steps after it. */
 export type Step<Id extends string = string, Outputs = unknown> = Omit<EngineStep, 'id' | 'outputs'> & StepRef<Id, Outputs>;
