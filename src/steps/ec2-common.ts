@@ -1,5 +1,6 @@
 import type { Address, EC2, Filter, InternetGateway, NatGateway, RouteTable, SecurityGroup, Subnet, Vpc } from '@aws-sdk/client-ec2';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
+import { unlessNotFound } from '../aws/errors.js';
 import { ec2TagFilters, tagValue } from '../aws/tags.js';
 import type { ResourceRef, StepContext } from '../engine/step.js';
 
@@ -7,7 +8,7 @@ import type { ResourceRef, StepContext } from '../engine/step.js';
  * How long to keep retrying a NotFound for something just created: AWS advises backing off for
  * up to about five minutes while EC2's API catches up.
  */
-export const EVENTUAL_CONSISTENCY_MS = 5 * MINUTE;
+const EVENTUAL_CONSISTENCY_MS = 5 * MINUTE;
 
 /**
  * Deletes block with DependencyViolation while ENIs of RDS, ElastiCache, the NLB and instances
@@ -38,6 +39,14 @@ export function tagSpec(ctx: StepContext, resourceType: string, name: string) {
  */
 export function whenVisible<T>(ctx: StepContext, what: string, action: () => Promise<T>): Promise<T> {
   return ctx.retry(`${what} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, action);
+}
+
+/**
+ * Deletes something once nothing depends on it any more (ENIs of NAT gateways, load balancers and
+ * instances drain for minutes); gone already is success.
+ */
+export async function deleteWhenFree(ctx: StepContext, what: string, remove: () => Promise<unknown>): Promise<void> {
+  await ctx.retry(`${what} to be free of dependencies`, ['dependency'], DEPENDENCY_WINDOW_MS, () => unlessNotFound(remove));
 }
 
 type Tagged = { Tags?: Array<{ Key?: string; Value?: string }> };

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { AWS_MINUTES } from '../aws/durations.js';
-import { errorCode, unlessNotFound } from '../aws/errors.js';
+import { errorCode } from '../aws/errors.js';
 import { tagValue } from '../aws/tags.js';
 import { defineStep } from '../engine/step.js';
-import { DEPENDENCY_WINDOW_MS, INTERNET_GATEWAY, discoverOurs, findOurs, tagSpec, whenVisible } from './ec2-common.js';
+import { DEPENDENCY_WINDOW_MS, INTERNET_GATEWAY, discoverOurs, findOurs, tagSpec, whenVisible, deleteWhenFree } from './ec2-common.js';
 import { guideNames } from './names.js';
 import { vpc } from './vpc.js';
 
@@ -62,9 +62,7 @@ export const internetGateway = defineStep({
           }
         });
       }
-      await ctx.retry(`internet gateway ${ref.id} to be deletable`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-        unlessNotFound(() => ec2.deleteInternetGateway({ InternetGatewayId: ref.id })),
-      );
+      await deleteWhenFree(ctx, `internet gateway ${ref.id}`, () => ec2.deleteInternetGateway({ InternetGatewayId: ref.id }));
       await ctx.forget(ref);
     }
   },

@@ -1,7 +1,7 @@
 import type { EC2, RouteTable } from '@aws-sdk/client-ec2';
 import { errorCode, unlessNotFound } from '../aws/errors.js';
 import type { ResourceRef, StepContext } from '../engine/step.js';
-import { DEPENDENCY_WINDOW_MS, ROUTE_TABLE, findOurs, tagSpec, whenVisible } from './ec2-common.js';
+import { ROUTE_TABLE, findOurs, tagSpec, whenVisible, deleteWhenFree } from './ec2-common.js';
 
 /** What the public and the private route-table steps share: one table, its default route, its subnets. */
 
@@ -83,9 +83,7 @@ export async function destroyRouteTables(ctx: StepContext, resources: ResourceRe
         if (association.Main) continue;
         await unlessNotFound(() => ec2.disassociateRouteTable({ AssociationId: association.RouteTableAssociationId! }));
       }
-      await ctx.retry(`route table ${ref.id} to be deletable`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-        unlessNotFound(() => ec2.deleteRouteTable({ RouteTableId: ref.id })),
-      );
+      await deleteWhenFree(ctx, `route table ${ref.id}`, () => ec2.deleteRouteTable({ RouteTableId: ref.id }));
       await ctx.forget(ref);
     },
   );

@@ -4,7 +4,7 @@ import { AWS_MINUTES } from '../aws/durations.js';
 import { errorCode, unlessNotFound } from '../aws/errors.js';
 import type { InstallConfig } from '../config/schema.js';
 import { defineStep, type StepContext } from '../engine/step.js';
-import { DEPENDENCY_WINDOW_MS, SECURITY_GROUP, discoverOurs, findOurs, tagSpec, whenVisible } from './ec2-common.js';
+import { SECURITY_GROUP, discoverOurs, findOurs, tagSpec, whenVisible, deleteWhenFree } from './ec2-common.js';
 import { SECURITY_GROUP_ROLES, guideNames, type SecurityGroupRole } from './names.js';
 import { vpc } from './vpc.js';
 
@@ -165,9 +165,7 @@ export const securityGroups = defineStep({
     }
     await ctx.each(groups, async (group) => {
       // ENIs of RDS, ElastiCache, the load balancer and instances take minutes to let go.
-      await ctx.retry(`security group ${group.name ?? group.id} to be free`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-        unlessNotFound(() => ec2.deleteSecurityGroup({ GroupId: group.id })),
-      );
+      await deleteWhenFree(ctx, `security group ${group.name ?? group.id}`, () => ec2.deleteSecurityGroup({ GroupId: group.id }));
       await ctx.forget(group);
     });
   },

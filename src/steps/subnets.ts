@@ -3,9 +3,8 @@ import type { Subnet } from '@aws-sdk/client-ec2';
 import { AWS_MINUTES } from '../aws/durations.js';
 import { tagValue } from '../aws/tags.js';
 import { SUBNET_KEYS, type InstallConfig } from '../config/schema.js';
-import { unlessNotFound } from '../aws/errors.js';
 import { defineStep, type StepContext } from '../engine/step.js';
-import { DEPENDENCY_WINDOW_MS, NETWORK_READY_MS, SUBNET, discoverOurs, findOurs, tagSpec, whenVisible } from './ec2-common.js';
+import { NETWORK_READY_MS, SUBNET, discoverOurs, findOurs, tagSpec, whenVisible, deleteWhenFree } from './ec2-common.js';
 import { SUBNET_LAYOUT, guideNames } from './names.js';
 import { vpc } from './vpc.js';
 
@@ -112,9 +111,7 @@ export const subnets = defineStep({
     await ctx.each(
       resources.filter((r) => r.type === SUBNET.type),
       async (ref) => {
-        await ctx.retry(`subnet ${ref.id} to be free of dependencies`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-          unlessNotFound(() => ec2.deleteSubnet({ SubnetId: ref.id })),
-        );
+        await deleteWhenFree(ctx, `subnet ${ref.id}`, () => ec2.deleteSubnet({ SubnetId: ref.id }));
         await ctx.forget(ref);
       },
     );

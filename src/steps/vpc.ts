@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { unlessNotFound } from '../aws/errors.js';
 import { defineStep } from '../engine/step.js';
 import { AWS_MINUTES } from '../aws/durations.js';
-import { DEPENDENCY_WINDOW_MS, NETWORK_READY_MS, VPC, discoverOurs, findOurs, tagSpec, whenVisible } from './ec2-common.js';
+import { NETWORK_READY_MS, VPC, discoverOurs, findOurs, tagSpec, whenVisible, deleteWhenFree } from './ec2-common.js';
 import { guideNames } from './names.js';
 
 /** Guide: "Creating the Virtual Private Cloud (VPC)": gitlab-vpc, 10.0.0.0/16, DNS resolution on. */
@@ -54,9 +53,7 @@ export const vpc = defineStep({
   async destroy(ctx, resources) {
     const ec2 = await ctx.aws.ec2();
     for (const ref of resources.filter((r) => r.type === VPC.type)) {
-      await ctx.retry(`VPC ${ref.id} to be free of dependencies`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-        unlessNotFound(() => ec2.deleteVpc({ VpcId: ref.id })),
-      );
+      await deleteWhenFree(ctx, `VPC ${ref.id}`, () => ec2.deleteVpc({ VpcId: ref.id }));
       await ctx.forget(ref);
     }
   },
