@@ -665,6 +665,18 @@ describe('the step contract', () => {
     expect(log.subnetVerifies).toBe(1);
   });
 
+  test("reading a needed step's outputs that do not match its schema fails with what is wrong, not deep inside a step", async () => {
+    const h = await harness();
+    const [vpc, subnets] = typedSteps({ vpcCreates: 0, subnetCreates: 0, subnetVerifies: 0, vpcId: 'vpc-1', seenVpc: [] });
+    await h.store.update((doc) => {
+      doc.steps.vpc = { status: 'complete', outputs: { vpcId: ['vpc-1'] } };
+    });
+    const ctx = makeContext(subnets, { store: h.store, aws, emit: h.emit, steps: [vpc, subnets] }, new AbortController().signal);
+    expect(() => ctx.output('vpc')).toThrow(
+      "step 'subnets' needs 'vpc', whose outputs in the state file do not match (vpcId: Invalid input: expected string, received array)",
+    );
+  });
+
   test('a step handing on outputs that break its own schema fails at once, naming the field', async () => {
     const h = await harness();
     const broken = defineStep({
