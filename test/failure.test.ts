@@ -4,7 +4,8 @@ import { createAwsSession } from '../src/aws/clients.js';
 import { poll, retryWhile, WaitTimeout } from '../src/aws/poll.js';
 import type { Clock } from '../src/aws/clock.js';
 import { readState } from '../src/state/store.js';
-import { runCli, sandboxInventory, tempDir } from './helpers.js';
+import { runCli, tempDir } from './helpers.js';
+import { heldAndPlanned, planFor } from './plan-helpers.js';
 
 /** A clock whose time moves only by waiting, so deadlines are reached at once. */
 function instantClock(): Clock {
@@ -22,6 +23,7 @@ describe('when AWS says no', () => {
     for (let i = 0; i < 5; i++) theirs.push((await ec2.createVpc({ CidrBlock: `10.${100 + i}.0.0/16` })).Vpc!.VpcId!);
     await aws.close();
 
+    const plan = await planFor(dir);
     const failed = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir]);
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/✖ VPC: FAILED/);
@@ -38,7 +40,8 @@ describe('when AWS says no', () => {
     const resumed = await runCli(['resume', '--sandbox', '--yes', '--state-dir', dir]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain('S3 buckets: already done');
-    expect((await sandboxInventory(dir)).length).toBe(42);
+    const { held, planned } = await heldAndPlanned(dir, plan);
+    expect(held).toEqual(planned);
   });
 
   it('a wait that runs out says what it waited for and what it last saw', async () => {

@@ -2,28 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readState } from '../src/state/store.js';
 import { TAG_DEPLOYMENT, TAG_STEP } from '../src/aws/tags.js';
-import { readWorld, runCli, sandboxInventory, shape, statusJson, tempDir } from './helpers.js';
-
-/** What one install of the guide so far holds, by CloudFormation type. */
-const FULL_INSTALL = {
-  'AWS::EC2::EIP': 2,
-  'AWS::EC2::InternetGateway': 1,
-  'AWS::EC2::NatGateway': 2,
-  'AWS::EC2::RouteTable': 3,
-  'AWS::EC2::SecurityGroup': 5,
-  'AWS::EC2::Subnet': 4,
-  'AWS::EC2::VPC': 1,
-  'AWS::IAM::InstanceProfile': 1,
-  'AWS::IAM::ManagedPolicy': 1,
-  'AWS::IAM::Role': 1,
-  'AWS::S3::Bucket': 10,
-  'AWS::SSM::Parameter': 11,
-};
+import { readWorld, runCli, sandboxInventory, statusJson, tempDir } from './helpers.js';
+import { heldAndPlanned, planFor } from './plan-helpers.js';
 
 /** The README's quick start, as an operator runs it: install, status, teardown, discover. */
 describe('sandbox install end to end', () => {
-  it('builds every step, lists every resource, and tears down to nothing', async () => {
+  it('builds every step, exactly the resources the plan listed, and tears down to nothing', async () => {
     const dir = await tempDir();
+    const plan = await planFor(dir);
     const install = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir]);
     expect(install.code, install.stderr).toBe(0);
     for (const title of [
@@ -56,8 +42,10 @@ describe('sandbox install end to end', () => {
         'secrets',
       ].map((id) => [id, 'complete']),
     );
+    const { held: inAccount, planned } = await heldAndPlanned(dir, plan);
+    expect(inAccount).toEqual(planned);
+    expect(planned).toHaveLength(plan.length);
     const held = await sandboxInventory(dir);
-    expect(shape(status.resources)).toEqual(FULL_INSTALL);
     expect(status.resources.map((r) => `${r.type} ${r.id}`).sort()).toEqual(held.map((r) => `${r.type} ${r.id}`).sort());
     expect(status.resources.every((r) => held.find((h) => h.id === r.id)?.step === r.step)).toBe(true);
 
@@ -111,7 +99,7 @@ describe('sandbox install end to end', () => {
     expect(state.steps.subnets!.outputs).toMatchObject({ availabilityZones: ['us-west-2a', 'us-west-2b'] });
   });
 
-  it('honours a config file: other CIDRs and AZs, a second deployment beside the first', async () => {
+  it('honours a config file: other CIDRs and AZs, a second deployment beside the first, each as planned', async () => {
     const dir = await tempDir();
     const config = join(dir, 'answers.json');
     const { writeFile } = await import('node:fs/promises');
@@ -124,8 +112,20 @@ describe('sandbox install end to end', () => {
         subnetCidrs: { publicA: '10.20.0.0/24', privateA: '10.20.1.0/24', publicB: '10.20.2.0/24', privateB: '10.20.3.0/24' },
       }),
     );
+    const stagingAnswers = [
+      '--deployment',
+      'staging',
+      '--config',
+      config,
+      '--bucket-prefix',
+      'acme-staging',
+      '--ssh-cidr',
+      '203.0.113.0/24',
+    ];
+    const defaultPlan = await planFor(dir);
+    const stagingPlan = await planFor(dir, stagingAnswers);
     expect((await runCli(['install', '--sandbox', '--yes', '--state-dir', dir])).code).toBe(0);
-    const second = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir, '--deployment', 'staging', '--config', config]);
+    const second = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir, ...stagingAnswers]);
     expect(second.code, second.stderr).toBe(0);
     const world = (await readWorld(dir))!;
     const staging = Object.values(world.ec2).filter(
@@ -139,10 +139,21 @@ describe('sandbox install end to end', () => {
       ['eu-west-1', '10.20.3.0/24', 'eu-west-1c'],
     ]);
     expect(world.iam.roles['staging-GitLabS3Access']).toBeDefined();
+    const asPlanned = await heldAndPlanned(dir, stagingPlan, 'staging');
+    expect(asPlanned.held).toEqual(asPlanned.planned);
+    expect(asPlanned.planned).toEqual(
+      expect.arrayContaining([
+        'subnets AWS::EC2::Subnet staging-public-10.20.0.0',
+        'subnets AWS::EC2::Subnet staging-private-10.20.3.0',
+        's3-buckets AWS::S3::Bucket acme-staging-artifacts',
+        'vpc AWS::EC2::VPC staging-vpc',
+      ]),
+    );
     // Tearing one deployment down leaves the other untouched.
     expect((await runCli(['teardown', '--sandbox', '--yes', '--state-dir', dir, '--deployment', 'staging'])).code).toBe(0);
     expect(await sandboxInventory(dir, 'staging')).toEqual([]);
-    expect(shape(await sandboxInventory(dir, 'gitlab'))).toEqual(FULL_INSTALL);
+    const gitlab = await heldAndPlanned(dir, defaultPlan, 'gitlab');
+    expect(gitlab.held).toEqual(gitlab.planned);
   });
 
   it('a resume after success verifies each step and changes nothing', async () => {
@@ -160,6 +171,7 @@ describe('sandbox install end to end', () => {
     const faults = JSON.stringify({ seed: 42, throttleRate: 0.25, serverErrorRate: 0.1 });
     const run = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir], { GITLAB_AWS_SANDBOX_FAULTS: faults });
     expect(run.code, run.stderr).toBe(0);
-    expect(shape(await sandboxInventory(dir))).toEqual(FULL_INSTALL);
+    const { held, planned } = await heldAndPlanned(dir, await planFor(dir));
+    expect(held).toEqual(planned);
   });
 });

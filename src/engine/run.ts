@@ -7,20 +7,11 @@ import { resourceTags } from '../aws/tags.js';
 import type { StateStore } from '../state/store.js';
 import type { EngineEvent, EventSink, Operation, StepOutcome } from './events.js';
 import { checkGraph, dependents } from './graph.js';
-import type { DestroyResult, ResourceRef, StepContext, StepId, StepOutputs, TeardownOptions } from './step.js';
+import { changedNeeds, needsFingerprint, readOutputs } from './outputs.js';
+import type { EngineStep, ResourceRef, StepContext, TeardownOptions } from './step.js';
 import { Redactor } from './redact.js';
 
-/** A step as the engine sees it: the typed contract of step.ts with the types erased. */
-export interface EngineStep {
-  id: string;
-  title: string;
-  needs: readonly string[];
-  minutes: number;
-  create(ctx: StepContext): Promise<unknown>;
-  verify?(ctx: StepContext, outputs: any): Promise<boolean>;
-  discover(ctx: StepContext): Promise<ResourceRef[]>;
-  destroy(ctx: StepContext, resources: ResourceRef[]): Promise<void | DestroyResult>;
-}
+export type { EngineStep } from './step.js';
 
 export interface RunOptions {
   steps: readonly EngineStep[];
@@ -160,19 +151,29 @@ async function schedule(operation: Operation, rawOptions: RunOptions, strategy: 
 
 async function installStep(step: EngineStep, ctx: StepContext, { store, aws }: RunOptions): Promise<StepOutcome> {
   const previous = store.state.steps[step.id];
-  if (previous?.status === 'complete' && previous.outputs) {
-    if (!step.verify || (await step.verify(ctx, previous.outputs))) return 'verified';
+  const fingerprint = needsFingerprint(step, store.state);
+  if (previous?.status === 'complete') {
+    // Complete only if its outputs still read as the step's and what it was built on is unchanged;
+    // otherwise `create` runs again, adopting what exists and repairing what does not match.
+    const outputs = readOutputs(step, previous.outputs);
+    const changed = changedNeeds(previous.needsFingerprint, fingerprint);
+    if (!outputs.ok) ctx.progress(`the state file's outputs of this step do not match (${outputs.why}); checking it again`);
+    else if (changed.length) ctx.progress(`${changed.join(', ')} changed since this step completed; checking it again`);
+    else if (!step.verify || (await step.verify(ctx, outputs.value))) return 'verified';
   }
   const begin = aws.clock.now();
   await store.update((doc) => {
     doc.steps[step.id] = { status: 'running', startedAt: new Date().toISOString() };
   });
-  const outputs = (await step.create(ctx)) as Record<string, unknown>;
+  const created = await step.create(ctx);
+  // A step handing on outputs that do not match its own schema is a bug: fail it here, not later.
+  const outputs = (step.outputs ? step.outputs.parse(created) : created) as Record<string, unknown>;
   await store.update((doc) => {
     doc.steps[step.id] = {
       ...doc.steps[step.id],
       status: 'complete',
       outputs,
+      needsFingerprint: fingerprint,
       finishedAt: new Date().toISOString(),
       elapsedMs: aws.clock.now() - begin,
     };
@@ -205,7 +206,7 @@ export function uniqueResources(resources: ResourceRef[]): ResourceRef[] {
 /** The step's view of the run: config, clients, state writes and waits on the run's clock. */
 export function makeContext(
   step: EngineStep,
-  options: Pick<RunOptions, 'store' | 'aws' | 'emit' | 'teardown' | 'redactor'>,
+  options: Pick<RunOptions, 'store' | 'aws' | 'emit' | 'teardown' | 'redactor'> & { steps?: readonly EngineStep[] },
   signal: AbortSignal,
 ): StepContext {
   const { store, aws, emit } = options;
@@ -219,11 +220,13 @@ export function makeContext(
     aws,
     clock: aws.clock,
     signal,
-    output<K extends StepId>(id: K): StepOutputs[K] {
+    output(id: string) {
       if (!step.needs.includes(id)) throw new Error(`step '${step.id}' reads outputs of '${id}' without needing it`);
-      const outputs = doc().steps[id]?.outputs;
-      if (!outputs) throw new Error(`step '${step.id}' needs '${id}', which has not completed`);
-      return outputs as unknown as StepOutputs[K];
+      const stored = doc().steps[id]?.outputs;
+      if (!stored) throw new Error(`step '${step.id}' needs '${id}', which has not completed`);
+      const outputs = readOutputs(options.steps?.find((s) => s.id === id) ?? {}, stored);
+      if (!outputs.ok) throw new Error(`step '${step.id}' needs '${id}', whose outputs in the state file do not match (${outputs.why})`);
+      return outputs.value as never;
     },
     async record(resource) {
       await store.record({ ...resource, step: step.id, recordedAt: new Date().toISOString() });
@@ -261,7 +264,9 @@ export function makeContext(
     async each(items, work) {
       const start = aws.clock.now();
       let end = start;
-      const results = await Promise.all(
+      // Every part runs to its end even when another fails: a part still creating must record
+      // what it made while the run (its state file, its log, its lock) is still there.
+      const settled = await Promise.allSettled(
         items.map((item, i) =>
           aws.clock.timeline(start, async () => {
             try {
@@ -274,7 +279,9 @@ export function makeContext(
       );
       // This timeline resumes when the last part ended (a clock move, not a wait to abort).
       await aws.clock.sleep(end - aws.clock.now());
-      return results;
+      const failure = settled.find((s) => s.status === 'rejected');
+      if (failure) throw failure.reason;
+      return settled.map((s) => (s as PromiseFulfilledResult<Awaited<ReturnType<typeof work>>>).value);
     },
     teardown: options.teardown ?? { deleteData: false },
   };

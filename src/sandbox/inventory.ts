@@ -1,4 +1,4 @@
-import { TAG_DEPLOYMENT, TAG_STEP } from '../aws/tags.js';
+import { TAG_DEPLOYMENT, TAG_NAME, TAG_STEP } from '../aws/tags.js';
 import type { Ec2Kind, World } from './world.js';
 
 export interface SandboxResource {
@@ -6,6 +6,8 @@ export interface SandboxResource {
   id: string;
   deployment: string | undefined;
   step: string | undefined;
+  /** The Name tag, or the resource's own name where AWS keeps one (IAM, S3, SSM). */
+  name: string | undefined;
 }
 
 const EC2_TYPES: Record<Ec2Kind, string> = {
@@ -22,16 +24,16 @@ const EC2_TYPES: Record<Ec2Kind, string> = {
 /** Everything the sandbox account holds that still exists, seen from outside the program. */
 export function inventory(world: World, now: number): SandboxResource[] {
   const list: SandboxResource[] = [];
-  const push = (type: string, id: string, tags: Record<string, string>) =>
-    list.push({ type, id, deployment: tags[TAG_DEPLOYMENT], step: tags[TAG_STEP] });
+  const push = (type: string, id: string, tags: Record<string, string>, name = tags[TAG_NAME]) =>
+    list.push({ type, id, deployment: tags[TAG_DEPLOYMENT], step: tags[TAG_STEP], name });
   for (const r of Object.values(world.ec2)) {
     if (r.goneAt !== undefined && now >= r.goneAt) continue;
     push(EC2_TYPES[r.kind], r.id, r.tags);
   }
-  for (const p of Object.values(world.iam.policies)) push('AWS::IAM::ManagedPolicy', p.arn, p.tags);
-  for (const r of Object.values(world.iam.roles)) push('AWS::IAM::Role', r.name, r.tags);
-  for (const p of Object.values(world.iam.instanceProfiles)) push('AWS::IAM::InstanceProfile', p.name, p.tags);
-  for (const b of Object.values(world.s3.buckets)) if (b.owner === world.accountId) push('AWS::S3::Bucket', b.name, b.tags);
-  for (const p of Object.values(world.ssm.parameters)) push('AWS::SSM::Parameter', p.name, p.tags);
+  for (const p of Object.values(world.iam.policies)) push('AWS::IAM::ManagedPolicy', p.arn, p.tags, p.name);
+  for (const r of Object.values(world.iam.roles)) push('AWS::IAM::Role', r.name, r.tags, r.name);
+  for (const p of Object.values(world.iam.instanceProfiles)) push('AWS::IAM::InstanceProfile', p.name, p.tags, p.name);
+  for (const b of Object.values(world.s3.buckets)) if (b.owner === world.accountId) push('AWS::S3::Bucket', b.name, b.tags, b.name);
+  for (const p of Object.values(world.ssm.parameters)) push('AWS::SSM::Parameter', p.name, p.tags, p.name);
   return list;
 }

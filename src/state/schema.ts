@@ -21,6 +21,11 @@ export type ResourceRecord = z.infer<typeof resourceRecordSchema>;
 export const stepStateSchema = z.object({
   status: z.enum(STEP_STATUSES),
   outputs: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * A digest of each needed step's outputs when this step completed: if one has changed since
+   * (that step was re-created), this step is checked again by running `create`, not skipped.
+   */
+  needsFingerprint: z.record(z.string(), z.string()).optional(),
   error: z.string().optional(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),

@@ -1,12 +1,14 @@
+import type { Address, EC2, Filter, InternetGateway, NatGateway, RouteTable, SecurityGroup, Subnet, Vpc } from '@aws-sdk/client-ec2';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import { ec2TagFilters } from '../aws/tags.js';
-import type { StepContext } from '../engine/step.js';
+import { unlessNotFound } from '../aws/errors.js';
+import { ec2TagFilters, tagValue } from '../aws/tags.js';
+import type { ResourceRef, StepContext } from '../engine/step.js';
 
 /**
  * How long to keep retrying a NotFound for something just created: AWS advises backing off for
  * up to about five minutes while EC2's API catches up.
  */
-export const EVENTUAL_CONSISTENCY_MS = 5 * MINUTE;
+const EVENTUAL_CONSISTENCY_MS = 5 * MINUTE;
 
 /**
  * Deletes block with DependencyViolation while ENIs of RDS, ElastiCache, the NLB and instances
@@ -29,4 +31,91 @@ export function ours(ctx: StepContext, name?: string) {
 /** EC2 TagSpecifications for one resource of this step. */
 export function tagSpec(ctx: StepContext, resourceType: string, name: string) {
   return [{ ResourceType: resourceType, Tags: ctx.tags(name) }] as never;
+}
+
+/**
+ * Runs `action` once `what` has become visible: right after a create, EC2 answers NotFound for a
+ * while (its eventual consistency), and AWS's advice is to retry with backoff.
+ */
+export function whenVisible<T>(ctx: StepContext, what: string, action: () => Promise<T>): Promise<T> {
+  return ctx.retry(`${what} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, action);
+}
+
+/**
+ * Deletes something once nothing depends on it any more (ENIs of NAT gateways, load balancers and
+ * instances drain for minutes); gone already is success.
+ */
+export async function deleteWhenFree(ctx: StepContext, what: string, remove: () => Promise<unknown>): Promise<void> {
+  await ctx.retry(`${what} to be free of dependencies`, ['dependency'], DEPENDENCY_WINDOW_MS, () => unlessNotFound(remove));
+}
+
+type Tagged = { Tags?: Array<{ Key?: string; Value?: string }> };
+
+/** One kind of EC2 resource: its CloudFormation type, how to list it by filters, its ID. */
+export interface Ec2Kind<T extends Tagged> {
+  type: string;
+  list(ec2: EC2, filters: Filter[]): Promise<T[] | undefined>;
+  id(item: T): string;
+}
+
+const kind = <T extends Tagged>(type: string, list: Ec2Kind<T>['list'], id: (item: T) => string | undefined): Ec2Kind<T> => ({
+  type,
+  list,
+  id: (item) => id(item)!,
+});
+
+export const VPC = kind<Vpc>(
+  'AWS::EC2::VPC',
+  async (ec2, Filters) => (await ec2.describeVpcs({ Filters })).Vpcs,
+  (v) => v.VpcId,
+);
+export const SUBNET = kind<Subnet>(
+  'AWS::EC2::Subnet',
+  async (ec2, Filters) => (await ec2.describeSubnets({ Filters })).Subnets,
+  (s) => s.SubnetId,
+);
+export const INTERNET_GATEWAY = kind<InternetGateway>(
+  'AWS::EC2::InternetGateway',
+  async (ec2, Filters) => (await ec2.describeInternetGateways({ Filters })).InternetGateways,
+  (g) => g.InternetGatewayId,
+);
+export const ELASTIC_IP = kind<Address>(
+  'AWS::EC2::EIP',
+  async (ec2, Filters) => (await ec2.describeAddresses({ Filters })).Addresses,
+  (a) => a.AllocationId,
+);
+export const NAT_GATEWAY = kind<NatGateway>(
+  'AWS::EC2::NatGateway',
+  // Deleted NAT gateways stay listed for an hour; they are nobody's any more.
+  async (ec2, Filter) => (await ec2.describeNatGateways({ Filter })).NatGateways?.filter((n) => n.State !== 'deleted'),
+  (n) => n.NatGatewayId,
+);
+export const ROUTE_TABLE = kind<RouteTable>(
+  'AWS::EC2::RouteTable',
+  async (ec2, Filters) => (await ec2.describeRouteTables({ Filters })).RouteTables,
+  (t) => t.RouteTableId,
+);
+export const SECURITY_GROUP = kind<SecurityGroup>(
+  'AWS::EC2::SecurityGroup',
+  async (ec2, Filters) => (await ec2.describeSecurityGroups({ Filters })).SecurityGroups,
+  (g) => g.GroupId,
+);
+
+/** This step's resources of one kind, by its tags (and a Name, if given), plus any other filters. */
+export async function findOurs<T extends Tagged>(ctx: StepContext, kind: Ec2Kind<T>, name?: string, ...filters: Filter[]): Promise<T[]> {
+  return (await kind.list(await ctx.aws.ec2(), [...ours(ctx, name), ...filters])) ?? [];
+}
+
+/** A step's `discover` for EC2: everything of these kinds that carries the step's tags. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function discoverOurs(...kinds: Array<Ec2Kind<any>>) {
+  return async (ctx: StepContext): Promise<ResourceRef[]> => {
+    const found: ResourceRef[] = [];
+    for (const kind of kinds) {
+      for (const item of await findOurs(ctx, kind)) {
+        found.push({ type: kind.type, id: kind.id(item), name: tagValue(item.Tags, 'Name') ?? kind.id(item) });
+      }
+    }
+    return found;
+  };
 }

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { IAM, Tag as IamTag } from '@aws-sdk/client-iam';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import { unlessNotFound } from '../aws/errors.js';
@@ -5,22 +6,6 @@ import { callerIdentity } from '../aws/identity.js';
 import { belongsTo } from '../aws/tags.js';
 import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
 import { bucketNames, guideNames } from './names.js';
-
-/** Guide: "Create an IAM EC2 instance role and profile" (policy gl-s3-policy, role GitLabS3Access). */
-export interface IamRoleOutputs {
-  accountId: string;
-  policyArn: string;
-  roleName: string;
-  roleArn: string;
-  instanceProfileName: string;
-  instanceProfileArn: string;
-}
-
-declare module '../engine/step.js' {
-  interface StepOutputs {
-    'iam-role': IamRoleOutputs;
-  }
-}
 
 const POLICY = 'AWS::IAM::ManagedPolicy';
 const ROLE = 'AWS::IAM::Role';
@@ -93,11 +78,28 @@ function sameJson(a: string, b: string): boolean {
   }
 }
 
+/** Guide: "Create an IAM EC2 instance role and profile" (policy gl-s3-policy, role GitLabS3Access). */
 export const iamRole = defineStep({
   id: 'iam-role',
   title: 'IAM policy, role and instance profile',
   needs: [],
   minutes: 3 * AWS_MINUTES.iam.create,
+  outputs: z.object({
+    accountId: z.string(),
+    policyArn: z.string(),
+    roleName: z.string(),
+    roleArn: z.string(),
+    instanceProfileName: z.string(),
+    instanceProfileArn: z.string(),
+  }),
+  resources: (config) => {
+    const names = guideNames(config.deployment);
+    return [
+      { type: POLICY, name: names.s3Policy },
+      { type: ROLE, name: names.instanceRole },
+      { type: PROFILE, name: names.instanceRole },
+    ];
+  },
 
   async create(ctx) {
     const iam = await ctx.aws.iam();

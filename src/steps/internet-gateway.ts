@@ -1,39 +1,30 @@
+import { z } from 'zod';
 import { AWS_MINUTES } from '../aws/durations.js';
-import { errorCode, unlessNotFound } from '../aws/errors.js';
+import { errorCode } from '../aws/errors.js';
 import { tagValue } from '../aws/tags.js';
 import { defineStep } from '../engine/step.js';
-import { DEPENDENCY_WINDOW_MS, EVENTUAL_CONSISTENCY_MS, ours, tagSpec } from './ec2-common.js';
+import { DEPENDENCY_WINDOW_MS, INTERNET_GATEWAY, discoverOurs, findOurs, tagSpec, whenVisible, deleteWhenFree } from './ec2-common.js';
 import { guideNames } from './names.js';
+import { vpc } from './vpc.js';
 
 /** Guide: "Internet Gateway": gitlab-gateway, attached to gitlab-vpc. */
-export interface InternetGatewayOutputs {
-  internetGatewayId: string;
-}
-
-declare module '../engine/step.js' {
-  interface StepOutputs {
-    'internet-gateway': InternetGatewayOutputs;
-  }
-}
-
-const GATEWAY = 'AWS::EC2::InternetGateway';
-
 export const internetGateway = defineStep({
   id: 'internet-gateway',
   title: 'Internet gateway',
-  needs: ['vpc'],
+  needs: [vpc],
   minutes: 2 * AWS_MINUTES.network.create,
+  outputs: z.object({ internetGatewayId: z.string() }),
+  resources: (config) => [{ type: INTERNET_GATEWAY.type, name: guideNames(config.deployment).internetGateway }],
 
   async create(ctx) {
     const ec2 = await ctx.aws.ec2();
     const { vpcId } = ctx.output('vpc');
     const name = guideNames(ctx.deployment).internetGateway;
-    const existing = (await ec2.describeInternetGateways({ Filters: ours(ctx) })).InternetGateways ?? [];
     const gateway =
-      existing.find((g) => tagValue(g.Tags, 'Name') === name) ??
+      (await findOurs(ctx, INTERNET_GATEWAY)).find((g) => tagValue(g.Tags, 'Name') === name) ??
       (await ec2.createInternetGateway({ TagSpecifications: tagSpec(ctx, 'internet-gateway', name) })).InternetGateway!;
     const internetGatewayId = gateway.InternetGatewayId!;
-    await ctx.record({ type: GATEWAY, id: internetGatewayId, name });
+    await ctx.record({ type: INTERNET_GATEWAY.type, id: internetGatewayId, name });
 
     const attachedTo = gateway.Attachments?.map((a) => a.VpcId) ?? [];
     if (attachedTo.some((id) => id !== vpcId)) {
@@ -42,7 +33,7 @@ export const internetGateway = defineStep({
       );
     }
     if (!attachedTo.includes(vpcId)) {
-      await ctx.retry(`internet gateway ${internetGatewayId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
+      await whenVisible(ctx, `internet gateway ${internetGatewayId}`, () =>
         ec2.attachInternetGateway({ InternetGatewayId: internetGatewayId, VpcId: vpcId }),
       );
     }
@@ -50,23 +41,16 @@ export const internetGateway = defineStep({
   },
 
   async verify(ctx, outputs) {
-    const ec2 = await ctx.aws.ec2();
     const { vpcId } = ctx.output('vpc');
-    const found =
-      (await ec2.describeInternetGateways({ Filters: [...ours(ctx), { Name: 'attachment.vpc-id', Values: [vpcId] }] })).InternetGateways ??
-      [];
+    const found = await findOurs(ctx, INTERNET_GATEWAY, undefined, { Name: 'attachment.vpc-id', Values: [vpcId] });
     return found.some((g) => g.InternetGatewayId === outputs.internetGatewayId);
   },
 
-  async discover(ctx) {
-    const ec2 = await ctx.aws.ec2();
-    const found = (await ec2.describeInternetGateways({ Filters: ours(ctx) })).InternetGateways ?? [];
-    return found.map((g) => ({ type: GATEWAY, id: g.InternetGatewayId!, name: tagValue(g.Tags, 'Name') ?? g.InternetGatewayId! }));
-  },
+  discover: discoverOurs(INTERNET_GATEWAY),
 
   async destroy(ctx, resources) {
     const ec2 = await ctx.aws.ec2();
-    for (const ref of resources.filter((r) => r.type === GATEWAY)) {
+    for (const ref of resources.filter((r) => r.type === INTERNET_GATEWAY.type)) {
       const found = await ec2.describeInternetGateways({ Filters: [{ Name: 'internet-gateway-id', Values: [ref.id] }] });
       for (const attachment of found.InternetGateways?.[0]?.Attachments ?? []) {
         // Detaching fails while NAT gateways (or instances) still hold public addresses in the VPC.
@@ -78,9 +62,7 @@ export const internetGateway = defineStep({
           }
         });
       }
-      await ctx.retry(`internet gateway ${ref.id} to be deletable`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-        unlessNotFound(() => ec2.deleteInternetGateway({ InternetGatewayId: ref.id })),
-      );
+      await deleteWhenFree(ctx, `internet gateway ${ref.id}`, () => ec2.deleteInternetGateway({ InternetGatewayId: ref.id }));
       await ctx.forget(ref);
     }
   },

@@ -1,47 +1,35 @@
+import { z } from 'zod';
 import type { EC2, NatGateway } from '@aws-sdk/client-ec2';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import { errorCode, isKind, unlessNotFound } from '../aws/errors.js';
-import { tagValue } from '../aws/tags.js';
 import { defineStep, type StepContext } from '../engine/step.js';
-import { EVENTUAL_CONSISTENCY_MS, ours, patience, tagSpec } from './ec2-common.js';
+import { ELASTIC_IP, NAT_GATEWAY, discoverOurs, findOurs, patience, tagSpec, whenVisible } from './ec2-common.js';
+import { internetGateway } from './internet-gateway.js';
 import { ZONES, guideNames } from './names.js';
+import { subnets } from './subnets.js';
 
-/** Guide: "Create NAT Gateways": one in each public subnet, each with its own Elastic IP. */
-export interface NatGatewayOutputs {
-  natGatewayIds: [string, string];
-  publicIps: [string, string];
-}
-
-declare module '../engine/step.js' {
-  interface StepOutputs {
-    'nat-gateways': NatGatewayOutputs;
-  }
-}
-
-const ADDRESS = 'AWS::EC2::EIP';
-const NAT = 'AWS::EC2::NatGateway';
 const GONE = ['deleting', 'deleted', 'failed'];
+const pair = z.tuple([z.string(), z.string()]).readonly();
 
 /** ReleaseAddress answers AuthFailure for a while after its NAT gateway is deleted (AWS's quirk). */
 const RELEASE_WINDOW_MS = 5 * MINUTE;
 
 async function ensureAddress(ctx: StepContext, ec2: EC2, zone: 'a' | 'b') {
   const name = guideNames(ctx.deployment).natAddress(zone);
-  const found = (await ec2.describeAddresses({ Filters: ours(ctx, name) })).Addresses?.[0];
+  const found = (await findOurs(ctx, ELASTIC_IP, name))[0];
   const allocationId =
     found?.AllocationId ??
     (await ec2.allocateAddress({ Domain: 'vpc', TagSpecifications: tagSpec(ctx, 'elastic-ip', name) })).AllocationId!;
-  await ctx.record({ type: ADDRESS, id: allocationId, name });
+  await ctx.record({ type: ELASTIC_IP.type, id: allocationId, name });
   return allocationId;
 }
 
 async function ensureNatGateway(ctx: StepContext, ec2: EC2, zone: 'a' | 'b', subnetId: string, allocationId: string): Promise<NatGateway> {
   const name = guideNames(ctx.deployment).natGateway(zone);
-  const existing = (await ec2.describeNatGateways({ Filter: ours(ctx, name) })).NatGateways ?? [];
-  let nat = existing.find((n) => !GONE.includes(n.State ?? ''));
+  let nat = (await findOurs(ctx, NAT_GATEWAY, name)).find((n) => !GONE.includes(n.State ?? ''));
   // The token makes a retried or resumed create return the same gateway instead of a second one.
   nat ??= (
-    await ctx.retry(`subnet ${subnetId} and address ${allocationId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
+    await whenVisible(ctx, `subnet ${subnetId} and address ${allocationId}`, () =>
       ec2.createNatGateway({
         SubnetId: subnetId,
         AllocationId: allocationId,
@@ -52,11 +40,9 @@ async function ensureNatGateway(ctx: StepContext, ec2: EC2, zone: 'a' | 'b', sub
     )
   ).NatGateway!;
   const natGatewayId = nat.NatGatewayId!;
-  await ctx.record({ type: NAT, id: natGatewayId, name });
+  await ctx.record({ type: NAT_GATEWAY.type, id: natGatewayId, name });
   return ctx.poll(`NAT gateway ${natGatewayId} to become available`, patience(AWS_MINUTES.natGateway.create), async () => {
-    const seen = await ctx.retry(`NAT gateway ${natGatewayId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
-      ec2.describeNatGateways({ NatGatewayIds: [natGatewayId] }),
-    );
+    const seen = await whenVisible(ctx, `NAT gateway ${natGatewayId}`, () => ec2.describeNatGateways({ NatGatewayIds: [natGatewayId] }));
     const current = seen.NatGateways?.[0];
     if (current?.State === 'failed') {
       throw new Error(`NAT gateway ${natGatewayId} failed: ${current.FailureMessage ?? current.FailureCode}; delete it and resume`);
@@ -65,11 +51,20 @@ async function ensureNatGateway(ctx: StepContext, ec2: EC2, zone: 'a' | 'b', sub
   });
 }
 
+/** Guide: "Create NAT Gateways": one in each public subnet, each with its own Elastic IP. */
 export const natGateways = defineStep({
   id: 'nat-gateways',
   title: 'NAT gateways',
-  needs: ['subnets', 'internet-gateway'],
+  needs: [subnets, internetGateway],
   minutes: AWS_MINUTES.elasticIp.create + AWS_MINUTES.natGateway.create,
+  outputs: z.object({ natGatewayIds: pair, publicIps: pair }),
+  resources: (config) => {
+    const names = guideNames(config.deployment);
+    return ZONES.flatMap((zone) => [
+      { type: ELASTIC_IP.type, name: names.natAddress(zone) },
+      { type: NAT_GATEWAY.type, name: names.natGateway(zone) },
+    ]);
+  },
 
   async create(ctx) {
     const ec2 = await ctx.aws.ec2();
@@ -79,32 +74,23 @@ export const natGateways = defineStep({
       return ensureNatGateway(ctx, ec2, zone, publicSubnetIds[i]!, allocationId);
     });
     return {
-      natGatewayIds: [made[0]!.NatGatewayId!, made[1]!.NatGatewayId!],
-      publicIps: [made[0]!.NatGatewayAddresses?.[0]?.PublicIp ?? '', made[1]!.NatGatewayAddresses?.[0]?.PublicIp ?? ''],
+      natGatewayIds: [made[0]!.NatGatewayId!, made[1]!.NatGatewayId!] as const,
+      publicIps: [made[0]!.NatGatewayAddresses?.[0]?.PublicIp ?? '', made[1]!.NatGatewayAddresses?.[0]?.PublicIp ?? ''] as const,
     };
   },
 
   async verify(ctx, outputs) {
-    const ec2 = await ctx.aws.ec2();
-    const found = (await ec2.describeNatGateways({ Filter: ours(ctx) })).NatGateways ?? [];
+    const found = await findOurs(ctx, NAT_GATEWAY);
     return outputs.natGatewayIds.every((id) => found.some((n) => n.NatGatewayId === id && n.State === 'available'));
   },
 
-  async discover(ctx) {
-    const ec2 = await ctx.aws.ec2();
-    const nats = ((await ec2.describeNatGateways({ Filter: ours(ctx) })).NatGateways ?? []).filter((n) => n.State !== 'deleted');
-    const addresses = (await ec2.describeAddresses({ Filters: ours(ctx) })).Addresses ?? [];
-    return [
-      ...nats.map((n) => ({ type: NAT, id: n.NatGatewayId!, name: tagValue(n.Tags, 'Name') ?? n.NatGatewayId! })),
-      ...addresses.map((a) => ({ type: ADDRESS, id: a.AllocationId!, name: tagValue(a.Tags, 'Name') ?? a.AllocationId! })),
-    ];
-  },
+  discover: discoverOurs(NAT_GATEWAY, ELASTIC_IP),
 
   async destroy(ctx, resources) {
     const ec2 = await ctx.aws.ec2();
     // Gateways first: an address cannot be released while a gateway holds it.
     await ctx.each(
-      resources.filter((r) => r.type === NAT),
+      resources.filter((r) => r.type === NAT_GATEWAY.type),
       async (ref) => {
         await unlessNotFound(() => ec2.deleteNatGateway({ NatGatewayId: ref.id }));
         await ctx.poll(`NAT gateway ${ref.id} to be deleted`, patience(AWS_MINUTES.natGateway.delete), async () => {
@@ -120,7 +106,7 @@ export const natGateways = defineStep({
       },
     );
     await ctx.each(
-      resources.filter((r) => r.type === ADDRESS),
+      resources.filter((r) => r.type === ELASTIC_IP.type),
       async (ref) => {
         const releasable = (err: unknown) => ['AuthFailure', 'InvalidIPAddress.InUse'].includes(errorCode(err));
         await ctx.retry(`Elastic IP ${ref.id} to be releasable`, releasable, RELEASE_WINDOW_MS, () =>

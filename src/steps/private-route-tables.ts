@@ -1,27 +1,24 @@
+import { z } from 'zod';
 import { AWS_MINUTES } from '../aws/durations.js';
 import { defineStep } from '../engine/step.js';
+import { ROUTE_TABLE, discoverOurs } from './ec2-common.js';
+import { natGateways } from './nat-gateways.js';
 import { ZONES, guideNames } from './names.js';
-import { discoverRouteTables, destroyRouteTables, ensureRouteTable } from './route-tables.js';
+import { destroyRouteTables, ensureRouteTable } from './route-tables.js';
+import { subnets } from './subnets.js';
+import { vpc } from './vpc.js';
 
 /**
  * Guide: "Private Route Tables": gitlab-private-a and -b, each sending 0.0.0.0/0 to the NAT
  * gateway in its own AZ and associated with that AZ's private subnet.
  */
-export interface PrivateRouteTableOutputs {
-  routeTableIds: [string, string];
-}
-
-declare module '../engine/step.js' {
-  interface StepOutputs {
-    'private-route-tables': PrivateRouteTableOutputs;
-  }
-}
-
 export const privateRouteTables = defineStep({
   id: 'private-route-tables',
   title: 'Private route tables',
-  needs: ['vpc', 'subnets', 'nat-gateways'],
+  needs: [vpc, subnets, natGateways],
   minutes: 3 * AWS_MINUTES.network.create,
+  outputs: z.object({ routeTableIds: z.tuple([z.string(), z.string()]).readonly() }),
+  resources: (config) => ZONES.map((zone) => ({ type: ROUTE_TABLE.type, name: guideNames(config.deployment).privateRouteTable(zone) })),
 
   async create(ctx) {
     const { vpcId } = ctx.output('vpc');
@@ -36,9 +33,9 @@ export const privateRouteTables = defineStep({
         subnetIds: [privateSubnetIds[i]!],
       }),
     );
-    return { routeTableIds: [a!, b!] };
+    return { routeTableIds: [a!, b!] as const };
   },
 
-  discover: discoverRouteTables,
+  discover: discoverOurs(ROUTE_TABLE),
   destroy: destroyRouteTables,
 });

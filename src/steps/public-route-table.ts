@@ -1,24 +1,21 @@
+import { z } from 'zod';
 import { AWS_MINUTES } from '../aws/durations.js';
 import { defineStep } from '../engine/step.js';
+import { ROUTE_TABLE, discoverOurs } from './ec2-common.js';
+import { internetGateway } from './internet-gateway.js';
 import { guideNames } from './names.js';
-import { discoverRouteTables, destroyRouteTables, ensureRouteTable } from './route-tables.js';
+import { destroyRouteTables, ensureRouteTable } from './route-tables.js';
+import { subnets } from './subnets.js';
+import { vpc } from './vpc.js';
 
 /** Guide: "Public Route Table": gitlab-public, 0.0.0.0/0 to the internet gateway, both public subnets. */
-export interface PublicRouteTableOutputs {
-  routeTableId: string;
-}
-
-declare module '../engine/step.js' {
-  interface StepOutputs {
-    'public-route-table': PublicRouteTableOutputs;
-  }
-}
-
 export const publicRouteTable = defineStep({
   id: 'public-route-table',
   title: 'Public route table',
-  needs: ['vpc', 'subnets', 'internet-gateway'],
+  needs: [vpc, subnets, internetGateway],
   minutes: 4 * AWS_MINUTES.network.create,
+  outputs: z.object({ routeTableId: z.string() }),
+  resources: (config) => [{ type: ROUTE_TABLE.type, name: guideNames(config.deployment).publicRouteTable }],
 
   async create(ctx) {
     const routeTableId = await ensureRouteTable(ctx, {
@@ -31,6 +28,6 @@ export const publicRouteTable = defineStep({
     return { routeTableId };
   },
 
-  discover: discoverRouteTables,
+  discover: discoverOurs(ROUTE_TABLE),
   destroy: destroyRouteTables,
 });

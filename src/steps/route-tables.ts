@@ -1,11 +1,9 @@
 import type { EC2, RouteTable } from '@aws-sdk/client-ec2';
 import { errorCode, unlessNotFound } from '../aws/errors.js';
-import { tagValue } from '../aws/tags.js';
 import type { ResourceRef, StepContext } from '../engine/step.js';
-import { DEPENDENCY_WINDOW_MS, EVENTUAL_CONSISTENCY_MS, ours, tagSpec } from './ec2-common.js';
+import { ROUTE_TABLE, findOurs, tagSpec, whenVisible, deleteWhenFree } from './ec2-common.js';
 
 /** What the public and the private route-table steps share: one table, its default route, its subnets. */
-export const ROUTE_TABLE = 'AWS::EC2::RouteTable';
 
 export interface RouteTablePlan {
   name: string;
@@ -26,10 +24,9 @@ function targetOf(route: { GatewayId?: string; NatGatewayId?: string }): string 
 /** Finds or creates the table, then makes its default route and its associations what the plan says. */
 export async function ensureRouteTable(ctx: StepContext, plan: RouteTablePlan): Promise<string> {
   const ec2 = await ctx.aws.ec2();
-  const existing = (await ec2.describeRouteTables({ Filters: ours(ctx, plan.name) })).RouteTables ?? [];
-  let table: RouteTable | undefined = existing[0];
+  let table: RouteTable | undefined = (await findOurs(ctx, ROUTE_TABLE, plan.name))[0];
   table ??= (
-    await ctx.retry(`VPC ${plan.vpcId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
+    await whenVisible(ctx, `VPC ${plan.vpcId}`, () =>
       ec2.createRouteTable({
         VpcId: plan.vpcId,
         ClientToken: ctx.token(`route-table-${plan.key}`),
@@ -38,7 +35,7 @@ export async function ensureRouteTable(ctx: StepContext, plan: RouteTablePlan): 
     )
   ).RouteTable!;
   const routeTableId = table.RouteTableId!;
-  await ctx.record({ type: ROUTE_TABLE, id: routeTableId, name: plan.name });
+  await ctx.record({ type: ROUTE_TABLE.type, id: routeTableId, name: plan.name });
 
   const current = await readTable(ctx, ec2, routeTableId);
   const wanted = 'GatewayId' in plan.target ? plan.target.GatewayId : plan.target.NatGatewayId;
@@ -46,7 +43,7 @@ export async function ensureRouteTable(ctx: StepContext, plan: RouteTablePlan): 
   if (route && targetOf(route) !== wanted) {
     await ec2.replaceRoute({ RouteTableId: routeTableId, DestinationCidrBlock: DEFAULT_ROUTE, ...plan.target });
   } else if (!route) {
-    await ctx.retry(`the target of ${plan.name} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, async () => {
+    await whenVisible(ctx, `the target of ${plan.name}`, async () => {
       try {
         await ec2.createRoute({ RouteTableId: routeTableId, DestinationCidrBlock: DEFAULT_ROUTE, ...plan.target });
       } catch (err) {
@@ -71,32 +68,22 @@ export async function ensureRouteTable(ctx: StepContext, plan: RouteTablePlan): 
 }
 
 async function readTable(ctx: StepContext, ec2: EC2, routeTableId: string): Promise<RouteTable> {
-  const found = await ctx.retry(`route table ${routeTableId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
-    ec2.describeRouteTables({ RouteTableIds: [routeTableId] }),
-  );
+  const found = await whenVisible(ctx, `route table ${routeTableId}`, () => ec2.describeRouteTables({ RouteTableIds: [routeTableId] }));
   return found.RouteTables![0]!;
-}
-
-export async function discoverRouteTables(ctx: StepContext): Promise<ResourceRef[]> {
-  const ec2 = await ctx.aws.ec2();
-  const found = (await ec2.describeRouteTables({ Filters: ours(ctx) })).RouteTables ?? [];
-  return found.map((t) => ({ type: ROUTE_TABLE, id: t.RouteTableId!, name: tagValue(t.Tags, 'Name') ?? t.RouteTableId! }));
 }
 
 /** Associations go first: a table with subnets cannot be deleted. */
 export async function destroyRouteTables(ctx: StepContext, resources: ResourceRef[]): Promise<void> {
   const ec2 = await ctx.aws.ec2();
   await ctx.each(
-    resources.filter((r) => r.type === ROUTE_TABLE),
+    resources.filter((r) => r.type === ROUTE_TABLE.type),
     async (ref) => {
       const found = (await ec2.describeRouteTables({ Filters: [{ Name: 'route-table-id', Values: [ref.id] }] })).RouteTables?.[0];
       for (const association of found?.Associations ?? []) {
         if (association.Main) continue;
         await unlessNotFound(() => ec2.disassociateRouteTable({ AssociationId: association.RouteTableAssociationId! }));
       }
-      await ctx.retry(`route table ${ref.id} to be deletable`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-        unlessNotFound(() => ec2.deleteRouteTable({ RouteTableId: ref.id })),
-      );
+      await deleteWhenFree(ctx, `route table ${ref.id}`, () => ec2.deleteRouteTable({ RouteTableId: ref.id }));
       await ctx.forget(ref);
     },
   );

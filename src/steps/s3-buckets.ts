@@ -1,24 +1,11 @@
+import { z } from 'zod';
 import type { S3 } from '@aws-sdk/client-s3';
 import { AWS_MINUTES } from '../aws/durations.js';
 import { errorCode, isKind } from '../aws/errors.js';
 import { callerIdentity } from '../aws/identity.js';
 import { belongsTo } from '../aws/tags.js';
 import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
-import { BUCKET_TYPES, bucketNames, type BucketType } from './names.js';
-
-/**
- * Guide: "Amazon S3 object storage": one bucket per GitLab object type plus one for backups,
- * private (public access blocked), encrypted by default, tagged as this deployment's.
- */
-export interface S3BucketOutputs {
-  buckets: Record<BucketType, string>;
-}
-
-declare module '../engine/step.js' {
-  interface StepOutputs {
-    's3-buckets': S3BucketOutputs;
-  }
-}
+import { BUCKET_TYPES, bucketNames } from './names.js';
 
 const BUCKET = 'AWS::S3::Bucket';
 const DELETE_BATCH = 1000; // DeleteObjects takes at most 1,000 keys a call
@@ -105,11 +92,17 @@ async function emptyBucket(ctx: StepContext, s3: S3, bucket: string): Promise<vo
   }
 }
 
+/**
+ * Guide: "Amazon S3 object storage": one bucket per GitLab object type plus one for backups,
+ * private (public access blocked), encrypted by default, tagged as this deployment's.
+ */
 export const s3Buckets = defineStep({
   id: 's3-buckets',
   title: 'S3 buckets',
   needs: [],
   minutes: 3 * AWS_MINUTES.s3Bucket.create,
+  outputs: z.object({ buckets: z.record(z.enum(BUCKET_TYPES), z.string()) }),
+  resources: (config, account) => Object.values(bucketNames(config, account)).map((name) => ({ type: BUCKET, name })),
 
   async create(ctx) {
     const s3 = await ctx.aws.s3();

@@ -1,26 +1,11 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import type { SSM } from '@aws-sdk/client-ssm';
 import { AWS_MINUTES } from '../aws/durations.js';
 import { errorCode } from '../aws/errors.js';
 import { belongsTo } from '../aws/tags.js';
 import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
 import { guideNames } from './names.js';
-
-/**
- * Every secret the installation needs, generated here with a CSPRNG and kept only in SSM
- * Parameter Store (SecureString) under /gitlab-aws/<deployment>/. The state file, the log and the
- * terminal only ever see parameter names; instances read the values at boot with their role.
- */
-export interface SecretOutputs {
-  path: string;
-  parameters: Record<SecretName, string>;
-}
-
-declare module '../engine/step.js' {
-  interface StepOutputs {
-    secrets: SecretOutputs;
-  }
-}
 
 const PARAMETER = 'AWS::SSM::Parameter';
 
@@ -44,6 +29,13 @@ export const SECRETS = {
   'rails/ci-jwt-signing-key': rsaKey,
 } as const;
 export type SecretName = keyof typeof SECRETS;
+const SECRET_NAMES = Object.keys(SECRETS) as [SecretName, ...SecretName[]];
+
+/** Each secret's SSM parameter: /gitlab-aws/<deployment>/<secret>. */
+function parameterNames(deployment: string): Record<SecretName, string> {
+  const path = guideNames(deployment).parameterPath;
+  return Object.fromEntries(SECRET_NAMES.map((key) => [key, `${path}/${key}`])) as Record<SecretName, string>;
+}
 
 async function ensureParameter(ctx: StepContext, ssm: SSM, name: string, generate: () => string): Promise<void> {
   const value = generate();
@@ -73,18 +65,24 @@ async function listParameters(ctx: StepContext, ssm: SSM): Promise<string[]> {
   return names;
 }
 
+/**
+ * Every secret the installation needs, generated here with a CSPRNG and kept only in SSM
+ * Parameter Store (SecureString) under /gitlab-aws/<deployment>/. The state file, the log and the
+ * terminal only ever see parameter names; instances read the values at boot with their role.
+ */
 export const secrets = defineStep({
   id: 'secrets',
   title: 'Secrets in SSM Parameter Store',
   needs: [],
   minutes: 2 * AWS_MINUTES.ssmParameter.create,
+  outputs: z.object({ path: z.string(), parameters: z.record(z.enum(SECRET_NAMES), z.string()) }),
+  resources: (config) => Object.values(parameterNames(config.deployment)).map((name) => ({ type: PARAMETER, name })),
 
   async create(ctx) {
     const ssm = await ctx.aws.ssm();
-    const path = guideNames(ctx.deployment).parameterPath;
-    const parameters = Object.fromEntries(Object.keys(SECRETS).map((key) => [key, `${path}/${key}`])) as Record<SecretName, string>;
-    await ctx.each(Object.keys(SECRETS) as SecretName[], (key) => ensureParameter(ctx, ssm, parameters[key], SECRETS[key]));
-    return { path, parameters };
+    const parameters = parameterNames(ctx.deployment);
+    await ctx.each(SECRET_NAMES, (key) => ensureParameter(ctx, ssm, parameters[key], SECRETS[key]));
+    return { path: guideNames(ctx.deployment).parameterPath, parameters };
   },
 
   async verify(ctx, outputs) {

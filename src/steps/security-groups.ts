@@ -1,27 +1,12 @@
+import { z } from 'zod';
 import type { EC2, IpPermission, SecurityGroupRule } from '@aws-sdk/client-ec2';
 import { AWS_MINUTES } from '../aws/durations.js';
 import { errorCode, unlessNotFound } from '../aws/errors.js';
-import { tagValue } from '../aws/tags.js';
 import type { InstallConfig } from '../config/schema.js';
 import { defineStep, type StepContext } from '../engine/step.js';
-import { DEPENDENCY_WINDOW_MS, EVENTUAL_CONSISTENCY_MS, ours, tagSpec } from './ec2-common.js';
+import { SECURITY_GROUP, discoverOurs, findOurs, tagSpec, whenVisible, deleteWhenFree } from './ec2-common.js';
 import { SECURITY_GROUP_ROLES, guideNames, type SecurityGroupRole } from './names.js';
-
-/**
- * Guide: the security groups of "Load Balancer", "RDS Security Group", "Create a Redis Security
- * Group", the bastion hosts and Gitaly, with their inbound rules.
- */
-export interface SecurityGroupOutputs {
-  groupIds: Record<SecurityGroupRole, string>;
-}
-
-declare module '../engine/step.js' {
-  interface StepOutputs {
-    'security-groups': SecurityGroupOutputs;
-  }
-}
-
-const GROUP = 'AWS::EC2::SecurityGroup';
+import { vpc } from './vpc.js';
 
 export type RuleSource = { cidr: string } | { ipv6: string } | { group: SecurityGroupRole };
 export interface IngressRule {
@@ -84,7 +69,7 @@ function permission(rule: IngressRule, ids: Record<string, string>): IpPermissio
 }
 
 async function rulesOf(ctx: StepContext, ec2: EC2, groupId: string): Promise<SecurityGroupRule[]> {
-  const found = await ctx.retry(`security group ${groupId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
+  const found = await whenVisible(ctx, `security group ${groupId}`, () =>
     ec2.describeSecurityGroupRules({ Filters: [{ Name: 'group-id', Values: [groupId] }] }),
   );
   return found.SecurityGroupRules ?? [];
@@ -96,7 +81,7 @@ async function ensureGroup(ctx: StepContext, ec2: EC2, role: SecurityGroupRole, 
   if (!groupId) {
     try {
       groupId = (
-        await ctx.retry(`VPC ${vpcId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
+        await whenVisible(ctx, `VPC ${vpcId}`, () =>
           ec2.createSecurityGroup({
             GroupName: name,
             Description: DESCRIPTIONS[role],
@@ -114,20 +99,27 @@ async function ensureGroup(ctx: StepContext, ec2: EC2, role: SecurityGroupRole, 
       throw err;
     }
   }
-  await ctx.record({ type: GROUP, id: groupId, name });
+  await ctx.record({ type: SECURITY_GROUP.type, id: groupId, name });
   return groupId;
 }
 
+/**
+ * Guide: the security groups of "Load Balancer", "RDS Security Group", "Create a Redis Security
+ * Group", the bastion hosts and Gitaly, with their inbound rules.
+ */
 export const securityGroups = defineStep({
   id: 'security-groups',
   title: 'Security groups',
-  needs: ['vpc'],
+  needs: [vpc],
   minutes: 2 * AWS_MINUTES.network.create,
+  outputs: z.object({ groupIds: z.record(z.enum(SECURITY_GROUP_ROLES), z.string()) }),
+  resources: (config) =>
+    SECURITY_GROUP_ROLES.map((role) => ({ type: SECURITY_GROUP.type, name: guideNames(config.deployment).securityGroup(role) })),
 
   async create(ctx) {
     const ec2 = await ctx.aws.ec2();
     const { vpcId } = ctx.output('vpc');
-    const existing = (await ec2.describeSecurityGroups({ Filters: ours(ctx) })).SecurityGroups ?? [];
+    const existing = await findOurs(ctx, SECURITY_GROUP);
     const byName = new Map(existing.map((g) => [g.GroupName!, g.GroupId!]));
     const ids = Object.fromEntries(
       await ctx.each(SECURITY_GROUP_ROLES, async (role) => [role, await ensureGroup(ctx, ec2, role, vpcId, byName)] as const),
@@ -138,7 +130,7 @@ export const securityGroups = defineStep({
       const present = await rulesOf(ctx, ec2, ids[role]);
       const missing = wanted[role].filter((rule) => !present.some((p) => matches(rule, p, ids)));
       if (missing.length === 0) return;
-      await ctx.retry(`the groups referenced by ${role} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
+      await whenVisible(ctx, `the groups referenced by ${role}`, () =>
         ec2.authorizeSecurityGroupIngress({ GroupId: ids[role], IpPermissions: missing.map((rule) => permission(rule, ids)) }),
       );
     });
@@ -146,20 +138,15 @@ export const securityGroups = defineStep({
   },
 
   async verify(ctx, outputs) {
-    const ec2 = await ctx.aws.ec2();
-    const found = (await ec2.describeSecurityGroups({ Filters: ours(ctx) })).SecurityGroups ?? [];
+    const found = await findOurs(ctx, SECURITY_GROUP);
     return Object.values(outputs.groupIds).every((id) => found.some((g) => g.GroupId === id));
   },
 
-  async discover(ctx) {
-    const ec2 = await ctx.aws.ec2();
-    const found = (await ec2.describeSecurityGroups({ Filters: ours(ctx) })).SecurityGroups ?? [];
-    return found.map((g) => ({ type: GROUP, id: g.GroupId!, name: tagValue(g.Tags, 'Name') ?? g.GroupName! }));
-  },
+  discover: discoverOurs(SECURITY_GROUP),
 
   async destroy(ctx, resources) {
     const ec2 = await ctx.aws.ec2();
-    const groups = resources.filter((r) => r.type === GROUP);
+    const groups = resources.filter((r) => r.type === SECURITY_GROUP.type);
     // Groups that reference each other cannot be deleted: revoke the cross-references first.
     for (const group of groups) {
       let rules: SecurityGroupRule[];
@@ -178,9 +165,7 @@ export const securityGroups = defineStep({
     }
     await ctx.each(groups, async (group) => {
       // ENIs of RDS, ElastiCache, the load balancer and instances take minutes to let go.
-      await ctx.retry(`security group ${group.name ?? group.id} to be free`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-        unlessNotFound(() => ec2.deleteSecurityGroup({ GroupId: group.id })),
-      );
+      await deleteWhenFree(ctx, `security group ${group.name ?? group.id}`, () => ec2.deleteSecurityGroup({ GroupId: group.id }));
       await ctx.forget(group);
     });
   },

@@ -1,27 +1,20 @@
+import { z } from 'zod';
 import type { Subnet } from '@aws-sdk/client-ec2';
 import { AWS_MINUTES } from '../aws/durations.js';
 import { tagValue } from '../aws/tags.js';
-import type { SubnetKey } from '../config/schema.js';
-import { unlessNotFound } from '../aws/errors.js';
+import { SUBNET_KEYS, type InstallConfig } from '../config/schema.js';
 import { defineStep, type StepContext } from '../engine/step.js';
-import { DEPENDENCY_WINDOW_MS, EVENTUAL_CONSISTENCY_MS, NETWORK_READY_MS, ours, tagSpec } from './ec2-common.js';
+import { NETWORK_READY_MS, SUBNET, discoverOurs, findOurs, tagSpec, whenVisible, deleteWhenFree } from './ec2-common.js';
 import { SUBNET_LAYOUT, guideNames } from './names.js';
+import { vpc } from './vpc.js';
 
-/** Guide: "Subnets": a public and a private /24 in each of two AZs; public ones auto-assign IPv4. */
-export interface SubnetOutputs {
-  availabilityZones: [string, string];
-  subnets: Record<SubnetKey, { id: string; cidr: string; availabilityZone: string; name: string }>;
-  publicSubnetIds: [string, string];
-  privateSubnetIds: [string, string];
+const pair = z.tuple([z.string(), z.string()]).readonly();
+const subnet = z.object({ id: z.string(), cidr: z.string(), availabilityZone: z.string(), name: z.string() });
+
+/** The guide's name of each subnet: its kind and its network address (gitlab-public-10.0.0.0). */
+function subnetName(config: InstallConfig, kind: 'public' | 'private', key: (typeof SUBNET_KEYS)[number]): string {
+  return guideNames(config.deployment).subnet(kind, config.subnetCidrs[key]);
 }
-
-declare module '../engine/step.js' {
-  interface StepOutputs {
-    subnets: SubnetOutputs;
-  }
-}
-
-const SUBNET = 'AWS::EC2::Subnet';
 
 /** The configured AZs, or the first two the region offers (the guide's us-west-2a and 2b). */
 async function chooseZones(ctx: StepContext): Promise<[string, string]> {
@@ -38,21 +31,29 @@ async function chooseZones(ctx: StepContext): Promise<[string, string]> {
   return [names[0]!, names[1]!];
 }
 
+/** Guide: "Subnets": a public and a private /24 in each of two AZs; public ones auto-assign IPv4. */
 export const subnets = defineStep({
   id: 'subnets',
   title: 'Subnets',
-  needs: ['vpc'],
+  needs: [vpc],
   minutes: AWS_MINUTES.network.create,
+  outputs: z.object({
+    availabilityZones: pair,
+    subnets: z.object(Object.fromEntries(SUBNET_KEYS.map((key) => [key, subnet])) as Record<(typeof SUBNET_KEYS)[number], typeof subnet>),
+    publicSubnetIds: pair,
+    privateSubnetIds: pair,
+  }),
+  resources: (config) => SUBNET_LAYOUT.map(({ key, kind }) => ({ type: SUBNET.type, name: subnetName(config, kind, key) })),
 
   async create(ctx) {
     const ec2 = await ctx.aws.ec2();
     const { vpcId } = ctx.output('vpc');
     const zones = await chooseZones(ctx);
-    const existing = (await ec2.describeSubnets({ Filters: ours(ctx) })).Subnets ?? [];
+    const existing = await findOurs(ctx, SUBNET);
 
     const made = await ctx.each(SUBNET_LAYOUT, async ({ key, kind, zone }) => {
       const cidr = ctx.config.subnetCidrs[key];
-      const name = guideNames(ctx.deployment).subnet(kind, cidr);
+      const name = subnetName(ctx.config, kind, key);
       const availabilityZone = zones[zone];
       let subnet: Subnet | undefined = existing.find((s) => tagValue(s.Tags, 'Name') === name);
       if (subnet && (subnet.CidrBlock !== cidr || subnet.AvailabilityZone !== availabilityZone || subnet.VpcId !== vpcId)) {
@@ -61,7 +62,7 @@ export const subnets = defineStep({
         );
       }
       subnet ??= (
-        await ctx.retry(`VPC ${vpcId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
+        await whenVisible(ctx, `VPC ${vpcId}`, () =>
           ec2.createSubnet({
             VpcId: vpcId,
             CidrBlock: cidr,
@@ -71,55 +72,46 @@ export const subnets = defineStep({
         )
       ).Subnet!;
       const id = subnet.SubnetId!;
-      await ctx.record({ type: SUBNET, id, name });
+      await ctx.record({ type: SUBNET.type, id, name });
       return { key, kind, id, cidr, availabilityZone, name, mapsPublicIp: Boolean(subnet.MapPublicIpOnLaunch) };
     });
 
     const ids = made.map((s) => s.id);
     await ctx.poll(`subnets ${ids.join(', ')} to become available`, NETWORK_READY_MS, async () => {
-      const seen = await ctx.retry('new subnets to be visible', ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
-        ec2.describeSubnets({ SubnetIds: ids }),
-      );
+      const seen = await whenVisible(ctx, 'the new subnets', () => ec2.describeSubnets({ SubnetIds: ids }));
       const pending = (seen.Subnets ?? []).filter((s) => s.State !== 'available');
       return pending.length === 0 ? { done: true, value: undefined } : { done: false, seen: `${pending.length} pending` };
     });
     for (const subnet of made.filter((s) => s.kind === 'public' && !s.mapsPublicIp)) {
-      await ctx.retry(`subnet ${subnet.id} to accept attribute changes`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
+      await whenVisible(ctx, `subnet ${subnet.id}`, () =>
         ec2.modifySubnetAttribute({ SubnetId: subnet.id, MapPublicIpOnLaunch: { Value: true } }),
       );
     }
 
     const byKey = Object.fromEntries(
       made.map(({ key, id, cidr, availabilityZone, name }) => [key, { id, cidr, availabilityZone, name }]),
-    ) as SubnetOutputs['subnets'];
+    ) as Record<(typeof SUBNET_KEYS)[number], z.infer<typeof subnet>>;
     return {
       availabilityZones: zones,
       subnets: byKey,
-      publicSubnetIds: [byKey.publicA.id, byKey.publicB.id],
-      privateSubnetIds: [byKey.privateA.id, byKey.privateB.id],
+      publicSubnetIds: [byKey.publicA.id, byKey.publicB.id] as const,
+      privateSubnetIds: [byKey.privateA.id, byKey.privateB.id] as const,
     };
   },
 
   async verify(ctx, outputs) {
-    const ec2 = await ctx.aws.ec2();
-    const found = (await ec2.describeSubnets({ Filters: ours(ctx) })).Subnets ?? [];
+    const found = await findOurs(ctx, SUBNET);
     return Object.values(outputs.subnets).every((s) => found.some((f) => f.SubnetId === s.id && f.State === 'available'));
   },
 
-  async discover(ctx) {
-    const ec2 = await ctx.aws.ec2();
-    const found = (await ec2.describeSubnets({ Filters: ours(ctx) })).Subnets ?? [];
-    return found.map((s) => ({ type: SUBNET, id: s.SubnetId!, name: tagValue(s.Tags, 'Name') ?? s.SubnetId! }));
-  },
+  discover: discoverOurs(SUBNET),
 
   async destroy(ctx, resources) {
     const ec2 = await ctx.aws.ec2();
     await ctx.each(
-      resources.filter((r) => r.type === SUBNET),
+      resources.filter((r) => r.type === SUBNET.type),
       async (ref) => {
-        await ctx.retry(`subnet ${ref.id} to be free of dependencies`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-          unlessNotFound(() => ec2.deleteSubnet({ SubnetId: ref.id })),
-        );
+        await deleteWhenFree(ctx, `subnet ${ref.id}`, () => ec2.deleteSubnet({ SubnetId: ref.id }));
         await ctx.forget(ref);
       },
     );

@@ -1,33 +1,22 @@
-import { unlessNotFound } from '../aws/errors.js';
+import { z } from 'zod';
 import { defineStep } from '../engine/step.js';
 import { AWS_MINUTES } from '../aws/durations.js';
-import { DEPENDENCY_WINDOW_MS, EVENTUAL_CONSISTENCY_MS, NETWORK_READY_MS, ours, tagSpec } from './ec2-common.js';
+import { NETWORK_READY_MS, VPC, discoverOurs, findOurs, tagSpec, whenVisible, deleteWhenFree } from './ec2-common.js';
 import { guideNames } from './names.js';
 
 /** Guide: "Creating the Virtual Private Cloud (VPC)": gitlab-vpc, 10.0.0.0/16, DNS resolution on. */
-export interface VpcOutputs {
-  vpcId: string;
-  cidrBlock: string;
-}
-
-declare module '../engine/step.js' {
-  interface StepOutputs {
-    vpc: VpcOutputs;
-  }
-}
-
-const VPC = 'AWS::EC2::VPC';
-
 export const vpc = defineStep({
   id: 'vpc',
   title: 'VPC',
   needs: [],
   minutes: AWS_MINUTES.network.create,
+  outputs: z.object({ vpcId: z.string(), cidrBlock: z.string() }),
+  resources: (config) => [{ type: VPC.type, name: guideNames(config.deployment).vpc }],
 
   async create(ctx) {
     const ec2 = await ctx.aws.ec2();
     const name = guideNames(ctx.deployment).vpc;
-    const existing = (await ec2.describeVpcs({ Filters: ours(ctx) })).Vpcs ?? [];
+    const existing = await findOurs(ctx, VPC);
     if (existing.length > 1) {
       throw new Error(
         `deployment '${ctx.deployment}' has ${existing.length} VPCs (${existing.map((v) => v.VpcId).join(', ')}); delete the extra one and resume`,
@@ -39,43 +28,32 @@ export const vpc = defineStep({
     }
     found ??= (await ec2.createVpc({ CidrBlock: ctx.config.vpcCidr, TagSpecifications: tagSpec(ctx, 'vpc', name) })).Vpc!;
     const vpcId = found.VpcId!;
-    await ctx.record({ type: VPC, id: vpcId, name });
+    await ctx.record({ type: VPC.type, id: vpcId, name });
 
     await ctx.poll(`VPC ${vpcId} to become available`, NETWORK_READY_MS, async () => {
-      const vpcs = await ctx.retry(`VPC ${vpcId} to be visible`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
-        ec2.describeVpcs({ VpcIds: [vpcId] }),
-      );
+      const vpcs = await whenVisible(ctx, `VPC ${vpcId}`, () => ec2.describeVpcs({ VpcIds: [vpcId] }));
       const state = vpcs.Vpcs?.[0]?.State;
       return state === 'available' ? { done: true, value: undefined } : { done: false, seen: String(state) };
     });
     // The guide turns on DNS resolution; instances and RDS endpoints also need DNS hostnames.
     // EC2 takes one attribute per call.
     for (const attribute of ['EnableDnsSupport', 'EnableDnsHostnames'] as const) {
-      await ctx.retry(`VPC ${vpcId} to accept attribute changes`, ['not-found'], EVENTUAL_CONSISTENCY_MS, () =>
-        ec2.modifyVpcAttribute({ VpcId: vpcId, [attribute]: { Value: true } }),
-      );
+      await whenVisible(ctx, `VPC ${vpcId}`, () => ec2.modifyVpcAttribute({ VpcId: vpcId, [attribute]: { Value: true } }));
     }
     return { vpcId, cidrBlock: ctx.config.vpcCidr };
   },
 
   async verify(ctx, outputs) {
-    const ec2 = await ctx.aws.ec2();
-    const vpcs = await ec2.describeVpcs({ Filters: [...ours(ctx), { Name: 'vpc-id', Values: [outputs.vpcId] }] });
-    return vpcs.Vpcs?.[0]?.State === 'available';
+    const found = await findOurs(ctx, VPC, undefined, { Name: 'vpc-id', Values: [outputs.vpcId] });
+    return found[0]?.State === 'available';
   },
 
-  async discover(ctx) {
-    const ec2 = await ctx.aws.ec2();
-    const vpcs = (await ec2.describeVpcs({ Filters: ours(ctx) })).Vpcs ?? [];
-    return vpcs.map((v) => ({ type: VPC, id: v.VpcId!, name: guideNames(ctx.deployment).vpc }));
-  },
+  discover: discoverOurs(VPC),
 
   async destroy(ctx, resources) {
     const ec2 = await ctx.aws.ec2();
-    for (const ref of resources.filter((r) => r.type === VPC)) {
-      await ctx.retry(`VPC ${ref.id} to be free of dependencies`, ['dependency'], DEPENDENCY_WINDOW_MS, () =>
-        unlessNotFound(() => ec2.deleteVpc({ VpcId: ref.id })),
-      );
+    for (const ref of resources.filter((r) => r.type === VPC.type)) {
+      await deleteWhenFree(ctx, `VPC ${ref.id}`, () => ec2.deleteVpc({ VpcId: ref.id }));
       await ctx.forget(ref);
     }
   },

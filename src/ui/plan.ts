@@ -1,43 +1,11 @@
 import type { InstallConfig } from '../config/schema.js';
-import { criticalPathMinutes, waves, type Node } from '../engine/graph.js';
 import { formatDuration } from '../aws/clock.js';
 import { MINUTE } from '../aws/durations.js';
+import { ACCOUNT_PLACEHOLDER, type PlanView } from '../engine/plan.js';
 
-export interface PlanView {
-  deployment: string;
-  region: string;
-  sandbox: boolean;
-  account?: string;
-  steps: Array<{ id: string; title: string; needs: string[]; wave: number; status: string }>;
-  /** Typical minutes if every step ran one after another, and along the critical path. */
-  serialMinutes: number;
-  criticalPathMinutes: number;
-}
+export { buildPlan, type PlanView } from '../engine/plan.js';
 
-/**
- * The plan comes from the same step graph that runs the install (never a second list): steps in
- * the guide's order, each with the wave it can start in, so the operator sees what runs side by side.
- */
-export function buildPlan(
-  steps: readonly Node[],
-  config: InstallConfig,
-  sandbox: boolean,
-  statusOf: (id: string) => string,
-  account?: string,
-): PlanView {
-  const waveOf = new Map<string, number>();
-  waves(steps).forEach((wave, i) => wave.forEach((s) => waveOf.set(s.id, i + 1)));
-  return {
-    deployment: config.deployment,
-    region: config.region,
-    sandbox,
-    ...(account ? { account } : {}),
-    steps: steps.map((s) => ({ id: s.id, title: s.title, needs: [...s.needs], wave: waveOf.get(s.id)!, status: statusOf(s.id) })),
-    serialMinutes: steps.reduce((sum, s) => sum + s.minutes, 0),
-    criticalPathMinutes: criticalPathMinutes(steps),
-  };
-}
-
+/** The plan as the operator reads it: the answers, then each step with what it will create. */
 export function planLines(plan: PlanView, config: InstallConfig): string[] {
   const where = plan.sandbox ? 'the sandbox (no AWS account is touched)' : `AWS account ${plan.account ?? '?'}`;
   const lines = [
@@ -47,18 +15,21 @@ export function planLines(plan: PlanView, config: InstallConfig): string[] {
       .join(', ')}`,
     `  Availability Zones: ${config.availabilityZones.length ? config.availabilityZones.join(', ') : 'the first two the region offers'}`,
     `  SSH from outside: ${sshNote(config)}`,
-    `  S3 buckets: ${config.bucketPrefix ?? `gl-${config.deployment}-<account>`}-<type>; secrets under /gitlab-aws/${config.deployment}/ in SSM Parameter Store`,
+    `  S3 buckets: ${config.bucketPrefix ?? `gl-${config.deployment}-${ACCOUNT_PLACEHOLDER}`}-<type>; secrets under /gitlab-aws/${config.deployment}/ in SSM Parameter Store`,
     '',
   ];
   const width = Math.max(...plan.steps.map((s) => s.title.length));
+  const typeWidth = Math.max(0, ...plan.resources.map((r) => r.type.length));
   plan.steps.forEach((s, i) => {
     const after = s.needs.length ? `after ${s.needs.join(', ')}` : 'starts at once';
     const status = s.status === 'pending' ? '' : `  [${s.status}]`;
     lines.push(`  ${String(i + 1).padStart(2)}. ${s.title.padEnd(width)}  wave ${s.wave}, ${after}${status}`);
+    for (const r of plan.resources.filter((r) => r.step === s.id)) lines.push(`        ${r.type.padEnd(typeWidth)}  ${r.name}`);
   });
   lines.push(
     '',
-    `Steps in the same wave run side by side. Typical AWS time: ${formatDuration(plan.criticalPathMinutes * MINUTE)} ` +
+    `${plan.resources.length} resources in ${plan.steps.length} steps. Steps in the same wave run side by side. ` +
+      `Typical AWS time: ${formatDuration(plan.criticalPathMinutes * MINUTE)} ` +
       `(one after another it would be ${formatDuration(plan.serialMinutes * MINUTE)}).`,
   );
   return lines;

@@ -1,0 +1,70 @@
+import { describe, expect, test } from 'vitest';
+import { buildInstallConfig } from '../src/config/schema.js';
+import { ACCOUNT_PLACEHOLDER, buildPlan } from '../src/engine/plan.js';
+import { GUIDE_STEPS } from '../src/steps/index.js';
+import { planLines } from '../src/ui/plan.js';
+
+const pending = () => 'pending';
+
+describe('the plan', () => {
+  test("lists every resource of the guide's steps, named as the install names them", () => {
+    const config = buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2' });
+    const plan = buildPlan(GUIDE_STEPS, config, true, pending);
+    const of = (step: string) => plan.resources.filter((r) => r.step === step).map((r) => `${r.type} ${r.name}`);
+
+    expect(of('vpc')).toEqual(['AWS::EC2::VPC gitlab-vpc']);
+    expect(of('subnets')).toEqual([
+      'AWS::EC2::Subnet gitlab-public-10.0.0.0',
+      'AWS::EC2::Subnet gitlab-private-10.0.1.0',
+      'AWS::EC2::Subnet gitlab-public-10.0.2.0',
+      'AWS::EC2::Subnet gitlab-private-10.0.3.0',
+    ]);
+    expect(of('nat-gateways')).toEqual([
+      'AWS::EC2::EIP gitlab-nat-a-eip',
+      'AWS::EC2::NatGateway gitlab-nat-a',
+      'AWS::EC2::EIP gitlab-nat-b-eip',
+      'AWS::EC2::NatGateway gitlab-nat-b',
+    ]);
+    expect(of('iam-role')).toEqual([
+      'AWS::IAM::ManagedPolicy gitlab-gl-s3-policy',
+      'AWS::IAM::Role gitlab-GitLabS3Access',
+      'AWS::IAM::InstanceProfile gitlab-GitLabS3Access',
+    ]);
+    expect(of('s3-buckets')).toHaveLength(10);
+    expect(of('s3-buckets')).toContain(`AWS::S3::Bucket gl-gitlab-${ACCOUNT_PLACEHOLDER}-artifacts`);
+    expect(of('secrets')).toContain('AWS::SSM::Parameter /gitlab-aws/gitlab/rails/ci-jwt-signing-key');
+    // Every step declares what it makes: none is missing from the plan.
+    expect(new Set(plan.resources.map((r) => r.step))).toEqual(new Set(GUIDE_STEPS.map((s) => s.id)));
+  });
+
+  test('follows the answers: deployment name, CIDRs, bucket prefix, and the account once known', () => {
+    const config = buildInstallConfig({
+      deployment: 'staging',
+      region: 'eu-west-1',
+      file: {
+        vpcCidr: '10.20.0.0/16',
+        subnetCidrs: { publicA: '10.20.0.0/24', privateA: '10.20.1.0/24', publicB: '10.20.2.0/24', privateB: '10.20.3.0/24' },
+      },
+    });
+    const names = (account?: string, prefix?: string) =>
+      buildPlan(GUIDE_STEPS, prefix ? { ...config, bucketPrefix: prefix } : config, false, pending, account).resources.map((r) => r.name);
+
+    expect(names()).toContain('staging-public-10.20.0.0');
+    expect(names()).toContain('staging-private-a');
+    expect(names().filter((n) => n.startsWith('gitlab'))).toEqual([]);
+    expect(names('123456789012')).toContain('gl-staging-123456789012-backups');
+    expect(names('123456789012', 'acme')).toContain('acme-backups');
+    expect(names('123456789012', 'acme').filter((n) => n.includes('123456789012'))).toEqual([]);
+  });
+
+  test('the rendered plan shows each step with its resources under it, and the totals', () => {
+    const config = buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2' });
+    const plan = buildPlan(GUIDE_STEPS, config, true, pending);
+    const lines = planLines(plan, config);
+    const vpcLine = lines.findIndex((l) => /^\s+2\. VPC\s+wave 1, starts at once$/.test(l));
+    expect(vpcLine).toBeGreaterThan(-1);
+    expect(lines[vpcLine + 1]).toMatch(/^\s+AWS::EC2::VPC\s+gitlab-vpc$/);
+    expect(lines[vpcLine + 2]).toMatch(/^\s+3\. Subnets\s+wave 2, after vpc$/);
+    expect(lines.at(-1)).toMatch(new RegExp(`^${plan.resources.length} resources in ${GUIDE_STEPS.length} steps\\.`));
+  });
+});
