@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BIN, ROOT, runCli, sandboxInventory, tempDir } from './helpers.js';
+import { BIN, ROOT, runCli, tempDir } from './helpers.js';
+import { heldAndPlanned, planFor } from './plan-helpers.js';
 
 /** A slow sandbox (one AWS minute = 6 s) keeps the first run busy while the test acts. */
 function startSlowInstall(dir: string) {
@@ -36,6 +37,7 @@ const exists = (path: string) =>
 describe('one run at a time', () => {
   it('a second run on the same deployment stops at once naming the PID; Ctrl-C stops the first at a safe point; resume finishes', async () => {
     const dir = await tempDir();
+    const plan = await planFor(dir);
     const first = startSlowInstall(dir);
     let firstDone = false;
     void first.exited.then(() => (firstDone = true));
@@ -55,7 +57,8 @@ describe('one run at a time', () => {
 
     const resumed = await runCli(['resume', '--sandbox', '--yes', '--state-dir', dir]);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect((await sandboxInventory(dir)).length).toBe(42);
+    const { held, planned } = await heldAndPlanned(dir, plan);
+    expect(held).toEqual(planned);
   }, 60_000);
 
   it('a lock left by a dead process is taken over with a notice', async () => {

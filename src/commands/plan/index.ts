@@ -11,7 +11,15 @@ import type { CommandContext } from '../options.js';
 export async function plan(ctx: CommandContext): Promise<ExitCode> {
   const { options, host } = ctx;
   const deployment = await resolveDeployment(options);
-  const view = buildPlan(GUIDE_STEPS, deployment.config, options.sandbox, (id) => deployment.state?.steps[id]?.status ?? 'pending');
+  // An installed deployment knows its account (bucket names carry it); a new one shows <account>.
+  const account = deployment.state?.steps['iam-role']?.outputs?.accountId;
+  const view = buildPlan(
+    GUIDE_STEPS,
+    deployment.config,
+    options.sandbox,
+    (id) => deployment.state?.steps[id]?.status ?? 'pending',
+    typeof account === 'string' ? account : undefined,
+  );
   host.notify({
     level: 'result',
     code: 'plan',
