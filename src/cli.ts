@@ -22,7 +22,10 @@ export async function main(argv: string[], ioOverride?: Io, signal?: AbortSignal
     .option('--profile <profile>', 'AWS profile to use (SSO, assume-role and MFA profiles work)')
     .option('--state-dir <dir>', 'where state files are kept', './.gitlab-aws')
     .option('--sandbox', 'rehearse against an in-memory AWS; no account needed', false)
-    .option('--config <file>', 'JSON file with answers: region, availabilityZones, vpcCidr, subnetCidrs, sshCidr, sshFromAnywhere, bucketPrefix')
+    .option(
+      '--config <file>',
+      'JSON file with answers: region, availabilityZones, vpcCidr, subnetCidrs, sshCidr, sshFromAnywhere, bucketPrefix',
+    )
     .option('-y, --yes', 'do not ask for confirmation', false)
     .option('--json', 'machine-readable output (NDJSON events while running)', false)
     .option('--verbose', 'show every wait and every resource as it is recorded', false)

@@ -1,0 +1,159 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { readState, statePaths } from '../src/state/store.js';
+import { ROOT, sandboxInventory, shape } from './helpers.js';
+
+/**
+ * The crash sweep's tools. Instead of killing a process at every mutating call (five process
+ * start-ups per crash point), one run records what the state directory holds at each mutating
+ * call, and each of those snapshots is then resumed, or torn down, as a new process would find it.
+ * The runs go to a few long-lived lanes (processes running the built CLI's main()) so both cores
+ * work and no run pays for loading the SDK.
+ */
+
+/** Above any PID Linux (2^22) or macOS (99999) hands out: a lock naming it is one a dead process left. */
+export const DEAD_PID = 2 ** 22 + 1;
+
+export interface RunResult {
+  code: number;
+  stderr: string;
+  /** With `snapshotsTo`: the mutating-call counts at which a snapshot was kept. */
+  snapshots: number[];
+}
+
+/** The sandbox runs as fast as the machine can: its waits are paced for the eye, not for the test. */
+const LANE_ENV = { GITLAB_AWS_SANDBOX_SPEED: '1e9' };
+
+/** One process running the CLI in-process, one command at a time. */
+export class Lane {
+  private readonly child: ChildProcess;
+  private readonly pending = new Map<number, { resolve: (r: RunResult) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+  private stderr = '';
+
+  constructor() {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...LANE_ENV };
+    delete env.GITLAB_AWS_SANDBOX_FAULTS;
+    this.child = fork(join(ROOT, 'test', 'crash-sweep-worker.js'), [], { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    this.child.stderr?.on('data', (d) => (this.stderr += d));
+    this.child.on('message', (m: RunResult & { id: number; error?: string }) => {
+      const waiting = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (m.error) waiting?.reject(new Error(m.error));
+      else waiting?.resolve(m);
+    });
+    this.child.on('exit', (code, signal) => {
+      for (const { reject } of this.pending.values()) reject(new Error(`sweep lane exited (${signal ?? code}): ${this.stderr}`));
+      this.pending.clear();
+    });
+  }
+
+  /** `gitlab-aws <command> --sandbox --yes --state-dir <dir>`, in the lane's process. */
+  cli(command: 'install' | 'teardown', stateDir: string, snapshotsTo?: string): Promise<RunResult> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.child.send({ id, argv: [command, '--sandbox', '--yes', '--state-dir', stateDir], snapshotsTo });
+    });
+  }
+
+  stop(): void {
+    this.child.kill();
+  }
+}
+
+/** As many lanes as the machine has cores (a few at most): each snapshot's runs stay on one lane. */
+export class Lanes {
+  readonly lanes: Lane[];
+  constructor(count = Math.max(1, Math.min(availableParallelism(), 4))) {
+    this.lanes = Array.from({ length: count }, () => new Lane());
+  }
+
+  get first(): Lane {
+    return this.lanes[0]!;
+  }
+
+  /** Runs `work` for every item, each lane taking the next item as soon as it is free. */
+  async each<T>(items: readonly T[], work: (item: T, lane: Lane) => Promise<void>): Promise<void> {
+    let next = 0;
+    await Promise.all(
+      this.lanes.map(async (lane) => {
+        while (next < items.length) await work(items[next++]!, lane);
+      }),
+    );
+  }
+
+  stop(): void {
+    for (const lane of this.lanes) lane.stop();
+  }
+}
+
+export interface CrashPoint {
+  /** A SIGKILL right after this many mutating calls (GITLAB_AWS_SANDBOX_FAULTS={"crashAfter":n}) ... */
+  n: number;
+  /** ... leaves this directory's files behind. */
+  snapshot: string;
+}
+
+/** Runs `command` on `stateDir` once, keeping the state directory at each of its mutating calls. */
+export async function recordCrashPoints(
+  lane: Lane,
+  command: 'install' | 'teardown',
+  stateDir: string,
+  snapshotsTo: string,
+): Promise<{ run: RunResult; points: CrashPoint[] }> {
+  const run = await lane.cli(command, stateDir, snapshotsTo);
+  return { run, points: run.snapshots.map((n) => ({ n, snapshot: join(snapshotsTo, String(n)) })) };
+}
+
+/**
+ * Copies a snapshot into a fresh state directory as the killed process would have left it: the
+ * lock it held now names a process that is gone, so the next run takes it over as stale.
+ */
+export async function restoreSnapshot(snapshot: string, into: string): Promise<void> {
+  await mkdir(into, { recursive: true, mode: 0o700 });
+  for (const name of await readdir(snapshot)) {
+    if (name.endsWith('.lock')) {
+      const lock = JSON.parse(await readFile(join(snapshot, name), 'utf8')) as { pid: number };
+      await writeFile(join(into, name), JSON.stringify({ ...lock, pid: DEAD_PID }), { mode: 0o600 });
+    } else {
+      await copyFile(join(snapshot, name), join(into, name));
+    }
+  }
+}
+
+/**
+ * What is wrong with a deployment that should be completely installed: not the clean run's
+ * inventory (same types, same counts), something the state file does not record, or a record twice.
+ */
+export async function installedProblems(stateDir: string, cleanShape: Record<string, number>): Promise<string[]> {
+  const problems: string[] = [];
+  const held = await sandboxInventory(stateDir);
+  const recorded = (await readState(statePaths(stateDir, 'gitlab').file))?.resources ?? [];
+  const heldShape = JSON.stringify(shape(held));
+  if (heldShape !== JSON.stringify(cleanShape)) problems.push(`inventory ${heldShape} differs from ${JSON.stringify(cleanShape)}`);
+  const untracked = held.filter((h) => !recorded.some((r) => r.type === h.type && r.id === h.id));
+  if (untracked.length) problems.push(`untracked ${untracked.map((u) => `${u.type} ${u.id}`).join(', ')}`);
+  if (new Set(recorded.map((r) => `${r.type} ${r.id}`)).size !== recorded.length) problems.push('duplicate records in the state file');
+  return problems;
+}
+
+/** What a deployment that should be gone still holds in the sandbox, recorded or not. */
+export async function leftOver(stateDir: string): Promise<string[]> {
+  return (await sandboxInventory(stateDir)).map((r) => `${r.type} ${r.id}`);
+}
+
+/** The first line of what a failed run printed, enough to tell one defect from another. */
+export function firstError(stderr: string): string {
+  return (
+    stderr
+      .split('\n')
+      .find((l) => /✖|error/i.test(l))
+      ?.trim() ?? stderr.trim().slice(0, 200)
+  );
+}
+
+/** Generous: a full sweep of ~300 crash points on a loaded two-core machine, with room to spare. */
+export const SWEEP_TIMEOUT = 900_000;

@@ -1,0 +1,64 @@
+// One lane of the crash sweep: a process that runs the built CLI's main() again and again, as the
+// parent asks over IPC, so a run costs what the program does rather than a process start-up.
+// Plain JavaScript because it runs outside vitest, on dist/ (like bin/gitlab-aws.js).
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { main } from '../dist/cli.js';
+import { observeMutations } from '../dist/sandbox/index.js';
+
+/** Streams that keep what the CLI wrote to stderr (for the report) and drop stdout. */
+function recordingIo() {
+  const stdout = Object.assign(new PassThrough(), { isTTY: false });
+  const stderr = Object.assign(new PassThrough(), { isTTY: false });
+  let err = '';
+  stdout.resume();
+  stderr.on('data', (d) => (err += d));
+  return { io: { stdout, stderr, interactive: false, color: false }, stderr: () => err };
+}
+
+/**
+ * Every file of the state directory as the disk holds it this instant. Synchronous on purpose:
+ * nothing else runs while it reads, so this is exactly what a SIGKILL now would leave behind
+ * (a state file lagging the memory's, a half-written temp file, the lock naming this process).
+ */
+function readStateDir(dir) {
+  const files = new Map();
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    try {
+      files.set(entry.name, readFileSync(join(dir, entry.name)));
+    } catch (err) {
+      if (err.code !== 'ENOENT') throw err; // renamed away between listing and reading
+    }
+  }
+  return files;
+}
+
+/** Runs argv; with `snapshotsTo`, keeps the state directory at each mutating call in <snapshotsTo>/<N>/. */
+async function run({ argv, snapshotsTo }) {
+  const stateDir = argv[argv.indexOf('--state-dir') + 1];
+  const snapshots = [];
+  const stop = snapshotsTo ? observeMutations((count) => snapshots.push([count, readStateDir(stateDir)])) : () => undefined;
+  const { io, stderr } = recordingIo();
+  let code;
+  try {
+    code = await main(argv, io);
+  } finally {
+    stop();
+  }
+  for (const [count, files] of snapshots) {
+    const dir = join(snapshotsTo, String(count));
+    mkdirSync(dir, { recursive: true });
+    for (const [name, bytes] of files) writeFileSync(join(dir, name), bytes);
+  }
+  return { code, stderr: stderr(), snapshots: snapshots.map(([count]) => count) };
+}
+
+process.on('message', async (request) => {
+  try {
+    process.send({ id: request.id, ...(await run(request)) });
+  } catch (err) {
+    process.send({ id: request.id, error: String(err?.stack ?? err) });
+  }
+});
