@@ -1,9 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { expect } from 'vitest';
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { readState, statePaths } from '../src/state/store.js';
-import { ROOT, sandboxInventory, shape } from './helpers.js';
+import { readWorld, ROOT, sandboxInventory, shape } from './helpers.js';
 
 /**
  * The crash sweep's tools. Instead of killing a process at every mutating call (five process
@@ -97,15 +99,28 @@ export interface CrashPoint {
   snapshot: string;
 }
 
-/** Runs `command` on `stateDir` once, keeping the state directory at each of its mutating calls. */
+/**
+ * Runs `command` on `stateDir` once, keeping the state directory at each of its mutating calls,
+ * and checks that the snapshots are what a kill would leave: one for every call, 1 to the last,
+ * each world holding exactly the calls made until then, each with the deployment's lock held.
+ */
 export async function recordCrashPoints(
   lane: Lane,
   command: 'install' | 'teardown',
   stateDir: string,
   snapshotsTo: string,
 ): Promise<{ run: RunResult; points: CrashPoint[] }> {
+  const callsBefore = (await readWorld(stateDir))?.mutations ?? 0;
   const run = await lane.cli(command, stateDir, snapshotsTo);
-  return { run, points: run.snapshots.map((n) => ({ n, snapshot: join(snapshotsTo, String(n)) })) };
+  expect(run.code, run.stderr).toBe(0);
+  const calls = (await readWorld(stateDir))!.mutations - callsBefore;
+  expect(run.snapshots).toEqual(Array.from({ length: calls }, (_, i) => i + 1));
+  const points = run.snapshots.map((n) => ({ n, snapshot: join(snapshotsTo, String(n)) }));
+  for (const { n, snapshot } of points) {
+    expect((await readWorld(snapshot))!.mutations, `world in snapshot ${n}`).toBe(callsBefore + n);
+    expect(existsSync(statePaths(snapshot, 'gitlab').lock), `lock in snapshot ${n}`).toBe(true);
+  }
+  return { run, points };
 }
 
 /**
@@ -132,8 +147,12 @@ export async function installedProblems(stateDir: string, cleanShape: Record<str
   const problems: string[] = [];
   const held = await sandboxInventory(stateDir);
   const recorded = (await readState(statePaths(stateDir, 'gitlab').file))?.resources ?? [];
-  const heldShape = JSON.stringify(shape(held));
-  if (heldShape !== JSON.stringify(cleanShape)) problems.push(`inventory ${heldShape} differs from ${JSON.stringify(cleanShape)}`);
+  const heldShape = shape(held);
+  const differing = [...new Set([...Object.keys(heldShape), ...Object.keys(cleanShape)])]
+    .sort()
+    .filter((type) => heldShape[type] !== cleanShape[type])
+    .map((type) => `${type} x${heldShape[type] ?? 0} (clean: x${cleanShape[type] ?? 0})`);
+  if (differing.length) problems.push(`inventory differs from the clean one: ${differing.join(', ')}`);
   const untracked = held.filter((h) => !recorded.some((r) => r.type === h.type && r.id === h.id));
   if (untracked.length) problems.push(`untracked ${untracked.map((u) => `${u.type} ${u.id}`).join(', ')}`);
   if (new Set(recorded.map((r) => `${r.type} ${r.id}`)).size !== recorded.length) problems.push('duplicate records in the state file');
