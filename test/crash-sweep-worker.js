@@ -41,18 +41,20 @@ async function run({ argv, snapshotsTo }) {
   const snapshots = [];
   const stop = snapshotsTo ? observeMutations((count) => snapshots.push([count, readStateDir(stateDir)])) : () => undefined;
   const { io, stderr } = recordingIo();
+  const cpuBefore = process.cpuUsage();
   let code;
   try {
     code = await main(argv, io);
   } finally {
     stop();
   }
+  const cpu = process.cpuUsage(cpuBefore);
   for (const [count, files] of snapshots) {
     const dir = join(snapshotsTo, String(count));
     mkdirSync(dir, { recursive: true });
     for (const [name, bytes] of files) writeFileSync(join(dir, name), bytes);
   }
-  return { code, stderr: stderr(), snapshots: snapshots.map(([count]) => count) };
+  return { code, stderr: stderr(), snapshots: snapshots.map(([count]) => count), cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 process.on('message', async (request) => {
