@@ -36,6 +36,7 @@ export class Lane {
   private readonly pending = new Map<number, { command: string; resolve: (r: RunResult) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private stderr = '';
+  private exited?: Error;
   /** CPU time of every run so far, by command. */
   readonly cpuMs: Record<string, number> = {};
 
@@ -51,14 +52,19 @@ export class Lane {
       if (waiting) this.cpuMs[waiting.command] = (this.cpuMs[waiting.command] ?? 0) + m.cpuMs;
       waiting?.resolve(m);
     });
-    this.child.on('exit', (code, signal) => {
-      for (const { reject } of this.pending.values()) reject(new Error(`sweep lane exited (${signal ?? code}): ${this.stderr}`));
+    const fail = (why: string) => {
+      // The lane imports the built CLI: a missing export or module means dist/ is older than src/.
+      this.exited ??= new Error(`crash sweep lane ${why} (is dist/ built? run npm run build): ${this.stderr}`);
+      for (const { reject } of this.pending.values()) reject(this.exited);
       this.pending.clear();
-    });
+    };
+    this.child.on('error', (err) => fail(`failed: ${err.message}`));
+    this.child.on('exit', (code, signal) => fail(`exited (${signal ?? code})`));
   }
 
   /** `gitlab-aws <command> --sandbox --yes --state-dir <dir>`, in the lane's process. */
   cli(command: 'install' | 'teardown', stateDir: string, snapshotsTo?: string): Promise<RunResult> {
+    if (this.exited) return Promise.reject(this.exited);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { command, resolve, reject });
@@ -71,10 +77,13 @@ export class Lane {
   }
 }
 
-/** As many lanes as the machine has cores (a few at most): each snapshot's runs stay on one lane. */
+/**
+ * One lane per core, plus one: a run idles about a third of its time (a timer tick per sandbox
+ * call, file I/O), which the extra lane fills. Each snapshot's runs stay on one lane.
+ */
 export class Lanes {
   readonly lanes: Lane[];
-  constructor(count = Math.max(1, Math.min(availableParallelism(), 4))) {
+  constructor(count = Math.min(availableParallelism(), 4) + 1) {
     this.lanes = Array.from({ length: count }, () => new Lane());
   }
 
@@ -118,16 +127,23 @@ export interface CrashPoint {
  * replayed from each of its crash points, on lanes that share the machine's cores.
  */
 export class CrashSweep {
-  readonly lanes = new Lanes();
+  private started = 0;
+  private running?: Lanes;
   points: CrashPoint[] = [];
   private root = '';
   private scratch = '';
-  private readonly started = Date.now();
 
   constructor(private readonly name: string) {}
 
-  /** A state directory of its own for the recorded run (and whatever precedes it). */
+  get lanes(): Lanes {
+    if (!this.running) throw new Error('start() the crash sweep first');
+    return this.running;
+  }
+
+  /** Starts the lanes; returns a state directory for the recorded run (and whatever precedes it). */
   async start(): Promise<string> {
+    this.started = Date.now();
+    this.running = new Lanes();
     this.root = await mkdtemp(join(tmpdir(), `gitlab-aws-sweep-${this.name}-`));
     this.scratch = await scratchDir(`gitlab-aws-sweep-${this.name}-`);
     return join(this.root, 'recorded');
@@ -178,7 +194,7 @@ export class CrashSweep {
   }
 
   async close(): Promise<void> {
-    this.lanes.stop();
+    this.running?.stop();
     for (const dir of [this.root, this.scratch]) if (dir) await rm(dir, { recursive: true, force: true });
   }
 }

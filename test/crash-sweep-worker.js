@@ -18,28 +18,36 @@ function recordingIo() {
 }
 
 /**
- * Every file of the state directory as the disk holds it this instant. Synchronous on purpose:
- * nothing else runs while it reads, so this is exactly what a SIGKILL now would leave behind
- * (a state file lagging the memory's, a half-written temp file, the lock naming this process).
+ * Copies every file of the state directory, as the disk holds it this instant, into `to`.
+ * Synchronous on purpose: nothing else in this process runs meanwhile, so the copy is exactly what
+ * a SIGKILL now would leave behind (a state file lagging the memory's, a half-written temp file,
+ * the lock naming this process).
  */
-function readStateDir(dir) {
-  const files = new Map();
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+function copyStateDir(from, to) {
+  mkdirSync(to, { recursive: true });
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
     if (!entry.isFile()) continue;
+    let bytes;
     try {
-      files.set(entry.name, readFileSync(join(dir, entry.name)));
+      bytes = readFileSync(join(from, entry.name));
     } catch (err) {
-      if (err.code !== 'ENOENT') throw err; // renamed away between listing and reading
+      if (err.code === 'ENOENT') continue; // renamed away between listing and reading
+      throw err;
     }
+    writeFileSync(join(to, entry.name), bytes);
   }
-  return files;
 }
 
-/** Runs argv; with `snapshotsTo`, keeps the state directory at each mutating call in <snapshotsTo>/<N>/. */
+/** Runs argv; with `snapshotsTo`, copies the state directory at each mutating call to <snapshotsTo>/<N>/. */
 async function run({ argv, snapshotsTo }) {
   const stateDir = argv[argv.indexOf('--state-dir') + 1];
   const snapshots = [];
-  const stop = snapshotsTo ? observeMutations((count) => snapshots.push([count, readStateDir(stateDir)])) : () => undefined;
+  const stop = snapshotsTo
+    ? observeMutations((count) => {
+        copyStateDir(stateDir, join(snapshotsTo, String(count)));
+        snapshots.push(count);
+      })
+    : () => undefined;
   const { io, stderr } = recordingIo();
   const cpuBefore = process.cpuUsage();
   let code;
@@ -49,12 +57,7 @@ async function run({ argv, snapshotsTo }) {
     stop();
   }
   const cpu = process.cpuUsage(cpuBefore);
-  for (const [count, files] of snapshots) {
-    const dir = join(snapshotsTo, String(count));
-    mkdirSync(dir, { recursive: true });
-    for (const [name, bytes] of files) writeFileSync(join(dir, name), bytes);
-  }
-  return { code, stderr: stderr(), snapshots: snapshots.map(([count]) => count), cpuMs: (cpu.user + cpu.system) / 1000 };
+  return { code, stderr: stderr(), snapshots, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 process.on('message', async (request) => {
