@@ -143,6 +143,7 @@ export class CrashSweep {
   /** Starts the lanes; returns a state directory for the recorded run (and whatever precedes it). */
   async start(): Promise<string> {
     this.started = Date.now();
+    expect(() => process.kill(DEAD_PID, 0), `PID ${DEAD_PID} must not exist for the restored locks to be stale`).toThrow();
     this.running = new Lanes();
     this.root = await mkdtemp(join(tmpdir(), `gitlab-aws-sweep-${this.name}-`));
     this.scratch = await scratchDir(`gitlab-aws-sweep-${this.name}-`);

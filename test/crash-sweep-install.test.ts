@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { statePaths } from '../src/state/store.js';
 import { sandboxInventory, shape } from './helpers.js';
 import { CrashSweep, firstError, installedProblems, leftOver, SWEEP_TIMEOUT } from './crash-sweep-helpers.js';
 
@@ -29,6 +31,8 @@ describe('crash sweep over an install', () => {
         const resumed = await lane.cli('install', dir);
         if (resumed.code !== 0) found.push(`resume exited ${resumed.code}: ${firstError(resumed.stderr)}`);
         for (const p of await installedProblems(dir, cleanShape)) found.push(`after resume, ${p}`);
+        // The resume took over the dead process's lock, and let go of it when done.
+        if (existsSync(statePaths(dir, 'gitlab').lock)) found.push('the lock is still there after the resume');
         const gone = await lane.cli('teardown', dir);
         const left = await leftOver(dir);
         if (gone.code !== 0 || left.length) found.push(`teardown after resume exited ${gone.code} leaving ${left.join(', ')}`);
