@@ -45,7 +45,7 @@ const mutationListeners = new Set<(count: number) => void>();
  */
 export function observeMutations(listener: (count: number) => void): () => void {
   mutationListeners.add(listener);
-  return () => mutationListeners.delete(listener);
+  return () => void mutationListeners.delete(listener);
 }
 
 const sts: ServiceOperations = {
