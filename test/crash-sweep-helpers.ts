@@ -201,18 +201,26 @@ export class CrashSweep {
 }
 
 /**
- * Copies a snapshot into a fresh state directory as the killed process would have left it: the
- * lock it held now names a process that is gone, so the next run takes it over as stale.
+ * Copies a snapshot into a fresh state directory as the killed process would have left it: every
+ * lock it held (the deployment's, and any other `*.lock` naming a PID) now names a process that
+ * is gone, so the next run takes it over as stale.
  */
 async function restoreSnapshot(snapshot: string, into: string): Promise<void> {
   await mkdir(into, { recursive: true, mode: 0o700 });
   for (const name of await readdir(snapshot)) {
-    if (name.endsWith('.lock')) {
-      const lock = JSON.parse(await readFile(join(snapshot, name), 'utf8')) as { pid: number };
-      await writeFile(join(into, name), JSON.stringify({ ...lock, pid: DEAD_PID }), { mode: 0o600 });
-    } else {
-      await copyFile(join(snapshot, name), join(into, name));
-    }
+    const from = join(snapshot, name);
+    const holder = name.endsWith('.lock') ? lockHolder(await readFile(from, 'utf8')) : undefined;
+    if (holder) await writeFile(join(into, name), JSON.stringify({ ...holder, pid: DEAD_PID }), { mode: 0o600 });
+    else await copyFile(from, join(into, name));
+  }
+}
+
+function lockHolder(text: string): { pid: number } | undefined {
+  try {
+    const lock = JSON.parse(text) as { pid?: unknown };
+    return typeof lock.pid === 'number' ? (lock as { pid: number }) : undefined;
+  } catch {
+    return undefined; // not a lock of the kind that names its holder: copied as it is
   }
 }
 
