@@ -262,6 +262,8 @@ export async function installedProblems(stateDir: string, cleanShape: Record<str
 
 /** What a deployment that should be gone still holds in the sandbox, recorded or not. */
 export async function leftOver(stateDir: string): Promise<string[]> {
+  // No world to read would look like an empty account: say so instead.
+  if (!(await readWorld(stateDir))) return ['(the sandbox world file is missing or unreadable)'];
   return (await sandboxInventory(stateDir)).map((r) => `${r.type} ${r.id}`);
 }
 
