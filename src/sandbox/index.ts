@@ -50,6 +50,19 @@ export interface SandboxOptions {
   seed?: string;
 }
 
+const mutationListeners = new Set<(count: number) => void>();
+
+/**
+ * For rehearsal tooling and the crash sweep: `listener` hears every mutating call a sandbox in
+ * this process makes, with that sandbox's count so far (the N of `crashAfter`), synchronously
+ * right after the world was saved and before the crash check, so whatever it reads from the
+ * state directory is exactly what a SIGKILL at that moment would leave. Returns the unsubscribe.
+ */
+export function observeMutations(listener: (count: number) => void): () => void {
+  mutationListeners.add(listener);
+  return () => void mutationListeners.delete(listener);
+}
+
 const sts: ServiceOperations = {
   GetCallerIdentity: (ctx) => ({
     Account: ctx.world.accountId,
@@ -130,6 +143,7 @@ export class Sandbox implements CallInterceptor {
     );
     if (mutating) {
       this.mutations++;
+      for (const listener of mutationListeners) listener(this.mutations);
       if (faults.crashAfter !== undefined && this.mutations >= faults.crashAfter) {
         this.crashed = true;
         (this.options.onCrash ?? (() => process.kill(process.pid, 'SIGKILL')))();

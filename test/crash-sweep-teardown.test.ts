@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxInventory, shape } from './helpers.js';
+import { CrashSweep, firstError, installedProblems, leftOver, SWEEP_TIMEOUT } from './crash-sweep-helpers.js';
+
+/**
+ * A teardown may die at any moment too: from wherever it stopped, another teardown must end with
+ * nothing left, and an install must end with exactly the clean inventory. Every mutating call of
+ * a full teardown of a clean install is a crash point.
+ */
+describe('crash sweep over a teardown', () => {
+  const sweep = new CrashSweep('teardown');
+  let cleanShape: Record<string, number>;
+
+  beforeAll(async () => {
+    const dir = await sweep.start();
+    const installed = await sweep.lanes.first.cli('install', dir);
+    expect(installed.code, installed.stderr).toBe(0);
+    cleanShape = shape(await sandboxInventory(dir));
+    await sweep.record('teardown', dir);
+    expect(await leftOver(dir)).toEqual([]);
+  }, SWEEP_TIMEOUT);
+
+  afterAll(() => sweep.close());
+
+  it(
+    'tears down to nothing after a crash at every mutating call of a teardown',
+    async () => {
+      const problems = await sweep.fromEveryPoint('teardown', async (dir, lane) => {
+        const torn = await lane.cli('teardown', dir);
+        const left = await leftOver(dir);
+        return torn.code !== 0 || left.length
+          ? [`teardown exited ${torn.code} leaving ${left.join(', ')}: ${firstError(torn.stderr)}`]
+          : [];
+      });
+      expect(problems).toEqual([]);
+    },
+    SWEEP_TIMEOUT,
+  );
+
+  // Known open defect, fixed by the issue "Ownership and recovery": an install after an interrupted
+  // teardown fails in public-route-table with "Cannot read properties of undefined (reading 'id')"
+  // (today from crash points 8-43 of 44) or "The client token ... was used with different
+  // parameters" (from crash point 44). When this starts passing, make it an ordinary `it`.
+  it.fails(
+    'installs to the clean inventory after a crash at every mutating call of a teardown',
+    async () => {
+      const problems = await sweep.fromEveryPoint('install', async (dir, lane) => {
+        const installed = await lane.cli('install', dir);
+        const wrong = await installedProblems(dir, cleanShape);
+        return [...(installed.code !== 0 ? [`install exited ${installed.code}: ${firstError(installed.stderr)}`] : []), ...wrong];
+      });
+      expect(problems).toEqual([]);
+    },
+    SWEEP_TIMEOUT,
+  );
+});
