@@ -124,8 +124,9 @@ describe('the sandbox is deterministic', () => {
     const faulty = await timeline(faults);
     expect(await timeline(faults)).toEqual(faulty);
     expect(plain.steps).toHaveLength(10);
-    // The faults were thrown: retried throttles and errors cost round trips.
-    expect(faulty.run).toBeGreaterThan(plain.run!);
+    // The faults were thrown: retried throttles, errors and missed lookups change the timeline
+    // (not necessarily lengthen it: a shifted poll can catch a NAT gateway sooner).
+    expect(faulty).not.toEqual(plain);
   });
 });
 
