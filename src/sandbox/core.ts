@@ -1,3 +1,4 @@
+import { TAG_DEPLOYMENT, TAG_STEP } from '../aws/tags.js';
 import type { World } from './world.js';
 import { newId } from './world.js';
 
@@ -30,6 +31,36 @@ export interface OperationContext {
 
 export type Operation = (ctx: OperationContext, input: any) => unknown;
 export type ServiceOperations = Record<string, Operation>;
+
+/** What an operation returns: the SDK's `...CommandOutput` without the HTTP metadata the client adds. */
+export type Answer<Output> = Omit<Output, '$metadata'>;
+
+/**
+ * One AWS service of the sandbox, as a plug-in: what it answers, how long each answer takes, its
+ * part of the account (a slice of the world with its own empty value) and what of it an outsider
+ * would count as a resource. services.ts lists them; nothing else needs to know a service exists.
+ */
+export interface SandboxService<Slice> {
+  operations: ServiceOperations;
+  /** Minutes an operation takes before it answers (from durations.ts, the one table). */
+  latency: Record<string, number>;
+  empty(): Slice;
+  inventory(world: World, now: number): SandboxResource[];
+}
+
+/** One resource the sandbox account holds, as a test or a plan comparison sees it. */
+export interface SandboxResource {
+  type: string;
+  id: string;
+  /** The Name tag, or the name IAM, S3, SSM, Route 53 know it by. */
+  name: string | undefined;
+  deployment: string | undefined;
+  step: string | undefined;
+}
+
+export function sandboxResource(type: string, id: string, name: string | undefined, tags: Record<string, string>): SandboxResource {
+  return { type, id, name, deployment: tags[TAG_DEPLOYMENT], step: tags[TAG_STEP] };
+}
 
 export function isMutating(operation: string): boolean {
   return !/^(Describe|Get|List|Head)/.test(operation);

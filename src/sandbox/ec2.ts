@@ -1,8 +1,47 @@
 import ipaddr from 'ipaddr.js';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import { awsError, tagList, tagsFromList, tagsFromSpecifications, type OperationContext, type ServiceOperations } from './core.js';
-import type { Ec2Resource } from './world.js';
+import {
+  awsError,
+  type Answer,
+  tagList,
+  tagsFromList,
+  tagsFromSpecifications,
+  type OperationContext,
+  type ServiceOperations,
+} from './core.js';
+import type { DescribeRegionsCommandInput, DescribeRegionsCommandOutput } from '@aws-sdk/client-ec2';
+import { AWS_REGIONS, isKnownRegion } from '../config/regions.js';
 import { instanceProfileUsableAt } from './iam.js';
+import { placeEni, refuseWhileInUse, releaseEnis } from './network-interfaces.js';
+
+export type Ec2Kind =
+  | 'vpc'
+  | 'subnet'
+  | 'instance'
+  | 'internet-gateway'
+  | 'elastic-ip'
+  | 'nat-gateway'
+  | 'route-table'
+  | 'security-group'
+  | 'network-interface';
+
+export interface Ec2Resource {
+  id: string;
+  kind: Ec2Kind;
+  region: string;
+  tags: Record<string, string>;
+  createdAt: number;
+  /** Sandbox time at which a pending resource becomes available / running. */
+  readyAt: number;
+  /** Sandbox time at which a deleted or terminated resource is gone (no longer counted). */
+  goneAt?: number;
+  /** Kind-specific fields (CIDR, routes, rules, ...): plain JSON, shaped by each kind's module. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  attrs: Record<string, any>;
+}
+
+/** EC2's part of the account: every resource by ID (they share one ID space, as in AWS). */
+export type Ec2World = Record<string, Ec2Resource>;
 
 /** Per region, as AWS sets it by default. */
 const VPC_LIMIT = 5;
@@ -16,6 +55,7 @@ const NOT_FOUND: Record<Ec2Resource['kind'], [string, string]> = {
   'nat-gateway': ['NatGatewayNotFound', 'NAT gateway'],
   'route-table': ['InvalidRouteTableID.NotFound', 'route table'],
   'security-group': ['InvalidGroup.NotFound', 'security group'],
+  'network-interface': ['InvalidNetworkInterfaceID.NotFound', 'network interface'],
 };
 
 /** A resource's lifecycle state at sandbox time `now`, in the words EC2 uses for its kind. */
@@ -47,10 +87,23 @@ export function all(ctx: OperationContext, kind: Ec2Resource['kind']): Ec2Resour
 /** A resource addressed by ID: NotFound if it does not exist, or if AWS has not caught up yet. */
 export function byId(ctx: OperationContext, kind: Ec2Resource['kind'], id: string | undefined): Ec2Resource {
   const r = id ? ctx.world.ec2[id] : undefined;
-  if (!r || r.kind !== kind || r.region !== ctx.region || ctx.lagging(r.id)) {
-    const [code, noun] = NOT_FOUND[kind];
-    throw awsError(code, `The ${noun} ID '${id}' does not exist`);
-  }
+  if (!r || r.kind !== kind || r.region !== ctx.region || ctx.lagging(r.id)) throw notFound(kind, id);
+  return r;
+}
+
+function notFound(kind: Ec2Resource['kind'], id: string | undefined): Error {
+  const [code, noun] = NOT_FOUND[kind];
+  return awsError(code, `The ${noun} ID '${id}' does not exist`);
+}
+
+/**
+ * What a replayed ClientToken made. AWS answers a replay with the resource while it can still be
+ * described (a terminated instance, a deleted NAT gateway); once the resource is gone for good it
+ * answers as for any unknown ID. Eventual consistency does not apply: the first answer named it.
+ */
+export function madeBy(ctx: OperationContext, kind: Ec2Resource['kind'], id: string): Ec2Resource {
+  const r = ctx.world.ec2[id];
+  if (!r || r.kind !== kind) throw notFound(kind, id);
   return r;
 }
 
@@ -64,6 +117,19 @@ export const FILTERS: Record<string, (r: Ec2Resource, now: number) => unknown> =
   'instance-state-name': (r, now) => state(r, now),
   'tag-key': (r) => Object.keys(r.tags),
   'instance.group-id': (r) => r.attrs.securityGroupIds,
+  'internet-gateway-id': (r) => r.id,
+  'attachment.vpc-id': (r) => r.attrs.vpcId,
+  'allocation-id': (r) => r.id,
+  domain: () => 'vpc',
+  'public-ip': (r) => r.attrs.publicIp,
+  'nat-gateway-id': (r) => r.id,
+  'route-table-id': (r) => r.id,
+  'association.subnet-id': (r) => (r.attrs.associations as Array<{ subnetId: string }> | undefined)?.map((a) => a.subnetId),
+  'association.route-table-association-id': (r) => (r.attrs.associations as Array<{ id: string }> | undefined)?.map((a) => a.id),
+  'group-id': (r) => (r.kind === 'security-group' ? r.id : r.attrs.securityGroupIds),
+  'group-name': (r) => r.attrs.groupName,
+  'network-interface-id': (r) => r.id,
+  'requester-managed': (r) => String(r.attrs.interfaceType !== 'interface'),
 };
 
 export function matches(r: Ec2Resource, filters: Array<{ Name?: string; Values?: string[] }> | undefined, now: number) {
@@ -87,7 +153,22 @@ export function describe(
   return found.filter((r) => matches(r, filters, ctx.now));
 }
 
+/** A new resource, not yet visible to every by-ID lookup (eventual consistency). */
 export function create(
+  ctx: OperationContext,
+  kind: Ec2Resource['kind'],
+  prefix: string,
+  tags: Record<string, string>,
+  readyInMinutes: number,
+  attrs: Ec2Resource['attrs'],
+): Ec2Resource {
+  const resource = put(ctx, kind, prefix, tags, readyInMinutes, attrs);
+  ctx.startLag(resource.id);
+  return resource;
+}
+
+/** A new resource in the world, visible at once (what AWS makes on the side, such as an ENI). */
+export function put(
   ctx: OperationContext,
   kind: Ec2Resource['kind'],
   prefix: string,
@@ -105,7 +186,6 @@ export function create(
     attrs,
   };
   ctx.world.ec2[resource.id] = resource;
-  ctx.startLag(resource.id);
   return resource;
 }
 
@@ -161,6 +241,9 @@ function instanceView(r: Ec2Resource, ctx: OperationContext) {
     SubnetId: r.attrs.subnetId,
     VpcId: r.attrs.vpcId,
     PrivateIpAddress: r.attrs.privateIp,
+    NetworkInterfaces: r.attrs.eniId
+      ? [{ NetworkInterfaceId: r.attrs.eniId, SubnetId: r.attrs.subnetId, VpcId: r.attrs.vpcId, PrivateIpAddress: r.attrs.privateIp }]
+      : [],
     IamInstanceProfile: r.attrs.instanceProfileArn ? { Arn: r.attrs.instanceProfileArn } : undefined,
     SecurityGroups: ((r.attrs.securityGroupIds as string[] | undefined) ?? []).map((GroupId) => ({
       GroupId,
@@ -170,11 +253,52 @@ function instanceView(r: Ec2Resource, ctx: OperationContext) {
   };
 }
 
-function liveInstancesIn(ctx: OperationContext, subnetId: string) {
-  return all(ctx, 'instance').filter((i) => i.attrs.subnetId === subnetId && state(i, ctx.now) !== 'terminated');
+/** Regions launched since 2019 are off until the account opts in; the sandbox account did, except for one. */
+const OPT_IN_REGIONS = new Set([
+  'af-south-1',
+  'ap-east-1',
+  'ap-east-2',
+  'ap-south-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+  'ap-southeast-5',
+  'ap-southeast-6',
+  'ap-southeast-7',
+  'ca-west-1',
+  'eu-central-2',
+  'eu-south-1',
+  'eu-south-2',
+  'il-central-1',
+  'me-south-1',
+  'me-central-1',
+  'mx-central-1',
+]);
+const NOT_OPTED_IN = new Set(['me-south-1']);
+
+function optInStatus(region: string): string {
+  if (!OPT_IN_REGIONS.has(region)) return 'opt-in-not-required';
+  return NOT_OPTED_IN.has(region) ? 'not-opted-in' : 'opted-in';
 }
 
 export const ec2: ServiceOperations = {
+  DescribeRegions(ctx, input: DescribeRegionsCommandInput): Answer<DescribeRegionsCommandOutput> {
+    const unknown = (input.RegionNames ?? []).filter((name) => !isKnownRegion(name));
+    if (unknown.length) throw awsError('InvalidParameterValue', `Invalid region(s): ${unknown.join(', ')}`);
+    const named = input.RegionNames?.length ? input.RegionNames : AWS_REGIONS;
+    const regions = named
+      .filter((name) => input.AllRegions || optInStatus(name) !== 'not-opted-in')
+      .map((RegionName) => ({ RegionName, Endpoint: `ec2.${RegionName}.amazonaws.com`, OptInStatus: optInStatus(RegionName) }))
+      .filter((r) =>
+        (input.Filters ?? []).every(({ Name, Values = [] }) => {
+          if (Name === 'region-name') return Values.includes(r.RegionName);
+          if (Name === 'opt-in-status') return Values.includes(r.OptInStatus);
+          if (Name === 'endpoint') return Values.includes(r.Endpoint);
+          throw awsError('InvalidParameterValue', `The filter '${Name}' is invalid`);
+        }),
+      );
+    return { Regions: regions };
+  },
+
   DescribeAvailabilityZones: (ctx) => ({
     AvailabilityZones: zonesOf(ctx.region).map((z) => ({
       ...z,
@@ -227,9 +351,7 @@ export const ec2: ServiceOperations = {
 
   DeleteVpc(ctx, input: { VpcId?: string }) {
     const vpc = byId(ctx, 'vpc', input.VpcId);
-    if (all(ctx, 'subnet').some((s) => s.attrs.vpcId === vpc.id)) {
-      throw awsError('DependencyViolation', `The vpc '${vpc.id}' has dependencies and cannot be deleted.`);
-    }
+    refuseWhileInUse(ctx, vpc);
     delete ctx.world.ec2[vpc.id];
     return {};
   },
@@ -279,10 +401,12 @@ export const ec2: ServiceOperations = {
 
   DeleteSubnet(ctx, input: { SubnetId?: string }) {
     const subnet = byId(ctx, 'subnet', input.SubnetId);
-    if (liveInstancesIn(ctx, subnet.id).length) {
-      throw awsError('DependencyViolation', `The subnet '${subnet.id}' has dependencies and cannot be deleted.`);
-    }
+    refuseWhileInUse(ctx, subnet);
     delete ctx.world.ec2[subnet.id];
+    // A subnet's route table association goes with it.
+    for (const table of all(ctx, 'route-table')) {
+      table.attrs.associations = (table.attrs.associations as Array<{ subnetId: string }>).filter((a) => a.subnetId !== subnet.id);
+    }
     return {};
   },
 
@@ -328,23 +452,23 @@ export const ec2: ServiceOperations = {
       }
     }
     const tags = tagsFromSpecifications(input.TagSpecifications, 'instance');
-    const { id } = ctx.idempotent(
-      'RunInstances',
-      input.ClientToken,
-      input,
-      () =>
-        create(ctx, 'instance', 'i', tags, AWS_MINUTES.ec2Instance.create, {
-          imageId: input.ImageId,
-          instanceType: input.InstanceType,
-          subnetId: subnet.id,
-          vpcId: subnet.attrs.vpcId,
-          privateIp: `${(subnet.attrs.cidrBlock as string).split('.').slice(0, 3).join('.')}.${10 + (Object.keys(ctx.world.ec2).length % 200)}`,
-          instanceProfileArn: profile ? (ctx.world.iam.instanceProfiles[profile.Name ?? '']?.arn ?? profile.Arn) : undefined,
-          // DeleteSecurityGroup (vpc-network.ts) refuses while a live instance uses a group.
-          securityGroupIds: [...new Set(input.SecurityGroupIds ?? [])],
-        }).id,
-    );
-    return { Instances: [instanceView(ctx.world.ec2[id]!, ctx)] };
+    const { id } = ctx.idempotent('RunInstances', input.ClientToken, input, () => {
+      const securityGroupIds = [...new Set(input.SecurityGroupIds ?? [])];
+      const instance = create(ctx, 'instance', 'i', tags, AWS_MINUTES.ec2Instance.create, {
+        imageId: input.ImageId,
+        instanceType: input.InstanceType,
+        subnetId: subnet.id,
+        vpcId: subnet.attrs.vpcId,
+        instanceProfileArn: profile ? (ctx.world.iam.instanceProfiles[profile.Name ?? '']?.arn ?? profile.Arn) : undefined,
+        securityGroupIds,
+      });
+      // Its primary interface holds the subnet and the groups until the instance is terminated.
+      const eni = placeEni(ctx, { subnet, ownerId: instance.id, interfaceType: 'interface', securityGroupIds, description: '' });
+      instance.attrs.privateIp = eni.attrs.privateIp;
+      instance.attrs.eniId = eni.id;
+      return instance.id;
+    });
+    return { Instances: [instanceView(madeBy(ctx, 'instance', id), ctx)] };
   },
 
   DescribeInstances: (ctx, input: { InstanceIds?: string[]; Filters?: never[] }) => ({
@@ -356,7 +480,10 @@ export const ec2: ServiceOperations = {
     return {
       TerminatingInstances: instances.map((r) => {
         const previous = state(r, ctx.now);
-        r.goneAt ??= ctx.now + AWS_MINUTES.ec2Instance.delete * MINUTE;
+        if (r.goneAt === undefined) {
+          r.goneAt = ctx.now + AWS_MINUTES.ec2Instance.delete * MINUTE;
+          releaseEnis(ctx, r.id, r.goneAt);
+        }
         return { InstanceId: r.id, PreviousState: { Name: previous }, CurrentState: { Name: state(r, ctx.now) } };
       }),
     };

@@ -1,6 +1,53 @@
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import { awsError, tagList, tagsFromList, type OperationContext, type ServiceOperations } from './core.js';
+import {
+  awsError,
+  sandboxResource,
+  tagList,
+  tagsFromList,
+  type OperationContext,
+  type SandboxService,
+  type ServiceOperations,
+} from './core.js';
 import type { World } from './world.js';
+
+export interface IamPolicy {
+  name: string;
+  arn: string;
+  id: string;
+  createdAt: number;
+  tags: Record<string, string>;
+  defaultVersion: string;
+  versions: Record<string, { document: string; createdAt: number }>;
+  nextVersion: number;
+}
+
+export interface IamRole {
+  name: string;
+  arn: string;
+  id: string;
+  createdAt: number;
+  tags: Record<string, string>;
+  assumeRolePolicy: string;
+  attachedPolicies: string[];
+}
+
+export interface IamInstanceProfile {
+  name: string;
+  arn: string;
+  id: string;
+  createdAt: number;
+  tags: Record<string, string>;
+  roles: string[];
+  /** When the current role was added: EC2 sees the profile only after IAM propagation. */
+  roleAddedAt?: number;
+}
+
+/** IAM's part of the account: global, keyed by name as IAM keeps names unique. */
+export interface IamWorld {
+  policies: Record<string, IamPolicy>;
+  roles: Record<string, IamRole>;
+  instanceProfiles: Record<string, IamInstanceProfile>;
+}
 
 const MAX_POLICY_VERSIONS = 5;
 
@@ -49,7 +96,7 @@ function instanceProfile(ctx: OperationContext, name: string | undefined) {
   return found;
 }
 
-function policyView(p: World['iam']['policies'][string]) {
+function policyView(p: IamPolicy) {
   return {
     PolicyName: p.name,
     PolicyId: p.id,
@@ -62,7 +109,7 @@ function policyView(p: World['iam']['policies'][string]) {
   };
 }
 
-function roleView(r: World['iam']['roles'][string]) {
+function roleView(r: IamRole) {
   return {
     RoleName: r.name,
     RoleId: r.id,
@@ -74,7 +121,7 @@ function roleView(r: World['iam']['roles'][string]) {
   };
 }
 
-function profileView(ctx: OperationContext, p: World['iam']['instanceProfiles'][string]) {
+function profileView(ctx: OperationContext, p: IamInstanceProfile) {
   return {
     InstanceProfileName: p.name,
     InstanceProfileId: p.id,
@@ -270,8 +317,17 @@ export const iam: ServiceOperations = {
   },
 };
 
-export const iamLatency: Record<string, number> = Object.fromEntries(
-  Object.keys(iam).flatMap((op) =>
-    op.startsWith('Create') ? [[op, AWS_MINUTES.iam.create]] : op.startsWith('Delete') ? [[op, AWS_MINUTES.iam.delete]] : [],
+export const iamService: SandboxService<IamWorld> = {
+  operations: iam,
+  latency: Object.fromEntries(
+    Object.keys(iam).flatMap((op) =>
+      op.startsWith('Create') ? [[op, AWS_MINUTES.iam.create]] : op.startsWith('Delete') ? [[op, AWS_MINUTES.iam.delete]] : [],
+    ),
   ),
-);
+  empty: () => ({ policies: {}, roles: {}, instanceProfiles: {} }),
+  inventory: (world) => [
+    ...Object.values(world.iam.policies).map((p) => sandboxResource('AWS::IAM::ManagedPolicy', p.arn, p.name, p.tags)),
+    ...Object.values(world.iam.roles).map((r) => sandboxResource('AWS::IAM::Role', r.name, r.name, r.tags)),
+    ...Object.values(world.iam.instanceProfiles).map((p) => sandboxResource('AWS::IAM::InstanceProfile', p.name, p.name, p.tags)),
+  ],
+};

@@ -1,13 +1,9 @@
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import type { CallInterceptor, ServiceName } from '../aws/clients.js';
 import { SandboxClock } from './clock.js';
-import { awsError, isMutating, makeContext, type ServiceOperations } from './core.js';
+import { awsError, isMutating, makeContext } from './core.js';
 import { API_ROUND_TRIP_MS, DEFAULT_SPEED, MINUTE } from '../aws/durations.js';
-import { ec2, ec2Latency } from './ec2.js';
-import { iam, iamLatency } from './iam.js';
-import { vpcNetwork, vpcNetworkLatency } from './vpc-network.js';
-import { s3, s3Latency } from './s3.js';
-import { ssm, ssmLatency } from './ssm.js';
+import { emptySlices, sandboxServices } from './services.js';
 import { emptyWorld, loadWorld, saveWorld, worldFile, type World } from './world.js';
 import { inventory, type SandboxResource } from './inventory.js';
 
@@ -34,22 +30,6 @@ export interface SandboxOptions {
   /** What a crash does; the default kills this process outright. */
   onCrash?: () => void;
 }
-
-const sts: ServiceOperations = {
-  GetCallerIdentity: (ctx) => ({
-    Account: ctx.world.accountId,
-    Arn: `arn:aws:iam::${ctx.world.accountId}:user/sandbox`,
-    UserId: 'AIDASANDBOXUSER',
-  }),
-};
-
-const SERVICES: Partial<Record<ServiceName, { operations: ServiceOperations; latency: Record<string, number> }>> = {
-  ec2: { operations: { ...ec2, ...vpcNetwork }, latency: { ...ec2Latency, ...vpcNetworkLatency } },
-  iam: { operations: iam, latency: iamLatency },
-  sts: { operations: sts, latency: {} },
-  s3: { operations: s3, latency: s3Latency },
-  ssm: { operations: ssm, latency: ssmLatency },
-};
 
 /**
  * An in-memory AWS account behind the real SDK clients. It answers the operations the steps call
@@ -83,7 +63,7 @@ export class Sandbox implements CallInterceptor {
 
   async intercept(call: { service: ServiceName; region: string; operation: string; input: unknown }): Promise<unknown> {
     if (this.crashed) return new Promise(() => undefined); // a killed process answers nothing
-    const service = SERVICES[call.service];
+    const service = sandboxServices()[call.service];
     const operation = service?.operations[call.operation];
     if (!service || !operation) {
       throw awsError('InvalidAction', `The sandbox does not implement ${call.service}:${call.operation}`);
@@ -158,7 +138,9 @@ export function sandboxOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pic
 
 export async function openSandbox(options: SandboxOptions): Promise<Sandbox> {
   const file = worldFile(options.stateDir);
-  const world = (await loadWorld(file)) ?? emptyWorld(Date.now());
+  const saved = await loadWorld(file);
+  // A world saved before a service joined the sandbox has no part for it yet.
+  const world = saved ? { ...emptySlices(), ...saved } : emptyWorld(Date.now());
   // A new process starts seconds after the last one stopped: long enough for AWS's eventual
   // consistency to have caught up with everything created before.
   world.lag = {};

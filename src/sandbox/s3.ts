@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AWS_MINUTES } from '../aws/durations.js';
-import { awsError, tagList, type OperationContext, type ServiceOperations } from './core.js';
+import { awsError, sandboxResource, tagList, type OperationContext, type SandboxService, type ServiceOperations } from './core.js';
 
 /** S3 as the sandbox keeps it: bucket names are global across regions and accounts. */
 export interface S3World {
@@ -573,7 +573,7 @@ export const s3: ServiceOperations = {
 const { create, delete: remove } = AWS_MINUTES.s3Bucket;
 
 /** Minutes each call takes on the sandbox clock (object calls take only the round trip). */
-export const s3Latency: Record<string, number> = {
+const latency: Record<string, number> = {
   CreateBucket: create,
   DeleteBucket: remove,
   PutPublicAccessBlock: create,
@@ -585,4 +585,15 @@ export const s3Latency: Record<string, number> = {
   PutBucketTagging: create,
   DeleteBucketTagging: remove,
   PutBucketVersioning: create,
+};
+
+export const s3Service: SandboxService<S3World> = {
+  operations: s3,
+  latency,
+  empty: () => ({ buckets: {} }),
+  inventory: (world) =>
+    // Buckets of other accounts only hold their names here; they are not this account's resources.
+    Object.values(world.s3.buckets)
+      .filter((b) => b.owner === world.accountId)
+      .map((b) => sandboxResource('AWS::S3::Bucket', b.name, b.name, b.tags)),
 };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AWS_MINUTES } from '../aws/durations.js';
-import { awsError, tagList, type OperationContext, type ServiceOperations } from './core.js';
+import { awsError, sandboxResource, tagList, type OperationContext, type SandboxService, type ServiceOperations } from './core.js';
 
 /** SSM Parameter Store, keyed by `${region}:${name}`. */
 export interface SsmWorld {
@@ -426,10 +426,17 @@ export const ssm: ServiceOperations = {
 const { create, delete: remove } = AWS_MINUTES.ssmParameter;
 
 /** Minutes each call takes on the sandbox clock (reads take only the round trip). */
-export const ssmLatency: Record<string, number> = {
+const latency: Record<string, number> = {
   PutParameter: create,
   DeleteParameter: remove,
   DeleteParameters: remove,
   AddTagsToResource: create,
   RemoveTagsFromResource: remove,
+};
+
+export const ssmService: SandboxService<SsmWorld> = {
+  operations: ssm,
+  latency,
+  empty: () => ({ parameters: {} }),
+  inventory: (world) => Object.values(world.ssm.parameters).map((p) => sandboxResource('AWS::SSM::Parameter', p.name, p.name, p.tags)),
 };

@@ -1,8 +1,8 @@
 import ipaddr from 'ipaddr.js';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import { awsError, tagList, tagsFromSpecifications, type OperationContext, type ServiceOperations } from './core.js';
-import { FILTERS, all, byId, create, describe, ec2, state } from './ec2.js';
-import type { Ec2Resource } from './world.js';
+import { all, byId, create, describe, madeBy, state, type Ec2Resource } from './ec2.js';
+import { placeEni, refuseWhileInUse, releaseEnis } from './network-interfaces.js';
 
 /**
  * EC2's networking around the VPC: internet gateway, Elastic IPs, NAT gateways, route tables
@@ -33,21 +33,6 @@ interface Rule {
 }
 
 const ADDRESS_LIMIT = 5;
-
-// The filters these kinds answer to, beside the shared ones.
-Object.assign(FILTERS, {
-  'internet-gateway-id': (r: Ec2Resource) => r.id,
-  'attachment.vpc-id': (r: Ec2Resource) => r.attrs.vpcId,
-  'allocation-id': (r: Ec2Resource) => r.id,
-  domain: () => 'vpc',
-  'public-ip': (r: Ec2Resource) => r.attrs.publicIp,
-  'nat-gateway-id': (r: Ec2Resource) => r.id,
-  'route-table-id': (r: Ec2Resource) => r.id,
-  'association.subnet-id': (r: Ec2Resource) => (r.attrs.associations as Association[] | undefined)?.map((a) => a.subnetId),
-  'association.route-table-association-id': (r: Ec2Resource) => (r.attrs.associations as Association[] | undefined)?.map((a) => a.id),
-  'group-id': (r: Ec2Resource) => r.id,
-  'group-name': (r: Ec2Resource) => r.attrs.groupName,
-});
 
 function natState(nat: Ec2Resource, now: number): string {
   return nat.attrs.failed ? 'failed' : state(nat, now);
@@ -331,7 +316,6 @@ export const vpcNetwork: ServiceOperations = {
       const failed = gatewayOf(ctx, vpcId)
         ? undefined
         : { code: 'Gateway.NotAttached', message: `Network ${vpcId} has no Internet gateway attached` };
-      const prefix = (subnet.attrs.cidrBlock as string).split('.').slice(0, 3).join('.');
       const nat = create(
         ctx,
         'nat-gateway',
@@ -343,16 +327,24 @@ export const vpcNetwork: ServiceOperations = {
           vpcId,
           allocationId: eip.id,
           publicIp: eip.attrs.publicIp,
-          eniId: ctx.newId('eni'),
-          privateIp: `${prefix}.${100 + all(ctx, 'nat-gateway').length}`,
           ...(failed ? { failed } : {}),
         },
       );
       if (failed) nat.goneAt = ctx.now + 60 * MINUTE;
-      else eip.attrs.natGatewayId = nat.id;
+      else {
+        eip.attrs.natGatewayId = nat.id;
+        const eni = placeEni(ctx, {
+          subnet,
+          ownerId: nat.id,
+          interfaceType: 'nat_gateway',
+          description: `Interface for NAT Gateway ${nat.id}`,
+        });
+        nat.attrs.eniId = eni.id;
+        nat.attrs.privateIp = eni.attrs.privateIp;
+      }
       return nat.id;
     });
-    return { NatGateway: natView(ctx, ctx.world.ec2[id]!), ClientToken: input.ClientToken };
+    return { NatGateway: natView(ctx, madeBy(ctx, 'nat-gateway', id)), ClientToken: input.ClientToken };
   },
 
   DescribeNatGateways: (ctx, input: { NatGatewayIds?: string[]; Filter?: Filters }) => ({
@@ -363,6 +355,7 @@ export const vpcNetwork: ServiceOperations = {
     const nat = byId(ctx, 'nat-gateway', input.NatGatewayId);
     if (nat.goneAt === undefined) {
       nat.goneAt = ctx.now + AWS_MINUTES.natGateway.delete * MINUTE;
+      releaseEnis(ctx, nat.id, nat.goneAt);
       const eip = ctx.world.ec2[nat.attrs.allocationId];
       if (eip) eip.attrs.releaseBlockedUntil = nat.goneAt + AWS_MINUTES.elasticIp.releaseBlockedAfterNat * MINUTE;
     }
@@ -377,7 +370,7 @@ export const vpcNetwork: ServiceOperations = {
       const routes: Route[] = [{ destination: vpc.attrs.cidrBlock as string, gatewayId: 'local' }];
       return create(ctx, 'route-table', 'rtb', tags, 0, { vpcId: vpc.id, routes, associations: [] }).id;
     });
-    return { RouteTable: tableView(ctx, ctx.world.ec2[id]!), ClientToken: input.ClientToken };
+    return { RouteTable: tableView(ctx, madeBy(ctx, 'route-table', id)), ClientToken: input.ClientToken };
   },
 
   DescribeRouteTables: (ctx, input: { RouteTableIds?: string[]; Filters?: Filters }) => ({
@@ -519,40 +512,9 @@ export const vpcNetwork: ServiceOperations = {
 
   DeleteSecurityGroup(ctx, input: { GroupId?: string }) {
     const group = byId(ctx, 'security-group', input.GroupId);
-    const referenced = all(ctx, 'security-group').some(
-      (g) => g.id !== group.id && (g.attrs.rules as Rule[]).some((r) => r.groupId === group.id),
-    );
-    const used = all(ctx, 'instance').some(
-      (i) => (i.attrs.securityGroupIds as string[] | undefined)?.includes(group.id) && state(i, ctx.now) !== 'terminated',
-    );
-    if (referenced || used) throw awsError('DependencyViolation', `resource ${group.id} has a dependent object`);
+    refuseWhileInUse(ctx, group);
     delete ctx.world.ec2[group.id];
     return {};
-  },
-
-  // The VPC and its subnets cannot go while the networking above still uses them ------------
-  DeleteVpc(ctx, input: { VpcId?: string }) {
-    const vpcId = input.VpcId ?? '';
-    const blocking =
-      gatewayOf(ctx, vpcId) ||
-      all(ctx, 'security-group').some((g) => g.attrs.vpcId === vpcId) ||
-      all(ctx, 'route-table').some((t) => t.attrs.vpcId === vpcId) ||
-      all(ctx, 'nat-gateway').some((n) => n.attrs.vpcId === vpcId && natState(n, ctx.now) !== 'deleted');
-    if (blocking && ctx.world.ec2[vpcId])
-      throw awsError('DependencyViolation', `The vpc '${vpcId}' has dependencies and cannot be deleted.`);
-    return ec2.DeleteVpc!(ctx, input);
-  },
-
-  DeleteSubnet(ctx, input: { SubnetId?: string }) {
-    const subnetId = input.SubnetId ?? '';
-    const nat = all(ctx, 'nat-gateway').find((n) => n.attrs.subnetId === subnetId && !['deleted', 'failed'].includes(natState(n, ctx.now)));
-    if (nat && ctx.world.ec2[subnetId])
-      throw awsError('DependencyViolation', `The subnet '${subnetId}' has dependencies and cannot be deleted.`);
-    const result = ec2.DeleteSubnet!(ctx, input);
-    for (const table of all(ctx, 'route-table')) {
-      table.attrs.associations = (table.attrs.associations as Association[]).filter((a) => a.subnetId !== subnetId);
-    }
-    return result;
   },
 };
 

@@ -1,0 +1,40 @@
+import type { ServiceName } from '../aws/services.js';
+import type { SandboxService } from './core.js';
+import { acmService } from './acm.js';
+import { ec2Service } from './ec2-service.js';
+import { iamService } from './iam.js';
+import { route53Service } from './route53.js';
+import { s3Service } from './s3.js';
+import { ssmService } from './ssm.js';
+import { stsService } from './sts.js';
+
+/**
+ * THE registry of the sandbox's services: one line per plug-in. It must name exactly the services
+ * the session has clients for (src/aws/services.ts); a missing or extra line does not compile.
+ * Built on first use, so the modules' mutual imports never meet a half-loaded module.
+ */
+const registry = () =>
+  ({
+    ec2: ec2Service,
+    iam: iamService,
+    sts: stsService,
+    ssm: ssmService,
+    s3: s3Service,
+    route53: route53Service,
+    acm: acmService,
+  }) satisfies { [K in ServiceName]: SandboxService<unknown> };
+
+type Registry = ReturnType<typeof registry>;
+let services: Registry | undefined;
+
+export function sandboxServices(): Registry {
+  return (services ??= registry());
+}
+
+/** Each service's part of the world, typed by its plug-in. */
+export type WorldSlices = { [K in ServiceName]: Registry[K] extends SandboxService<infer Slice> ? Slice : never };
+
+export function emptySlices(): WorldSlices {
+  const all = sandboxServices();
+  return Object.fromEntries(Object.entries(all).map(([name, service]) => [name, service.empty()])) as WorldSlices;
+}
