@@ -72,11 +72,16 @@ export function state(r: Ec2Resource, now: number): string {
   return now >= r.readyAt ? 'available' : 'pending';
 }
 
+/** AWS still describes a deleted or terminated resource for about an hour, then forgets it. */
+function forgotten(r: Ec2Resource, now: number): boolean {
+  return r.goneAt !== undefined && now > r.goneAt + 60 * MINUTE;
+}
+
 /** Resources of a kind in the call's region, with long-terminated instances forgotten as AWS does. */
 export function all(ctx: OperationContext, kind: Ec2Resource['kind']): Ec2Resource[] {
   return Object.values(ctx.world.ec2).filter((r) => {
     if (r.kind !== kind || r.region !== ctx.region) return false;
-    if (r.goneAt !== undefined && ctx.now > r.goneAt + 60 * MINUTE) {
+    if (forgotten(r, ctx.now)) {
       delete ctx.world.ec2[r.id];
       return false;
     }
@@ -103,7 +108,7 @@ function notFound(kind: Ec2Resource['kind'], id: string | undefined): Error {
  */
 export function madeBy(ctx: OperationContext, kind: Ec2Resource['kind'], id: string): Ec2Resource {
   const r = ctx.world.ec2[id];
-  if (!r || r.kind !== kind) throw notFound(kind, id);
+  if (!r || r.kind !== kind || forgotten(r, ctx.now)) throw notFound(kind, id);
   return r;
 }
 
