@@ -61,11 +61,13 @@ async function vpcWithSubnet(ec2: EC2) {
 }
 
 // A service with a client but no sandbox plug-in, or a plug-in without a client, does not compile.
-type Plugins = { [K in ServiceName]: SandboxService<unknown> };
+type Plugins = { [K in ServiceName]: SandboxService<unknown, K> };
 // @ts-expect-error the registry without ACM lacks a service the session has a client for
 export const withoutAcm: Plugins = {} as Omit<ReturnType<typeof sandboxServices>, 'acm'>;
 // @ts-expect-error a plug-in for a service the session has no client for is refused
 export const withExtra: Plugins = { ...sandboxServices(), sqs: sandboxServices().sts };
+// @ts-expect-error a plug-in answering another service's operations is refused (ACM's calls are not STS's)
+export const swapped: Plugins = { ...sandboxServices(), sts: sandboxServices().acm };
 
 describe('one list of services', () => {
   it('the session offers a client for exactly the services the sandbox implements, and each answers in-process', async () => {

@@ -160,7 +160,8 @@ const operations = {
   },
 };
 
-export const acmService: SandboxService<AcmWorld> = {
+export const acmService: SandboxService<AcmWorld, 'acm'> = {
+  name: 'acm',
   operations,
   // Importing is immediate: ISSUED at once (AWS_MINUTES.acmCertificate is for requested, validated ones).
   latency: {},

@@ -1,3 +1,4 @@
+import type { ServiceClients, ServiceName } from '../aws/services.js';
 import { TAG_DEPLOYMENT, TAG_STEP } from '../aws/tags.js';
 import type { World } from './world.js';
 import { newId } from './world.js';
@@ -30,18 +31,39 @@ export interface OperationContext {
 }
 
 export type Operation = (ctx: OperationContext, input: any) => unknown;
-export type ServiceOperations = Record<string, Operation>;
+export type ServiceOperations = Record<string, Operation | undefined>;
 
 /** What an operation returns: the SDK's `...CommandOutput` without the HTTP metadata the client adds. */
 export type Answer<Output> = Omit<Output, '$metadata'>;
+
+/** The SDK's `...CommandInput` and `...CommandOutput` of an aggregated client's method (its callback overload names both). */
+type Signature<Method> = Method extends (input: infer Input, options: any, callback: (err: any, data?: infer Output) => void) => void
+  ? [Input, Output]
+  : never;
+type Commands<Client> = {
+  [M in keyof Client & string as [Signature<Client[M]>] extends [never] ? never : Capitalize<M>]: Signature<Client[M]>;
+};
+type InputOf<Client, Name extends keyof Commands<Client>> = Commands<Client>[Name] extends [infer Input, unknown] ? Input : never;
+type OutputOf<Client, Name extends keyof Commands<Client>> = Commands<Client>[Name] extends [unknown, infer Output] ? Output : never;
+
+/**
+ * A service's operations, each typed by its name with the SDK's own Command input and output:
+ * `CreateVpc(ctx, input)` gets a CreateVpcCommandInput and must answer a CreateVpcCommandOutput,
+ * and a misspelt operation does not compile.
+ */
+export type SdkOperations<Client> = {
+  [Name in keyof Commands<Client>]?: (ctx: OperationContext, input: InputOf<Client, Name>) => Answer<OutputOf<Client, Name>>;
+};
 
 /**
  * One AWS service of the sandbox, as a plug-in: what it answers, how long each answer takes, its
  * part of the account (a slice of the world with its own empty value) and what of it an outsider
  * would count as a resource. services.ts lists them; nothing else needs to know a service exists.
  */
-export interface SandboxService<Slice> {
-  operations: ServiceOperations;
+export interface SandboxService<Slice, Name extends ServiceName> {
+  /** The service it answers for, as src/aws/services.ts names it (the registry checks the two agree). */
+  name: Name;
+  operations: SdkOperations<ServiceClients[Name]>;
   /** Minutes an operation takes before it answers (from durations.ts, the one table). */
   latency: Record<string, number>;
   empty(): Slice;

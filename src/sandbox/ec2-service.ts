@@ -15,7 +15,8 @@ const TYPES: Record<Exclude<Ec2Kind, 'network-interface'>, string> = {
 };
 
 /** EC2: the VPC, its subnets and instances (ec2.ts) and the networking around them (vpc-network.ts). */
-export const ec2Service: SandboxService<Ec2World> = {
+export const ec2Service: SandboxService<Ec2World, 'ec2'> = {
+  name: 'ec2',
   operations: { ...ec2, ...vpcNetwork },
   latency: { ...ec2Latency, ...vpcNetworkLatency },
   empty: () => ({}),

@@ -1,15 +1,15 @@
 import ipaddr from 'ipaddr.js';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import {
-  awsError,
-  type Answer,
-  tagList,
-  tagsFromList,
-  tagsFromSpecifications,
-  type OperationContext,
-  type ServiceOperations,
-} from './core.js';
-import type { DescribeRegionsCommandInput, DescribeRegionsCommandOutput } from '@aws-sdk/client-ec2';
+import { awsError, type Answer, tagList, tagsFromList, tagsFromSpecifications, type OperationContext, type SdkOperations } from './core.js';
+import type {
+  DescribeRegionsCommandInput,
+  DescribeRegionsCommandOutput,
+  EC2,
+  Instance,
+  InstanceStateName,
+  Subnet,
+  Vpc,
+} from '@aws-sdk/client-ec2';
 import { AWS_REGIONS, isKnownRegion } from '../config/regions.js';
 import { instanceProfileUsableAt } from './iam.js';
 import { placeEni, refuseWhileInUse, releaseEnis } from './network-interfaces.js';
@@ -208,11 +208,11 @@ export function parseCidr(cidr: string | undefined, code: string): [ipaddr.IPv4,
   }
 }
 
-function vpcView(r: Ec2Resource, ctx: OperationContext) {
+function vpcView(r: Ec2Resource, ctx: OperationContext): Vpc {
   return {
     VpcId: r.id,
     CidrBlock: r.attrs.cidrBlock,
-    State: state(r, ctx.now),
+    State: state(r, ctx.now) as Vpc['State'],
     IsDefault: false,
     InstanceTenancy: 'default',
     OwnerId: ctx.world.accountId,
@@ -220,7 +220,7 @@ function vpcView(r: Ec2Resource, ctx: OperationContext) {
   };
 }
 
-function subnetView(r: Ec2Resource, ctx: OperationContext) {
+function subnetView(r: Ec2Resource, ctx: OperationContext): Subnet {
   const zone = zonesOf(ctx.region).find((z) => z.ZoneName === r.attrs.availabilityZone);
   return {
     SubnetId: r.id,
@@ -228,15 +228,15 @@ function subnetView(r: Ec2Resource, ctx: OperationContext) {
     CidrBlock: r.attrs.cidrBlock,
     AvailabilityZone: r.attrs.availabilityZone,
     AvailabilityZoneId: zone?.ZoneId,
-    State: state(r, ctx.now),
+    State: state(r, ctx.now) as Subnet['State'],
     MapPublicIpOnLaunch: Boolean(r.attrs.mapPublicIpOnLaunch),
     OwnerId: ctx.world.accountId,
     Tags: tagList(r.tags),
   };
 }
 
-function instanceView(r: Ec2Resource, ctx: OperationContext) {
-  const name = state(r, ctx.now);
+function instanceView(r: Ec2Resource, ctx: OperationContext): Instance {
+  const name = state(r, ctx.now) as InstanceStateName;
   const codes: Record<string, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48 };
   return {
     InstanceId: r.id,
@@ -285,8 +285,8 @@ function optInStatus(region: string): string {
   return NOT_OPTED_IN.has(region) ? 'not-opted-in' : 'opted-in';
 }
 
-export const ec2: ServiceOperations = {
-  DescribeRegions(ctx, input: DescribeRegionsCommandInput): Answer<DescribeRegionsCommandOutput> {
+export const ec2: SdkOperations<EC2> = {
+  DescribeRegions(ctx, input): Answer<DescribeRegionsCommandOutput> {
     const unknown = (input.RegionNames ?? []).filter((name) => !isKnownRegion(name));
     if (unknown.length) throw awsError('InvalidParameterValue', `Invalid region(s): ${unknown.join(', ')}`);
     const named = input.RegionNames?.length ? input.RegionNames : AWS_REGIONS;
@@ -313,7 +313,7 @@ export const ec2: ServiceOperations = {
     })),
   }),
 
-  CreateVpc(ctx, input: { CidrBlock?: string; TagSpecifications?: never[] }) {
+  CreateVpc(ctx, input) {
     const [, bits] = parseCidr(input.CidrBlock, 'InvalidParameterValue');
     if (bits < 16 || bits > 28) throw awsError('InvalidVpc.Range', `The CIDR '${input.CidrBlock}' is invalid.`);
     if (all(ctx, 'vpc').length >= VPC_LIMIT) {
@@ -328,11 +328,11 @@ export const ec2: ServiceOperations = {
     return { Vpc: vpcView(vpc, ctx) };
   },
 
-  DescribeVpcs: (ctx, input: { VpcIds?: string[]; Filters?: never[] }) => ({
+  DescribeVpcs: (ctx, input) => ({
     Vpcs: describe(ctx, 'vpc', input.VpcIds, input.Filters).map((r) => vpcView(r, ctx)),
   }),
 
-  ModifyVpcAttribute(ctx, input: { VpcId?: string; EnableDnsSupport?: { Value?: boolean }; EnableDnsHostnames?: { Value?: boolean } }) {
+  ModifyVpcAttribute(ctx, input) {
     const vpc = byId(ctx, 'vpc', input.VpcId);
     const given = [input.EnableDnsSupport, input.EnableDnsHostnames].filter(Boolean).length;
     if (given !== 1) {
@@ -346,7 +346,7 @@ export const ec2: ServiceOperations = {
     return {};
   },
 
-  DescribeVpcAttribute(ctx, input: { VpcId?: string; Attribute?: string }) {
+  DescribeVpcAttribute(ctx, input) {
     const vpc = byId(ctx, 'vpc', input.VpcId);
     if (input.Attribute === 'enableDnsSupport') return { VpcId: vpc.id, EnableDnsSupport: { Value: Boolean(vpc.attrs.enableDnsSupport) } };
     if (input.Attribute === 'enableDnsHostnames')
@@ -354,14 +354,14 @@ export const ec2: ServiceOperations = {
     throw awsError('InvalidParameterValue', `Value (${input.Attribute}) for parameter attribute is invalid.`);
   },
 
-  DeleteVpc(ctx, input: { VpcId?: string }) {
+  DeleteVpc(ctx, input) {
     const vpc = byId(ctx, 'vpc', input.VpcId);
     refuseWhileInUse(ctx, vpc);
     delete ctx.world.ec2[vpc.id];
     return {};
   },
 
-  CreateSubnet(ctx, input: { VpcId?: string; CidrBlock?: string; AvailabilityZone?: string; TagSpecifications?: never[] }) {
+  CreateSubnet(ctx, input) {
     const vpc = byId(ctx, 'vpc', input.VpcId);
     if (!zonesOf(ctx.region).some((z) => z.ZoneName === input.AvailabilityZone)) {
       throw awsError(
@@ -394,17 +394,17 @@ export const ec2: ServiceOperations = {
     return { Subnet: subnetView(subnet, ctx) };
   },
 
-  DescribeSubnets: (ctx, input: { SubnetIds?: string[]; Filters?: never[] }) => ({
+  DescribeSubnets: (ctx, input) => ({
     Subnets: describe(ctx, 'subnet', input.SubnetIds, input.Filters).map((r) => subnetView(r, ctx)),
   }),
 
-  ModifySubnetAttribute(ctx, input: { SubnetId?: string; MapPublicIpOnLaunch?: { Value?: boolean } }) {
+  ModifySubnetAttribute(ctx, input) {
     const subnet = byId(ctx, 'subnet', input.SubnetId);
     if (input.MapPublicIpOnLaunch) subnet.attrs.mapPublicIpOnLaunch = Boolean(input.MapPublicIpOnLaunch.Value);
     return {};
   },
 
-  DeleteSubnet(ctx, input: { SubnetId?: string }) {
+  DeleteSubnet(ctx, input) {
     const subnet = byId(ctx, 'subnet', input.SubnetId);
     refuseWhileInUse(ctx, subnet);
     delete ctx.world.ec2[subnet.id];
@@ -415,29 +415,7 @@ export const ec2: ServiceOperations = {
     return {};
   },
 
-  CreateTags(ctx, input: { Resources?: string[]; Tags?: Array<{ Key?: string; Value?: string }> }) {
-    for (const id of input.Resources ?? []) {
-      const r = ctx.world.ec2[id];
-      if (!r || r.region !== ctx.region) throw awsError('InvalidID', `The ID '${id}' is not valid`);
-      Object.assign(r.tags, tagsFromList(input.Tags));
-    }
-    return {};
-  },
-
-  RunInstances(
-    ctx,
-    input: {
-      ImageId?: string;
-      InstanceType?: string;
-      MinCount?: number;
-      MaxCount?: number;
-      SubnetId?: string;
-      ClientToken?: string;
-      IamInstanceProfile?: { Name?: string; Arn?: string };
-      TagSpecifications?: never[];
-      SecurityGroupIds?: string[];
-    },
-  ) {
+  RunInstances(ctx, input) {
     const subnet = byId(ctx, 'subnet', input.SubnetId);
     for (const groupId of input.SecurityGroupIds ?? []) {
       const group = byId(ctx, 'security-group', groupId);
@@ -476,20 +454,20 @@ export const ec2: ServiceOperations = {
     return { Instances: [instanceView(madeBy(ctx, 'instance', id), ctx)] };
   },
 
-  DescribeInstances: (ctx, input: { InstanceIds?: string[]; Filters?: never[] }) => ({
+  DescribeInstances: (ctx, input) => ({
     Reservations: describe(ctx, 'instance', input.InstanceIds, input.Filters).map((r) => ({ Instances: [instanceView(r, ctx)] })),
   }),
 
-  TerminateInstances(ctx, input: { InstanceIds?: string[] }) {
+  TerminateInstances(ctx, input) {
     const instances = (input.InstanceIds ?? []).map((id) => byId(ctx, 'instance', id));
     return {
       TerminatingInstances: instances.map((r) => {
-        const previous = state(r, ctx.now);
+        const previous = state(r, ctx.now) as InstanceStateName;
         if (r.goneAt === undefined) {
           r.goneAt = ctx.now + AWS_MINUTES.ec2Instance.delete * MINUTE;
           releaseEnis(ctx, r.id, r.goneAt);
         }
-        return { InstanceId: r.id, PreviousState: { Name: previous }, CurrentState: { Name: state(r, ctx.now) } };
+        return { InstanceId: r.id, PreviousState: { Name: previous }, CurrentState: { Name: state(r, ctx.now) as InstanceStateName } };
       }),
     };
   },

@@ -1,3 +1,4 @@
+import type { IAM } from '@aws-sdk/client-iam';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import {
   awsError,
@@ -6,7 +7,7 @@ import {
   tagsFromList,
   type OperationContext,
   type SandboxService,
-  type ServiceOperations,
+  type SdkOperations,
 } from './core.js';
 import type { World } from './world.js';
 
@@ -144,8 +145,8 @@ function attachedAnywhere(ctx: OperationContext, policyArn: string) {
   return Object.values(ctx.world.iam.roles).some((r) => r.attachedPolicies.includes(policyArn));
 }
 
-export const iam: ServiceOperations = {
-  CreatePolicy(ctx, input: { PolicyName?: string; PolicyDocument?: string; Tags?: never[] }) {
+export const iam: SdkOperations<IAM> = {
+  CreatePolicy(ctx, input) {
     const name = checkName(input.PolicyName, 'Policy');
     if (ctx.world.iam.policies[name])
       throw awsError('EntityAlreadyExists', `A policy called ${name} already exists. Duplicate names are not allowed.`, 409);
@@ -164,9 +165,9 @@ export const iam: ServiceOperations = {
     return { Policy: policyView(policy) };
   },
 
-  GetPolicy: (ctx, input: { PolicyArn?: string }) => ({ Policy: policyView(policyByArn(ctx, input.PolicyArn)) }),
+  GetPolicy: (ctx, input) => ({ Policy: policyView(policyByArn(ctx, input.PolicyArn)) }),
 
-  GetPolicyVersion(ctx, input: { PolicyArn?: string; VersionId?: string }) {
+  GetPolicyVersion(ctx, input) {
     const policy = policyByArn(ctx, input.PolicyArn);
     const version = policy.versions[input.VersionId ?? ''];
     if (!version) throw awsError('NoSuchEntity', `Policy ${policy.arn} version ${input.VersionId} does not exist.`, 404);
@@ -179,14 +180,14 @@ export const iam: ServiceOperations = {
     };
   },
 
-  ListPolicyVersions(ctx, input: { PolicyArn?: string }) {
+  ListPolicyVersions(ctx, input) {
     const policy = policyByArn(ctx, input.PolicyArn);
     return {
       Versions: Object.keys(policy.versions).map((VersionId) => ({ VersionId, IsDefaultVersion: VersionId === policy.defaultVersion })),
     };
   },
 
-  CreatePolicyVersion(ctx, input: { PolicyArn?: string; PolicyDocument?: string; SetAsDefault?: boolean }) {
+  CreatePolicyVersion(ctx, input) {
     const policy = policyByArn(ctx, input.PolicyArn);
     if (Object.keys(policy.versions).length >= MAX_POLICY_VERSIONS) {
       throw awsError('LimitExceeded', `A managed policy can have up to ${MAX_POLICY_VERSIONS} versions.`, 409);
@@ -197,7 +198,7 @@ export const iam: ServiceOperations = {
     return { PolicyVersion: { VersionId: versionId, IsDefaultVersion: policy.defaultVersion === versionId } };
   },
 
-  DeletePolicyVersion(ctx, input: { PolicyArn?: string; VersionId?: string }) {
+  DeletePolicyVersion(ctx, input) {
     const policy = policyByArn(ctx, input.PolicyArn);
     if (input.VersionId === policy.defaultVersion) {
       throw awsError('DeleteConflict', 'Cannot delete the default version of a policy.', 409);
@@ -207,7 +208,7 @@ export const iam: ServiceOperations = {
     return {};
   },
 
-  DeletePolicy(ctx, input: { PolicyArn?: string }) {
+  DeletePolicy(ctx, input) {
     const policy = policyByArn(ctx, input.PolicyArn);
     if (attachedAnywhere(ctx, policy.arn)) throw awsError('DeleteConflict', 'Cannot delete a policy attached to entities.', 409);
     if (Object.keys(policy.versions).length > 1)
@@ -220,7 +221,7 @@ export const iam: ServiceOperations = {
     return {};
   },
 
-  CreateRole(ctx, input: { RoleName?: string; AssumeRolePolicyDocument?: string; Tags?: never[] }) {
+  CreateRole(ctx, input) {
     const name = checkName(input.RoleName, 'Role');
     if (ctx.world.iam.roles[name]) throw awsError('EntityAlreadyExists', `Role with name ${name} already exists.`, 409);
     const created = {
@@ -236,9 +237,9 @@ export const iam: ServiceOperations = {
     return { Role: roleView(created) };
   },
 
-  GetRole: (ctx, input: { RoleName?: string }) => ({ Role: roleView(role(ctx, input.RoleName)) }),
+  GetRole: (ctx, input) => ({ Role: roleView(role(ctx, input.RoleName)) }),
 
-  DeleteRole(ctx, input: { RoleName?: string }) {
+  DeleteRole(ctx, input) {
     const found = role(ctx, input.RoleName);
     if (found.attachedPolicies.length) throw awsError('DeleteConflict', 'Cannot delete entity, must detach all policies first.', 409);
     if (Object.values(ctx.world.iam.instanceProfiles).some((p) => p.roles.includes(found.name))) {
@@ -248,14 +249,14 @@ export const iam: ServiceOperations = {
     return {};
   },
 
-  AttachRolePolicy(ctx, input: { RoleName?: string; PolicyArn?: string }) {
+  AttachRolePolicy(ctx, input) {
     const found = role(ctx, input.RoleName);
     const policy = policyByArn(ctx, input.PolicyArn);
     if (!found.attachedPolicies.includes(policy.arn)) found.attachedPolicies.push(policy.arn);
     return {};
   },
 
-  DetachRolePolicy(ctx, input: { RoleName?: string; PolicyArn?: string }) {
+  DetachRolePolicy(ctx, input) {
     const found = role(ctx, input.RoleName);
     if (!found.attachedPolicies.includes(input.PolicyArn ?? '')) {
       throw awsError('NoSuchEntity', `Policy ${input.PolicyArn} was not found.`, 404);
@@ -264,7 +265,7 @@ export const iam: ServiceOperations = {
     return {};
   },
 
-  ListAttachedRolePolicies(ctx, input: { RoleName?: string }) {
+  ListAttachedRolePolicies(ctx, input) {
     const found = role(ctx, input.RoleName);
     return {
       AttachedPolicies: found.attachedPolicies.map((policyArn) => ({ PolicyArn: policyArn, PolicyName: policyArn.split('/').pop() })),
@@ -272,7 +273,7 @@ export const iam: ServiceOperations = {
     };
   },
 
-  CreateInstanceProfile(ctx, input: { InstanceProfileName?: string; Tags?: never[] }) {
+  CreateInstanceProfile(ctx, input) {
     const name = checkName(input.InstanceProfileName, 'Instance profile');
     if (ctx.world.iam.instanceProfiles[name]) throw awsError('EntityAlreadyExists', `Instance Profile ${name} already exists.`, 409);
     const profile = {
@@ -287,11 +288,11 @@ export const iam: ServiceOperations = {
     return { InstanceProfile: profileView(ctx, profile) };
   },
 
-  GetInstanceProfile: (ctx, input: { InstanceProfileName?: string }) => ({
+  GetInstanceProfile: (ctx, input) => ({
     InstanceProfile: profileView(ctx, instanceProfile(ctx, input.InstanceProfileName)),
   }),
 
-  AddRoleToInstanceProfile(ctx, input: { InstanceProfileName?: string; RoleName?: string }) {
+  AddRoleToInstanceProfile(ctx, input) {
     const profile = instanceProfile(ctx, input.InstanceProfileName);
     const added = role(ctx, input.RoleName);
     if (profile.roles.length) {
@@ -302,14 +303,14 @@ export const iam: ServiceOperations = {
     return {};
   },
 
-  RemoveRoleFromInstanceProfile(ctx, input: { InstanceProfileName?: string; RoleName?: string }) {
+  RemoveRoleFromInstanceProfile(ctx, input) {
     const profile = instanceProfile(ctx, input.InstanceProfileName);
     if (!profile.roles.includes(input.RoleName ?? '')) throw noSuchEntity('role', String(input.RoleName));
     profile.roles = profile.roles.filter((r) => r !== input.RoleName);
     return {};
   },
 
-  DeleteInstanceProfile(ctx, input: { InstanceProfileName?: string }) {
+  DeleteInstanceProfile(ctx, input) {
     const profile = instanceProfile(ctx, input.InstanceProfileName);
     if (profile.roles.length) throw awsError('DeleteConflict', 'Cannot delete entity, must remove roles from instance profile first.', 409);
     delete ctx.world.iam.instanceProfiles[profile.name];
@@ -317,7 +318,8 @@ export const iam: ServiceOperations = {
   },
 };
 
-export const iamService: SandboxService<IamWorld> = {
+export const iamService: SandboxService<IamWorld, 'iam'> = {
+  name: 'iam',
   operations: iam,
   latency: Object.fromEntries(
     Object.keys(iam).flatMap((op) =>

@@ -3,7 +3,7 @@ import type { CallInterceptor, ServiceName } from '../aws/clients.js';
 import { SandboxClock } from './clock.js';
 import { awsError, isMutating, makeContext } from './core.js';
 import { API_ROUND_TRIP_MS, DEFAULT_SPEED, MINUTE } from '../aws/durations.js';
-import { emptySlices, sandboxServices } from './services.js';
+import { emptySlices, sandboxService } from './services.js';
 import { emptyWorld, loadWorld, saveWorld, worldFile, type World } from './world.js';
 import { inventory, type SandboxResource } from './inventory.js';
 
@@ -63,7 +63,7 @@ export class Sandbox implements CallInterceptor {
 
   async intercept(call: { service: ServiceName; region: string; operation: string; input: unknown }): Promise<unknown> {
     if (this.crashed) return new Promise(() => undefined); // a killed process answers nothing
-    const service = sandboxServices()[call.service];
+    const service = sandboxService(call.service);
     const operation = service?.operations[call.operation];
     if (!service || !operation) {
       throw awsError('InvalidAction', `The sandbox does not implement ${call.service}:${call.operation}`);

@@ -124,7 +124,8 @@ const operations = {
   },
 };
 
-export const route53Service: SandboxService<Route53World> = {
+export const route53Service: SandboxService<Route53World, 'route53'> = {
+  name: 'route53',
   operations,
   // A new zone answers at once; its change (AWS_MINUTES.route53Change) is what takes a minute.
   latency: {},

@@ -426,7 +426,8 @@ const latency: Record<string, number> = {
   PutBucketEncryption: create,
 };
 
-export const s3Service: SandboxService<S3World> = {
+export const s3Service: SandboxService<S3World, 's3'> = {
+  name: 's3',
   operations: s3,
   latency,
   empty: () => ({ buckets: {} }),

@@ -1,5 +1,5 @@
 import type { ServiceName } from '../aws/services.js';
-import type { SandboxService } from './core.js';
+import type { SandboxService, ServiceOperations } from './core.js';
 import { acmService } from './acm.js';
 import { ec2Service } from './ec2-service.js';
 import { iamService } from './iam.js';
@@ -22,7 +22,7 @@ const registry = () =>
     s3: s3Service,
     route53: route53Service,
     acm: acmService,
-  }) satisfies { [K in ServiceName]: SandboxService<unknown> };
+  }) satisfies { [K in ServiceName]: SandboxService<unknown, K> };
 
 type Registry = ReturnType<typeof registry>;
 let services: Registry | undefined;
@@ -32,7 +32,12 @@ export function sandboxServices(): Registry {
 }
 
 /** Each service's part of the world, typed by its plug-in. */
-export type WorldSlices = { [K in ServiceName]: Registry[K] extends SandboxService<infer Slice> ? Slice : never };
+export type WorldSlices = { [K in ServiceName]: Registry[K] extends SandboxService<infer Slice, K> ? Slice : never };
+
+/** The plug-in answering a call, as the sandbox's one entry point sees it: any operation by name. */
+export function sandboxService(name: ServiceName): { operations: ServiceOperations; latency: Record<string, number> } {
+  return sandboxServices()[name] as { operations: ServiceOperations; latency: Record<string, number> };
+}
 
 export function emptySlices(): WorldSlices {
   const all = sandboxServices();

@@ -1,10 +1,10 @@
-import type { GetCallerIdentityCommandOutput } from '@aws-sdk/client-sts';
-import type { Answer, SandboxService } from './core.js';
+import type { SandboxService } from './core.js';
 
 /** STS keeps nothing: it only says whose account this is. */
-export const stsService: SandboxService<Record<string, never>> = {
+export const stsService: SandboxService<Record<string, never>, 'sts'> = {
+  name: 'sts',
   operations: {
-    GetCallerIdentity: (ctx): Answer<GetCallerIdentityCommandOutput> => ({
+    GetCallerIdentity: (ctx) => ({
       Account: ctx.world.accountId,
       Arn: `arn:aws:iam::${ctx.world.accountId}:user/sandbox`,
       UserId: 'AIDASANDBOXUSER',

@@ -1,6 +1,17 @@
+import type {
+  Address,
+  AttachmentStatus,
+  EC2,
+  InternetGateway,
+  NatGateway,
+  Route as SdkRoute,
+  RouteTable,
+  SecurityGroup,
+  SecurityGroupRule,
+} from '@aws-sdk/client-ec2';
 import ipaddr from 'ipaddr.js';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import { awsError, tagList, tagsFromSpecifications, type OperationContext, type ServiceOperations } from './core.js';
+import { awsError, tagList, tagsFromSpecifications, type OperationContext, type SdkOperations } from './core.js';
 import { all, byId, create, describe, madeBy, state, type Ec2Resource } from './ec2.js';
 import { placeEni, refuseWhileInUse, releaseEnis } from './network-interfaces.js';
 
@@ -47,11 +58,11 @@ function gatewayOf(ctx: OperationContext, vpcId: string) {
   return all(ctx, 'internet-gateway').find((g) => g.attrs.vpcId === vpcId);
 }
 
-function natView(ctx: OperationContext, nat: Ec2Resource) {
+function natView(ctx: OperationContext, nat: Ec2Resource): NatGateway {
   const current = natState(nat, ctx.now);
   return {
     NatGatewayId: nat.id,
-    State: current,
+    State: current as NatGateway['State'],
     SubnetId: nat.attrs.subnetId,
     VpcId: nat.attrs.vpcId,
     ConnectivityType: 'public',
@@ -71,7 +82,7 @@ function natView(ctx: OperationContext, nat: Ec2Resource) {
   };
 }
 
-function addressView(ctx: OperationContext, eip: Ec2Resource) {
+function addressView(ctx: OperationContext, eip: Ec2Resource): Address {
   const nat = eip.attrs.natGatewayId ? ctx.world.ec2[eip.attrs.natGatewayId] : undefined;
   const associated = holdsAddress(nat, ctx.now);
   return {
@@ -83,7 +94,7 @@ function addressView(ctx: OperationContext, eip: Ec2Resource) {
   };
 }
 
-function routeView(ctx: OperationContext, route: Route) {
+function routeView(ctx: OperationContext, route: Route): SdkRoute {
   let active = true;
   if (route.natGatewayId) active = holdsAddress(ctx.world.ec2[route.natGatewayId], ctx.now);
   if (route.gatewayId && route.gatewayId !== 'local') active = Boolean(ctx.world.ec2[route.gatewayId]?.attrs.vpcId);
@@ -96,7 +107,7 @@ function routeView(ctx: OperationContext, route: Route) {
   };
 }
 
-function tableView(ctx: OperationContext, table: Ec2Resource) {
+function tableView(ctx: OperationContext, table: Ec2Resource): RouteTable {
   return {
     RouteTableId: table.id,
     VpcId: table.attrs.vpcId,
@@ -113,7 +124,7 @@ function tableView(ctx: OperationContext, table: Ec2Resource) {
   };
 }
 
-function ruleView(ctx: OperationContext, group: Ec2Resource, rule: Rule) {
+function ruleView(ctx: OperationContext, group: Ec2Resource, rule: Rule): SecurityGroupRule {
   return {
     SecurityGroupRuleId: rule.id,
     GroupId: group.id,
@@ -154,7 +165,7 @@ function permissionsView(rules: Rule[]) {
   return [...grouped.values()];
 }
 
-function groupView(ctx: OperationContext, group: Ec2Resource) {
+function groupView(ctx: OperationContext, group: Ec2Resource): SecurityGroup {
   const rules = group.attrs.rules as Rule[];
   return {
     GroupId: group.id,
@@ -221,18 +232,18 @@ function sameRule(a: Omit<Rule, 'id'>, b: Omit<Rule, 'id'>): boolean {
   );
 }
 
-export const vpcNetwork: ServiceOperations = {
+export const vpcNetwork: SdkOperations<EC2> = {
   // Internet gateway ------------------------------------------------------------------------
-  CreateInternetGateway(ctx, input: { TagSpecifications?: never[] }) {
+  CreateInternetGateway(ctx, input) {
     const gateway = create(ctx, 'internet-gateway', 'igw', tagsFromSpecifications(input.TagSpecifications, 'internet-gateway'), 0, {});
     return { InternetGateway: gatewayView(ctx, gateway) };
   },
 
-  DescribeInternetGateways: (ctx, input: { InternetGatewayIds?: string[]; Filters?: Filters }) => ({
+  DescribeInternetGateways: (ctx, input) => ({
     InternetGateways: describe(ctx, 'internet-gateway', input.InternetGatewayIds, input.Filters).map((g) => gatewayView(ctx, g)),
   }),
 
-  AttachInternetGateway(ctx, input: { InternetGatewayId?: string; VpcId?: string }) {
+  AttachInternetGateway(ctx, input) {
     const gateway = byId(ctx, 'internet-gateway', input.InternetGatewayId);
     const vpc = byId(ctx, 'vpc', input.VpcId);
     if (gateway.attrs.vpcId || gatewayOf(ctx, vpc.id)) {
@@ -245,7 +256,7 @@ export const vpcNetwork: ServiceOperations = {
     return {};
   },
 
-  DetachInternetGateway(ctx, input: { InternetGatewayId?: string; VpcId?: string }) {
+  DetachInternetGateway(ctx, input) {
     const gateway = byId(ctx, 'internet-gateway', input.InternetGatewayId);
     if (!gateway.attrs.vpcId || gateway.attrs.vpcId !== input.VpcId) {
       throw awsError('Gateway.NotAttached', `resource ${gateway.id} is not attached to network ${input.VpcId}`);
@@ -261,7 +272,7 @@ export const vpcNetwork: ServiceOperations = {
     return {};
   },
 
-  DeleteInternetGateway(ctx, input: { InternetGatewayId?: string }) {
+  DeleteInternetGateway(ctx, input) {
     const gateway = byId(ctx, 'internet-gateway', input.InternetGatewayId);
     if (gateway.attrs.vpcId)
       throw awsError('DependencyViolation', `The internetGateway '${gateway.id}' has dependencies and cannot be deleted.`);
@@ -270,7 +281,7 @@ export const vpcNetwork: ServiceOperations = {
   },
 
   // Elastic IPs -----------------------------------------------------------------------------
-  AllocateAddress(ctx, input: { TagSpecifications?: never[] }) {
+  AllocateAddress(ctx, input) {
     const taken = all(ctx, 'elastic-ip');
     if (taken.length >= ADDRESS_LIMIT) throw awsError('AddressLimitExceeded', 'The maximum number of addresses has been reached.');
     const used = new Set(
@@ -286,11 +297,11 @@ export const vpcNetwork: ServiceOperations = {
     return { AllocationId: eip.id, PublicIp: eip.attrs.publicIp, Domain: 'vpc' };
   },
 
-  DescribeAddresses: (ctx, input: { AllocationIds?: string[]; Filters?: Filters }) => ({
+  DescribeAddresses: (ctx, input) => ({
     Addresses: describe(ctx, 'elastic-ip', input.AllocationIds, input.Filters).map((a) => addressView(ctx, a)),
   }),
 
-  ReleaseAddress(ctx, input: { AllocationId?: string }) {
+  ReleaseAddress(ctx, input) {
     const eip = byId(ctx, 'elastic-ip', input.AllocationId);
     const nat = eip.attrs.natGatewayId ? ctx.world.ec2[eip.attrs.natGatewayId] : undefined;
     if (holdsAddress(nat, ctx.now)) {
@@ -305,7 +316,7 @@ export const vpcNetwork: ServiceOperations = {
   },
 
   // NAT gateways ----------------------------------------------------------------------------
-  CreateNatGateway(ctx, input: { SubnetId?: string; AllocationId?: string; ClientToken?: string; TagSpecifications?: never[] }) {
+  CreateNatGateway(ctx, input) {
     const { id } = ctx.idempotent('CreateNatGateway', input.ClientToken, input, () => {
       const subnet = byId(ctx, 'subnet', input.SubnetId);
       const eip = byId(ctx, 'elastic-ip', input.AllocationId);
@@ -347,11 +358,11 @@ export const vpcNetwork: ServiceOperations = {
     return { NatGateway: natView(ctx, madeBy(ctx, 'nat-gateway', id)), ClientToken: input.ClientToken };
   },
 
-  DescribeNatGateways: (ctx, input: { NatGatewayIds?: string[]; Filter?: Filters }) => ({
+  DescribeNatGateways: (ctx, input) => ({
     NatGateways: describe(ctx, 'nat-gateway', input.NatGatewayIds, input.Filter).map((n) => natView(ctx, n)),
   }),
 
-  DeleteNatGateway(ctx, input: { NatGatewayId?: string }) {
+  DeleteNatGateway(ctx, input) {
     const nat = byId(ctx, 'nat-gateway', input.NatGatewayId);
     if (nat.goneAt === undefined) {
       nat.goneAt = ctx.now + AWS_MINUTES.natGateway.delete * MINUTE;
@@ -363,7 +374,7 @@ export const vpcNetwork: ServiceOperations = {
   },
 
   // Route tables ----------------------------------------------------------------------------
-  CreateRouteTable(ctx, input: { VpcId?: string; ClientToken?: string; TagSpecifications?: never[] }) {
+  CreateRouteTable(ctx, input) {
     const { id } = ctx.idempotent('CreateRouteTable', input.ClientToken, input, () => {
       const vpc = byId(ctx, 'vpc', input.VpcId);
       const tags = tagsFromSpecifications(input.TagSpecifications, 'route-table');
@@ -373,11 +384,11 @@ export const vpcNetwork: ServiceOperations = {
     return { RouteTable: tableView(ctx, madeBy(ctx, 'route-table', id)), ClientToken: input.ClientToken };
   },
 
-  DescribeRouteTables: (ctx, input: { RouteTableIds?: string[]; Filters?: Filters }) => ({
+  DescribeRouteTables: (ctx, input) => ({
     RouteTables: describe(ctx, 'route-table', input.RouteTableIds, input.Filters).map((t) => tableView(ctx, t)),
   }),
 
-  CreateRoute(ctx, input: { RouteTableId?: string; DestinationCidrBlock?: string; GatewayId?: string; NatGatewayId?: string }) {
+  CreateRoute(ctx, input) {
     const table = byId(ctx, 'route-table', input.RouteTableId);
     const routes = table.attrs.routes as Route[];
     if (routes.some((r) => r.destination === input.DestinationCidrBlock)) {
@@ -387,7 +398,7 @@ export const vpcNetwork: ServiceOperations = {
     return { Return: true };
   },
 
-  ReplaceRoute(ctx, input: { RouteTableId?: string; DestinationCidrBlock?: string; GatewayId?: string; NatGatewayId?: string }) {
+  ReplaceRoute(ctx, input) {
     const table = byId(ctx, 'route-table', input.RouteTableId);
     const routes = table.attrs.routes as Route[];
     const index = routes.findIndex((r) => r.destination === input.DestinationCidrBlock);
@@ -400,20 +411,7 @@ export const vpcNetwork: ServiceOperations = {
     return {};
   },
 
-  DeleteRoute(ctx, input: { RouteTableId?: string; DestinationCidrBlock?: string }) {
-    const table = byId(ctx, 'route-table', input.RouteTableId);
-    const routes = table.attrs.routes as Route[];
-    if (!routes.some((r) => r.destination === input.DestinationCidrBlock && r.gatewayId !== 'local')) {
-      throw awsError(
-        'InvalidRoute.NotFound',
-        `no route with destination-cidr-block ${input.DestinationCidrBlock} in route table ${table.id}`,
-      );
-    }
-    table.attrs.routes = routes.filter((r) => r.destination !== input.DestinationCidrBlock);
-    return {};
-  },
-
-  AssociateRouteTable(ctx, input: { RouteTableId?: string; SubnetId?: string }) {
+  AssociateRouteTable(ctx, input) {
     const table = byId(ctx, 'route-table', input.RouteTableId);
     const subnet = byId(ctx, 'subnet', input.SubnetId);
     if (subnet.attrs.vpcId !== table.attrs.vpcId) {
@@ -430,14 +428,14 @@ export const vpcNetwork: ServiceOperations = {
     return { AssociationId: association.id, AssociationState: { State: 'associated' } };
   },
 
-  DisassociateRouteTable(ctx, input: { AssociationId?: string }) {
+  DisassociateRouteTable(ctx, input) {
     const table = all(ctx, 'route-table').find((t) => (t.attrs.associations as Association[]).some((a) => a.id === input.AssociationId));
     if (!table) throw awsError('InvalidAssociationID.NotFound', `The association ID '${input.AssociationId}' does not exist`);
     table.attrs.associations = (table.attrs.associations as Association[]).filter((a) => a.id !== input.AssociationId);
     return {};
   },
 
-  DeleteRouteTable(ctx, input: { RouteTableId?: string }) {
+  DeleteRouteTable(ctx, input) {
     const table = byId(ctx, 'route-table', input.RouteTableId);
     if ((table.attrs.associations as Association[]).length) {
       throw awsError('DependencyViolation', `The routeTable '${table.id}' has dependencies and cannot be deleted.`);
@@ -447,7 +445,7 @@ export const vpcNetwork: ServiceOperations = {
   },
 
   // Security groups -------------------------------------------------------------------------
-  CreateSecurityGroup(ctx, input: { GroupName?: string; Description?: string; VpcId?: string; TagSpecifications?: never[] }) {
+  CreateSecurityGroup(ctx, input) {
     const vpc = byId(ctx, 'vpc', input.VpcId);
     if (!input.GroupName || input.GroupName === 'default' || !input.Description) {
       throw awsError('InvalidParameterValue', `Invalid value '${input.GroupName}' for groupName, or a missing description`);
@@ -466,11 +464,11 @@ export const vpcNetwork: ServiceOperations = {
     return { GroupId: group.id, Tags: tagList(group.tags) };
   },
 
-  DescribeSecurityGroups: (ctx, input: { GroupIds?: string[]; Filters?: Filters }) => ({
+  DescribeSecurityGroups: (ctx, input) => ({
     SecurityGroups: describe(ctx, 'security-group', input.GroupIds, input.Filters).map((g) => groupView(ctx, g)),
   }),
 
-  DescribeSecurityGroupRules(ctx, input: { SecurityGroupRuleIds?: string[]; Filters?: Filters }) {
+  DescribeSecurityGroupRules(ctx, input) {
     const groupFilter = input.Filters?.find((f) => f.Name === 'group-id')?.Values;
     const other = input.Filters?.find((f) => f.Name !== 'group-id');
     if (other) throw awsError('InvalidParameterValue', `The filter '${other.Name}' is invalid`);
@@ -478,12 +476,12 @@ export const vpcNetwork: ServiceOperations = {
     const rules = groups.flatMap((g) => (g.attrs.rules as Rule[]).map((r) => ruleView(ctx, g, r)));
     return {
       SecurityGroupRules: input.SecurityGroupRuleIds
-        ? rules.filter((r) => input.SecurityGroupRuleIds!.includes(r.SecurityGroupRuleId))
+        ? rules.filter((r) => input.SecurityGroupRuleIds!.includes(r.SecurityGroupRuleId!))
         : rules,
     };
   },
 
-  AuthorizeSecurityGroupIngress(ctx, input: { GroupId?: string; IpPermissions?: Permission[] }) {
+  AuthorizeSecurityGroupIngress(ctx, input) {
     const group = byId(ctx, 'security-group', input.GroupId);
     const wanted = rulesFrom(ctx, group, input.IpPermissions);
     const present = group.attrs.rules as Rule[];
@@ -499,7 +497,7 @@ export const vpcNetwork: ServiceOperations = {
     return { Return: true, SecurityGroupRules: added.map((r) => ruleView(ctx, group, r)) };
   },
 
-  RevokeSecurityGroupIngress(ctx, input: { GroupId?: string; IpPermissions?: Permission[]; SecurityGroupRuleIds?: string[] }) {
+  RevokeSecurityGroupIngress(ctx, input) {
     const group = byId(ctx, 'security-group', input.GroupId);
     const present = group.attrs.rules as Rule[];
     const doomed = input.SecurityGroupRuleIds
@@ -510,7 +508,7 @@ export const vpcNetwork: ServiceOperations = {
     return { Return: true };
   },
 
-  DeleteSecurityGroup(ctx, input: { GroupId?: string }) {
+  DeleteSecurityGroup(ctx, input) {
     const group = byId(ctx, 'security-group', input.GroupId);
     refuseWhileInUse(ctx, group);
     delete ctx.world.ec2[group.id];
@@ -518,11 +516,12 @@ export const vpcNetwork: ServiceOperations = {
   },
 };
 
-function gatewayView(ctx: OperationContext, gateway: Ec2Resource) {
+function gatewayView(ctx: OperationContext, gateway: Ec2Resource): InternetGateway {
   return {
     InternetGatewayId: gateway.id,
     OwnerId: ctx.world.accountId,
-    Attachments: gateway.attrs.vpcId ? [{ VpcId: gateway.attrs.vpcId, State: 'available' }] : [],
+    // EC2 says 'available' for an attached internet gateway, a value the SDK's AttachmentStatus lacks.
+    Attachments: gateway.attrs.vpcId ? [{ VpcId: gateway.attrs.vpcId, State: 'available' as AttachmentStatus }] : [],
     Tags: tagList(gateway.tags),
   };
 }
