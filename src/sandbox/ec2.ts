@@ -1,15 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import { awsError, type Answer, tagList, tagsFromList, tagsFromSpecifications, type OperationContext, type SdkOperations } from './core.js';
-import type {
-  DescribeRegionsCommandInput,
-  DescribeRegionsCommandOutput,
-  EC2,
-  Instance,
-  InstanceStateName,
-  Subnet,
-  Vpc,
-} from '@aws-sdk/client-ec2';
+import { awsError, tagList, tagsFromList, tagsFromSpecifications, type OperationContext, type SdkOperations } from './core.js';
+import type { EC2, Instance, InstanceStateName, Subnet, Vpc } from '@aws-sdk/client-ec2';
 import { AWS_REGIONS, isKnownRegion } from '../config/regions.js';
 import { instanceProfileUsableAt } from './iam.js';
 import { placeEni, refuseWhileInUse, releaseEnis } from './network-interfaces.js';
@@ -286,7 +278,7 @@ function optInStatus(region: string): string {
 }
 
 export const ec2: SdkOperations<EC2> = {
-  DescribeRegions(ctx, input): Answer<DescribeRegionsCommandOutput> {
+  DescribeRegions(_ctx, input) {
     const unknown = (input.RegionNames ?? []).filter((name) => !isKnownRegion(name));
     if (unknown.length) throw awsError('InvalidParameterValue', `Invalid region(s): ${unknown.join(', ')}`);
     const named = input.RegionNames?.length ? input.RegionNames : AWS_REGIONS;
