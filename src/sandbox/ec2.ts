@@ -32,6 +32,12 @@ export interface Ec2Resource {
   attrs: Record<string, any>;
 }
 
+/** A subnet's association with a route table (vpc-network.ts keeps them; a subnet's delete ends its own). */
+export interface Association {
+  id: string;
+  subnetId: string;
+}
+
 /** EC2's part of the account: every resource by ID (they share one ID space, as in AWS). */
 export type Ec2World = Record<string, Ec2Resource>;
 
@@ -121,8 +127,8 @@ export const FILTERS: Record<string, (r: Ec2Resource, now: number) => unknown> =
   'public-ip': (r) => r.attrs.publicIp,
   'nat-gateway-id': (r) => r.id,
   'route-table-id': (r) => r.id,
-  'association.subnet-id': (r) => (r.attrs.associations as Array<{ subnetId: string }> | undefined)?.map((a) => a.subnetId),
-  'association.route-table-association-id': (r) => (r.attrs.associations as Array<{ id: string }> | undefined)?.map((a) => a.id),
+  'association.subnet-id': (r) => (r.attrs.associations as Association[] | undefined)?.map((a) => a.subnetId),
+  'association.route-table-association-id': (r) => (r.attrs.associations as Association[] | undefined)?.map((a) => a.id),
   'group-id': (r) => (r.kind === 'security-group' ? r.id : r.attrs.securityGroupIds),
   'group-name': (r) => r.attrs.groupName,
   'network-interface-id': (r) => r.id,
@@ -402,7 +408,7 @@ export const ec2: SdkOperations<EC2> = {
     delete ctx.world.ec2[subnet.id];
     // A subnet's route table association goes with it.
     for (const table of all(ctx, 'route-table')) {
-      table.attrs.associations = (table.attrs.associations as Array<{ subnetId: string }>).filter((a) => a.subnetId !== subnet.id);
+      table.attrs.associations = (table.attrs.associations as Association[]).filter((a) => a.subnetId !== subnet.id);
     }
     return {};
   },

@@ -12,7 +12,7 @@ import type {
 import ipaddr from 'ipaddr.js';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import { awsError, tagList, tagsFromSpecifications, type OperationContext, type SdkOperations } from './core.js';
-import { all, byId, create, describe, madeBy, state, type Ec2Resource } from './ec2.js';
+import { all, byId, create, describe, madeBy, state, type Association, type Ec2Resource } from './ec2.js';
 import { placeEni, refuseWhileInUse, releaseEnis } from './network-interfaces.js';
 
 /**
@@ -20,16 +20,10 @@ import { placeEni, refuseWhileInUse, releaseEnis } from './network-interfaces.js
  * and security groups, with the rules and quirks an installer has to live with.
  */
 
-type Filters = Array<{ Name?: string; Values?: string[] }> | undefined;
-
 interface Route {
   destination: string;
   gatewayId?: string;
   natGatewayId?: string;
-}
-interface Association {
-  id: string;
-  subnetId: string;
 }
 interface Rule {
   id: string;
@@ -568,6 +562,4 @@ export const vpcNetworkLatency: Record<string, number> = {
   AuthorizeSecurityGroupIngress: AWS_MINUTES.network.create,
   RevokeSecurityGroupIngress: AWS_MINUTES.network.delete,
   DeleteSecurityGroup: AWS_MINUTES.network.delete,
-  DeleteVpc: AWS_MINUTES.network.delete,
-  DeleteSubnet: AWS_MINUTES.network.delete,
 };
