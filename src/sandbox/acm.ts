@@ -9,6 +9,7 @@ import type {
   ListCertificatesCommandInput,
   ListCertificatesCommandOutput,
 } from '@aws-sdk/client-acm';
+import { TAG_NAME } from '../aws/tags.js';
 import { awsError, sandboxResource, tagsFromList, type Answer, type OperationContext, type SandboxService } from './core.js';
 
 /** ACM's part of the account: certificates by ARN (the ARN names the region). */
@@ -168,6 +169,6 @@ export const acmService: SandboxService<AcmWorld, 'acm'> = {
   empty: () => ({ certificates: {} }),
   inventory: (world) =>
     Object.values(world.acm.certificates).map((c) =>
-      sandboxResource('AWS::CertificateManager::Certificate', c.arn, c.tags.Name ?? c.domainName, c.tags),
+      sandboxResource('AWS::CertificateManager::Certificate', c.arn, c.tags[TAG_NAME] ?? c.domainName, c.tags),
     ),
 };

@@ -1,3 +1,4 @@
+import { TAG_NAME } from '../aws/tags.js';
 import { sandboxResource, type SandboxService } from './core.js';
 import { ec2, ec2Latency, type Ec2Kind, type Ec2World } from './ec2.js';
 import { vpcNetwork, vpcNetworkLatency } from './vpc-network.js';
@@ -24,6 +25,6 @@ export const ec2Service: SandboxService<Ec2World, 'ec2'> = {
     Object.values(world.ec2).flatMap((r) =>
       r.kind === 'network-interface' || (r.goneAt !== undefined && now >= r.goneAt)
         ? []
-        : [sandboxResource(TYPES[r.kind], r.id, r.tags.Name ?? r.attrs.groupName, r.tags)],
+        : [sandboxResource(TYPES[r.kind], r.id, r.tags[TAG_NAME] ?? r.attrs.groupName, r.tags)],
     ),
 };

@@ -129,10 +129,8 @@ export const FILTERS: Record<string, (r: Ec2Resource, now: number) => unknown> =
   'route-table-id': (r) => r.id,
   'association.subnet-id': (r) => (r.attrs.associations as Association[] | undefined)?.map((a) => a.subnetId),
   'association.route-table-association-id': (r) => (r.attrs.associations as Association[] | undefined)?.map((a) => a.id),
-  'group-id': (r) => (r.kind === 'security-group' ? r.id : r.attrs.securityGroupIds),
+  'group-id': (r) => r.id,
   'group-name': (r) => r.attrs.groupName,
-  'network-interface-id': (r) => r.id,
-  'requester-managed': (r) => String(r.attrs.interfaceType !== 'interface'),
 };
 
 export function matches(r: Ec2Resource, filters: Array<{ Name?: string; Values?: string[] }> | undefined, now: number) {
