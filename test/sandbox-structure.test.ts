@@ -6,10 +6,11 @@ import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
 import { AWS_MINUTES, MINUTE } from '../src/aws/durations.js';
 import { errorCode } from '../src/aws/errors.js';
 import { SERVICE_NAMES, type ServiceName } from '../src/aws/services.js';
-import { makeContext, type SandboxService } from '../src/sandbox/core.js';
+import { makeContext } from '../src/sandbox/context.js';
+import type { SandboxService } from '../src/sandbox/core.js';
 import { all, put } from '../src/sandbox/ec2.js';
 import { placeEni, refuseWhileInUse, releaseEnis } from '../src/sandbox/network-interfaces.js';
-import { sandboxServices } from '../src/sandbox/services.js';
+import { SANDBOX_SERVICES } from '../src/sandbox/services.js';
 import { emptyWorld, saveWorld, worldFile, type World } from '../src/sandbox/world.js';
 import { openSandbox } from '../src/sandbox/index.js';
 import { tempDir } from './helpers.js';
@@ -63,11 +64,11 @@ async function vpcWithSubnet(ec2: EC2) {
 // A service with a client but no sandbox plug-in, or a plug-in without a client, does not compile.
 type Plugins = { [K in ServiceName]: SandboxService<unknown, K> };
 // @ts-expect-error the registry without ACM lacks a service the session has a client for
-export const withoutAcm: Plugins = {} as Omit<ReturnType<typeof sandboxServices>, 'acm'>;
+export const withoutAcm: Plugins = {} as Omit<typeof SANDBOX_SERVICES, 'acm'>;
 // @ts-expect-error a plug-in for a service the session has no client for is refused
-export const withExtra: Plugins = { ...sandboxServices(), sqs: sandboxServices().sts };
+export const withExtra: Plugins = { ...SANDBOX_SERVICES, sqs: SANDBOX_SERVICES.sts };
 // @ts-expect-error a plug-in answering another service's operations is refused (ACM's calls are not STS's)
-export const swapped: Plugins = { ...sandboxServices(), sts: sandboxServices().acm };
+export const swapped: Plugins = { ...SANDBOX_SERVICES, sts: SANDBOX_SERVICES.acm };
 
 describe('one list of services', () => {
   it('the session offers a client for exactly the services the sandbox implements, and each answers in-process', async () => {
@@ -76,7 +77,7 @@ describe('one list of services', () => {
       .filter((key) => SERVICE_NAMES.includes(key as ServiceName))
       .sort();
     expect(offered).toEqual([...SERVICE_NAMES].sort());
-    expect(Object.keys(sandboxServices()).sort()).toEqual([...SERVICE_NAMES].sort());
+    expect(Object.keys(SANDBOX_SERVICES).sort()).toEqual([...SERVICE_NAMES].sort());
     expect(SERVICE_NAMES).toEqual(expect.arrayContaining(['route53', 'acm']));
 
     expect((await (await aws.sts()).getCallerIdentity({})).Account).toBe('123456789012');

@@ -1,7 +1,6 @@
 import type { ServiceClients, ServiceName } from '../aws/services.js';
 import { TAG_DEPLOYMENT, TAG_STEP } from '../aws/tags.js';
 import type { World } from './world.js';
-import { newId } from './world.js';
 
 /** An AWS error as the SDK would raise it after deserializing AWS's answer. */
 export function awsError(code: string, message: string, status = 400): Error {
@@ -88,41 +87,6 @@ export function isMutating(operation: string): boolean {
   return !/^(Describe|Get|List|Head)/.test(operation);
 }
 
-export function makeContext(world: World, region: string, now: number, maxLag: number, dice: () => number): OperationContext {
-  return {
-    world,
-    region,
-    now,
-    newId: (prefix, length) => newId(world, prefix, length),
-    startLag(id) {
-      const lookups = Math.floor(dice() * (maxLag + 1));
-      if (lookups > 0) world.lag[id] = lookups;
-    },
-    lagging(id) {
-      const left = world.lag[id];
-      if (!left) return false;
-      if (left <= 1) delete world.lag[id];
-      else world.lag[id] = left - 1;
-      return true;
-    },
-    idempotent(operation, token, input, create) {
-      if (!token) return { id: create(), replay: false };
-      const { ClientToken: _ignored, ...rest } = (input ?? {}) as Record<string, unknown>;
-      const fingerprint = canonicalJson(rest);
-      const seen = world.tokens[token];
-      if (seen) {
-        if (seen.operation !== operation || seen.fingerprint !== fingerprint) {
-          throw awsError('IdempotentParameterMismatch', `The client token ${token} was used with different parameters.`);
-        }
-        return { id: seen.resultId, replay: true };
-      }
-      const id = create();
-      world.tokens[token] = { operation, fingerprint, resultId: id };
-      return { id, replay: false };
-    },
-  };
-}
-
 export function tagsFromSpecifications(
   specs: Array<{ ResourceType?: string; Tags?: Array<{ Key?: string; Value?: string }> }> | undefined,
   resourceType: string,
@@ -145,13 +109,4 @@ export function tagsFromList(list: Array<{ Key?: string; Value?: string }> | und
   const tags: Record<string, string> = {};
   for (const tag of list ?? []) if (tag.Key) tags[tag.Key] = tag.Value ?? '';
   return tags;
-}
-
-/** JSON with object keys sorted, so the same parameters in another order compare equal. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
-      : v,
-  );
 }

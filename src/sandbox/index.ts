@@ -1,7 +1,8 @@
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import type { CallInterceptor, ServiceName } from '../aws/clients.js';
 import { SandboxClock } from './clock.js';
-import { awsError, isMutating, makeContext } from './core.js';
+import { awsError, isMutating } from './core.js';
+import { makeContext } from './context.js';
 import { API_ROUND_TRIP_MS, DEFAULT_SPEED, MINUTE } from '../aws/durations.js';
 import { emptySlices, sandboxService } from './services.js';
 import { emptyWorld, loadWorld, saveWorld, worldFile, type World } from './world.js';

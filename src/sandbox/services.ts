@@ -11,35 +11,27 @@ import { stsService } from './sts.js';
 /**
  * THE registry of the sandbox's services: one line per plug-in. It must name exactly the services
  * the session has clients for (src/aws/services.ts); a missing or extra line does not compile.
- * Built on first use, so the modules' mutual imports never meet a half-loaded module.
  */
-const registry = () =>
-  ({
-    ec2: ec2Service,
-    iam: iamService,
-    sts: stsService,
-    ssm: ssmService,
-    s3: s3Service,
-    route53: route53Service,
-    acm: acmService,
-  }) satisfies { [K in ServiceName]: SandboxService<unknown, K> };
+export const SANDBOX_SERVICES = {
+  ec2: ec2Service,
+  iam: iamService,
+  sts: stsService,
+  ssm: ssmService,
+  s3: s3Service,
+  route53: route53Service,
+  acm: acmService,
+} satisfies { [K in ServiceName]: SandboxService<unknown, K> };
 
-type Registry = ReturnType<typeof registry>;
-let services: Registry | undefined;
-
-export function sandboxServices(): Registry {
-  return (services ??= registry());
-}
+type Registry = typeof SANDBOX_SERVICES;
 
 /** Each service's part of the world, typed by its plug-in. */
 export type WorldSlices = { [K in ServiceName]: Registry[K] extends SandboxService<infer Slice, K> ? Slice : never };
 
 /** The plug-in answering a call, as the sandbox's one entry point sees it: any operation by name. */
 export function sandboxService(name: ServiceName): { operations: ServiceOperations; latency: Record<string, number> } {
-  return sandboxServices()[name] as { operations: ServiceOperations; latency: Record<string, number> };
+  return SANDBOX_SERVICES[name] as { operations: ServiceOperations; latency: Record<string, number> };
 }
 
 export function emptySlices(): WorldSlices {
-  const all = sandboxServices();
-  return Object.fromEntries(Object.entries(all).map(([name, service]) => [name, service.empty()])) as WorldSlices;
+  return Object.fromEntries(Object.entries(SANDBOX_SERVICES).map(([name, service]) => [name, service.empty()])) as WorldSlices;
 }
