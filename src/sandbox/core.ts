@@ -54,6 +54,9 @@ export type SdkOperations<Client> = {
   [Name in keyof Commands<Client>]?: (ctx: OperationContext, input: InputOf<Client, Name>) => Answer<OutputOf<Client, Name>>;
 };
 
+/** Minutes each named operation of a service takes on the sandbox clock; a misspelt name does not compile. */
+export type Latency<Name extends ServiceName> = { [Operation in keyof SdkOperations<ServiceClients[Name]>]?: number };
+
 /**
  * One AWS service of the sandbox, as a plug-in: what it answers, how long each answer takes, its
  * part of the account (a slice of the world with its own empty value) and what of it an outsider
@@ -64,7 +67,7 @@ export interface SandboxService<Slice, Name extends ServiceName> {
   name: Name;
   operations: SdkOperations<ServiceClients[Name]>;
   /** Minutes an operation takes before it answers (from durations.ts, the one table). */
-  latency: Record<string, number>;
+  latency: Latency<Name>;
   empty(): Slice;
   inventory(world: World, now: number): SandboxResource[];
 }

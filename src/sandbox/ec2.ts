@@ -1,6 +1,14 @@
 import ipaddr from 'ipaddr.js';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import { awsError, tagList, tagsFromList, tagsFromSpecifications, type OperationContext, type SdkOperations } from './core.js';
+import {
+  awsError,
+  tagList,
+  tagsFromList,
+  tagsFromSpecifications,
+  type OperationContext,
+  type SdkOperations,
+  type Latency,
+} from './core.js';
 import type { EC2, Instance, InstanceStateName, Subnet, Vpc } from '@aws-sdk/client-ec2';
 import { AWS_REGIONS, isKnownRegion } from '../config/regions.js';
 import { instanceProfileUsableAt } from './iam.js';
@@ -470,7 +478,7 @@ export const ec2: SdkOperations<EC2> = {
 };
 
 /** How long each call takes on the sandbox clock before it answers, in minutes. */
-export const ec2Latency: Record<string, number> = {
+export const ec2Latency: Latency<'ec2'> = {
   DeleteVpc: AWS_MINUTES.network.delete,
   DeleteSubnet: AWS_MINUTES.network.delete,
 };

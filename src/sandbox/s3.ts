@@ -23,7 +23,7 @@ import type {
   ServerSideEncryption,
 } from '@aws-sdk/client-s3';
 import { AWS_MINUTES } from '../aws/durations.js';
-import { awsError, sandboxResource, tagList, type OperationContext, type SandboxService, type Answer } from './core.js';
+import { awsError, sandboxResource, tagList, type OperationContext, type SandboxService, type Answer, type Latency } from './core.js';
 
 /** S3 as the sandbox keeps it: bucket names are global across regions and accounts. */
 export interface S3World {
@@ -419,7 +419,7 @@ const s3 = {
 const { create, delete: remove } = AWS_MINUTES.s3Bucket;
 
 /** Minutes each call takes on the sandbox clock (object calls take only the round trip). */
-const latency: Record<string, number> = {
+const latency: Latency<'s3'> = {
   CreateBucket: create,
   DeleteBucket: remove,
   PutPublicAccessBlock: create,

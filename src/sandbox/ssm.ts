@@ -1,7 +1,15 @@
 import type { SSM } from '@aws-sdk/client-ssm';
 import { createHash } from 'node:crypto';
 import { AWS_MINUTES } from '../aws/durations.js';
-import { awsError, sandboxResource, tagList, type OperationContext, type SandboxService, type SdkOperations } from './core.js';
+import {
+  awsError,
+  sandboxResource,
+  tagList,
+  type OperationContext,
+  type SandboxService,
+  type SdkOperations,
+  type Latency,
+} from './core.js';
 
 /** SSM Parameter Store, keyed by `${region}:${name}`. */
 export interface SsmWorld {
@@ -404,7 +412,7 @@ export const ssm: SdkOperations<SSM> = {
 const { create, delete: remove } = AWS_MINUTES.ssmParameter;
 
 /** Minutes each call takes on the sandbox clock (reads take only the round trip). */
-const latency: Record<string, number> = {
+const latency: Latency<'ssm'> = {
   PutParameter: create,
   DeleteParameter: remove,
   DeleteParameters: remove,

@@ -11,7 +11,7 @@ import type {
 } from '@aws-sdk/client-ec2';
 import ipaddr from 'ipaddr.js';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import { awsError, tagList, tagsFromSpecifications, type OperationContext, type SdkOperations } from './core.js';
+import { awsError, tagList, tagsFromSpecifications, type OperationContext, type SdkOperations, type Latency } from './core.js';
 import { all, byId, create, describe, madeBy, state, type Association, type Ec2Resource } from './ec2.js';
 import { placeEni, refuseWhileInUse, releaseEnis } from './network-interfaces.js';
 
@@ -545,7 +545,7 @@ function checkTarget(ctx: OperationContext, table: Ec2Resource, input: { Gateway
 }
 
 /** Synchronous changes take the table's time for networking changes; addresses a little less. */
-export const vpcNetworkLatency: Record<string, number> = {
+export const vpcNetworkLatency: Latency<'ec2'> = {
   CreateInternetGateway: AWS_MINUTES.network.create,
   AttachInternetGateway: AWS_MINUTES.network.create,
   DetachInternetGateway: AWS_MINUTES.network.delete,
