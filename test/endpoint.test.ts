@@ -73,6 +73,8 @@ const CHEAP_READS: Record<ServiceName, (session: AwsSession) => Promise<unknown>
   sts: async (s) => (await s.sts()).getCallerIdentity({}),
   ssm: async (s) => (await s.ssm()).getParameter({ Name: 'x' }),
   s3: async (s) => (await s.s3()).listBuckets({}),
+  route53: async (s) => (await s.route53()).listHostedZonesByName({}),
+  acm: async (s) => (await s.acm()).listCertificates({}),
 };
 
 /** The clients a session offers: every function on it except its two housekeeping methods. */
@@ -131,6 +133,8 @@ describe('With AWS_ENDPOINT_URL pointing at a local HTTP server, every client se
     expect(bodies).toMatch(/sts: .*Action=GetCallerIdentity/);
     expect(bodies).toMatch(/ssm: POST \/ AmazonSSM\.GetParameter/);
     expect(bodies).toMatch(/s3: GET \/(\?x-id=ListBuckets)?\s/);
+    expect(bodies).toMatch(/route53: GET \/2013-04-01\/hostedzonesbyname/);
+    expect(bodies).toMatch(/acm: POST \/ CertificateManager\.ListCertificates/);
   });
 
   test('the failure the server answered reaches the caller', async () => {

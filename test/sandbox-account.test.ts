@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import { readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
@@ -153,7 +153,9 @@ describe('a seed file stages what the account holds before the first run', () =>
     ).rejects.toMatchObject({
       name: 'BucketAlreadyExists',
     });
-    expect((await s3.listBuckets({})).Buckets ?? []).toEqual([]);
+    // It is the other account's: nothing of ours carries that name.
+    const world = (await readWorld(dir))!;
+    expect(world.s3.buckets['a-taken-name']?.owner).not.toBe(world.accountId);
 
     const ssm = await aws.ssm();
     const parameter = (await ssm.getParameter({ Name: '/gitlab-aws/gitlab/left-by-hand' })).Parameter;
@@ -211,12 +213,26 @@ describe('a seed file stages what the account holds before the first run', () =>
     expect(await readWorld(dir)).toBeUndefined();
   });
 
-  // Route 53 and ACM join the sandbox on another branch (CreateHostedZone, ImportCertificate).
-  // Once merged, this seed must stage them: a hosted zone for the domain that ListHostedZonesByName
-  // finds, and an ISSUED certificate that ListCertificates returns, e.g.
-  //   { service: 'route53', call: 'CreateHostedZone', input: { Name: 'example.com', CallerReference: 'theirs' } }
-  //   { service: 'acm', call: 'ImportCertificate', input: { Certificate: PEM, PrivateKey: KEY } }
-  it.todo('stages a hosted zone and an issued certificate (needs the Route 53 and ACM sandbox services)');
+  it('stages a hosted zone and an issued certificate that the install can find', async () => {
+    const dir = await stateDir();
+    const fixture = (name: string) => readFile(join(import.meta.dirname, 'fixtures', name), 'utf8');
+    const seed = await writeSeed(dir, {
+      calls: [
+        { service: 'route53', call: 'CreateHostedZone', input: { Name: 'example.com', CallerReference: 'theirs' }, as: 'zone' },
+        {
+          service: 'acm',
+          call: 'ImportCertificate',
+          input: { Certificate: await fixture('gitlab.example.com.crt'), PrivateKey: await fixture('gitlab.example.com.key') },
+        },
+      ],
+    });
+    await (await openSandbox({ stateDir: dir, seed })).close();
+    const aws = await session(dir);
+    const zones = (await (await aws.route53()).listHostedZonesByName({ DNSName: 'example.com' })).HostedZones ?? [];
+    expect(zones.map((z) => z.Name)).toEqual(['example.com.']);
+    const certificates = (await (await aws.acm()).listCertificates({})).CertificateSummaryList ?? [];
+    expect(certificates.map((c) => [c.DomainName, c.Status])).toEqual([['gitlab.example.com', 'ISSUED']]);
+  });
 });
 
 describe('the sandbox dice', () => {

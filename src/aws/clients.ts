@@ -1,32 +1,11 @@
-import type { EC2 } from '@aws-sdk/client-ec2';
-import type { IAM } from '@aws-sdk/client-iam';
-import type { STS } from '@aws-sdk/client-sts';
-import type { SSM } from '@aws-sdk/client-ssm';
-import type { S3 } from '@aws-sdk/client-s3';
 import { wallClock, type Clock } from './clock.js';
+import { SERVICE_LOADERS, SERVICE_NAMES, type ServiceClients, type ServiceName } from './services.js';
 
 /**
- * The AWS services the steps use, each client built on first use: importing every SDK client up
- * front costs about a second and 100 MiB, and most commands touch only a few services.
- * Steps call the aggregated clients (`ec2.createVpc(...)`) and import SDK types only, so this file
- * is the only place an SDK client package is loaded.
+ * Steps call the aggregated clients (`ec2.createVpc(...)`) and import SDK types only, so
+ * services.ts's loaders are the only place an SDK client package is loaded, each on first use.
  */
-const SERVICES = {
-  ec2: async () => (await import('@aws-sdk/client-ec2')).EC2,
-  iam: async () => (await import('@aws-sdk/client-iam')).IAM,
-  sts: async () => (await import('@aws-sdk/client-sts')).STS,
-  ssm: async () => (await import('@aws-sdk/client-ssm')).SSM,
-  s3: async () => (await import('@aws-sdk/client-s3')).S3,
-};
-
-export interface ServiceClients {
-  ec2: EC2;
-  iam: IAM;
-  sts: STS;
-  ssm: SSM;
-  s3: S3;
-}
-export type ServiceName = keyof ServiceClients;
+export type { ServiceClients, ServiceName };
 
 export type AwsClients = { [K in ServiceName]: () => Promise<ServiceClients[K]> };
 
@@ -71,7 +50,7 @@ export async function createAwsSession(options: AwsSessionOptions): Promise<AwsS
     return () => {
       let pending = built.get(name);
       if (!pending) {
-        pending = SERVICES[name]().then((Ctor) => {
+        pending = SERVICE_LOADERS[name]().then((Ctor) => {
           const instance = new (Ctor as unknown as ClientConstructor)({ ...baseConfig, region: options.region });
           if (interceptor) attachInterceptor(instance, name, options.region, interceptor);
           return instance;
@@ -86,11 +65,7 @@ export async function createAwsSession(options: AwsSessionOptions): Promise<AwsS
     region: options.region,
     clock: interceptor?.clock ?? wallClock,
     sandbox: Boolean(interceptor),
-    ec2: client('ec2'),
-    iam: client('iam'),
-    sts: client('sts'),
-    ssm: client('ssm'),
-    s3: client('s3'),
+    ...(Object.fromEntries(SERVICE_NAMES.map((name) => [name, client(name)])) as AwsClients),
     builtClients: () => [...built.keys()],
     close: async () => interceptor?.close(),
   };

@@ -1,5 +1,6 @@
+import type { ServiceClients, ServiceName } from '../aws/services.js';
+import { TAG_DEPLOYMENT, TAG_STEP } from '../aws/tags.js';
 import type { World } from './world.js';
-import { newId } from './world.js';
 
 /** An AWS error as the SDK would raise it after deserializing AWS's answer. */
 export function awsError(code: string, message: string, status = 400): Error {
@@ -29,56 +30,64 @@ export interface OperationContext {
 }
 
 export type Operation = (ctx: OperationContext, input: any) => unknown;
-export type ServiceOperations = Record<string, Operation>;
+export type ServiceOperations = Record<string, Operation | undefined>;
+
+/** What an operation returns: the SDK's `...CommandOutput` without the HTTP metadata the client adds. */
+export type Answer<Output> = Omit<Output, '$metadata'>;
+
+/** The SDK's `...CommandInput` and `...CommandOutput` of an aggregated client's method (its callback overload names both). */
+type Signature<Method> = Method extends (input: infer Input, options: any, callback: (err: any, data?: infer Output) => void) => void
+  ? [Input, Output]
+  : never;
+type Commands<Client> = {
+  [M in keyof Client & string as [Signature<Client[M]>] extends [never] ? never : Capitalize<M>]: Signature<Client[M]>;
+};
+type InputOf<Client, Name extends keyof Commands<Client>> = Commands<Client>[Name] extends [infer Input, unknown] ? Input : never;
+type OutputOf<Client, Name extends keyof Commands<Client>> = Commands<Client>[Name] extends [unknown, infer Output] ? Output : never;
+
+/**
+ * A service's operations, each typed by its name with the SDK's own Command input and output:
+ * `CreateVpc(ctx, input)` gets a CreateVpcCommandInput and must answer a CreateVpcCommandOutput,
+ * and a misspelt operation does not compile.
+ */
+export type SdkOperations<Client> = {
+  [Name in keyof Commands<Client>]?: (ctx: OperationContext, input: InputOf<Client, Name>) => Answer<OutputOf<Client, Name>>;
+};
+
+/** Minutes each named operation of a service takes on the sandbox clock; a misspelt name does not compile. */
+export type Latency<Name extends ServiceName> = { [Operation in keyof SdkOperations<ServiceClients[Name]>]?: number };
+
+/**
+ * One AWS service of the sandbox, as a plug-in: what it answers, how long each answer takes, its
+ * part of the account (a slice of the world with its own empty value) and what of it an outsider
+ * would count as a resource. services.ts lists them; nothing else needs to know a service exists.
+ */
+export interface SandboxService<Slice, Name extends ServiceName> {
+  /** The service it answers for, as src/aws/services.ts names it (the registry checks the two agree). */
+  name: Name;
+  operations: SdkOperations<ServiceClients[Name]>;
+  /** Minutes an operation takes before it answers (from durations.ts, the one table). */
+  latency: Latency<Name>;
+  empty(): Slice;
+  inventory(world: World, now: number): SandboxResource[];
+}
+
+/** One resource the sandbox account holds, as a test or a plan comparison sees it. */
+export interface SandboxResource {
+  type: string;
+  id: string;
+  /** The Name tag, or the name IAM, S3, SSM, Route 53 know it by. */
+  name: string | undefined;
+  deployment: string | undefined;
+  step: string | undefined;
+}
+
+export function sandboxResource(type: string, id: string, name: string | undefined, tags: Record<string, string>): SandboxResource {
+  return { type, id, name, deployment: tags[TAG_DEPLOYMENT], step: tags[TAG_STEP] };
+}
 
 export function isMutating(operation: string): boolean {
   return !/^(Describe|Get|List|Head)/.test(operation);
-}
-
-/**
- * Eventual consistency as one process sees it: how many by-ID lookups of each fresh resource
- * still miss it, at most `maxLag`, drawn from the call's own dice (so runs repeat exactly).
- */
-export interface Consistency {
-  lagging: Record<string, number>;
-  maxLag: number;
-  dice: () => number;
-}
-
-export function makeContext(world: World, region: string, now: number, consistency: Consistency): OperationContext {
-  const { lagging, maxLag } = consistency;
-  return {
-    world,
-    region,
-    now,
-    newId: (prefix, length) => newId(world, prefix, length),
-    startLag(id) {
-      const lookups = Math.floor(consistency.dice() * (maxLag + 1));
-      if (lookups > 0) lagging[id] = lookups;
-    },
-    lagging(id) {
-      const left = lagging[id];
-      if (!left) return false;
-      if (left <= 1) delete lagging[id];
-      else lagging[id] = left - 1;
-      return true;
-    },
-    idempotent(operation, token, input, create) {
-      if (!token) return { id: create(), replay: false };
-      const { ClientToken: _ignored, ...rest } = (input ?? {}) as Record<string, unknown>;
-      const fingerprint = canonicalJson(rest);
-      const seen = world.tokens[token];
-      if (seen) {
-        if (seen.operation !== operation || seen.fingerprint !== fingerprint) {
-          throw awsError('IdempotentParameterMismatch', `The client token ${token} was used with different parameters.`);
-        }
-        return { id: seen.resultId, replay: true };
-      }
-      const id = create();
-      world.tokens[token] = { operation, fingerprint, resultId: id };
-      return { id, replay: false };
-    },
-  };
 }
 
 export function tagsFromSpecifications(
@@ -103,13 +112,4 @@ export function tagsFromList(list: Array<{ Key?: string; Value?: string }> | und
   const tags: Record<string, string> = {};
   for (const tag of list ?? []) if (tag.Key) tags[tag.Key] = tag.Value ?? '';
   return tags;
-}
-
-/** JSON with object keys sorted, so the same parameters in another order compare equal. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
-      : v,
-  );
 }

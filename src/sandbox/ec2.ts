@@ -1,31 +1,55 @@
 import ipaddr from 'ipaddr.js';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import { awsError, tagList, tagsFromList, tagsFromSpecifications, type OperationContext, type ServiceOperations } from './core.js';
-import type { Ec2Resource } from './world.js';
+import {
+  awsError,
+  tagList,
+  tagsFromList,
+  tagsFromSpecifications,
+  type OperationContext,
+  type SdkOperations,
+  type Latency,
+} from './core.js';
+import type { EC2, Instance, InstanceStateName, Subnet, Vpc } from '@aws-sdk/client-ec2';
 import { instanceProfileUsableAt } from './iam.js';
+import { placeEni, refuseWhileInUse, releaseEnis } from './network-interfaces.js';
+
+export type Ec2Kind =
+  | 'vpc'
+  | 'subnet'
+  | 'instance'
+  | 'internet-gateway'
+  | 'elastic-ip'
+  | 'nat-gateway'
+  | 'route-table'
+  | 'security-group'
+  | 'network-interface';
+
+export interface Ec2Resource {
+  id: string;
+  kind: Ec2Kind;
+  region: string;
+  tags: Record<string, string>;
+  createdAt: number;
+  /** Sandbox time at which a pending resource becomes available / running. */
+  readyAt: number;
+  /** Sandbox time at which a deleted or terminated resource is gone (no longer counted). */
+  goneAt?: number;
+  /** Kind-specific fields (CIDR, routes, rules, ...): plain JSON, shaped by each kind's module. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  attrs: Record<string, any>;
+}
+
+/** A subnet's association with a route table (vpc-network.ts keeps them; a subnet's delete ends its own). */
+export interface Association {
+  id: string;
+  subnetId: string;
+}
+
+/** EC2's part of the account: every resource by ID (they share one ID space, as in AWS). */
+export type Ec2World = Record<string, Ec2Resource>;
 
 /** Per region, as AWS sets it by default. */
 const VPC_LIMIT = 5;
-
-/** The regions the sandbox account sees, with their opt-in status (me-south-1 is not opted in). */
-const SANDBOX_REGIONS: Array<[string, 'opt-in-not-required' | 'opted-in' | 'not-opted-in']> = [
-  ...['us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ap-south-1', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3'].map(
-    (r) => [r, 'opt-in-not-required'] as [string, 'opt-in-not-required'],
-  ),
-  ...[
-    'ap-southeast-1',
-    'ap-southeast-2',
-    'ca-central-1',
-    'eu-central-1',
-    'eu-west-1',
-    'eu-west-2',
-    'eu-west-3',
-    'eu-north-1',
-    'sa-east-1',
-  ].map((r) => [r, 'opt-in-not-required'] as [string, 'opt-in-not-required']),
-  ...['af-south-1', 'ap-east-1', 'eu-south-1', 'il-central-1', 'me-central-1'].map((r) => [r, 'opted-in'] as [string, 'opted-in']),
-  ['me-south-1', 'not-opted-in'],
-];
 
 const NOT_FOUND: Record<Ec2Resource['kind'], [string, string]> = {
   vpc: ['InvalidVpcID.NotFound', 'vpc'],
@@ -36,6 +60,7 @@ const NOT_FOUND: Record<Ec2Resource['kind'], [string, string]> = {
   'nat-gateway': ['NatGatewayNotFound', 'NAT gateway'],
   'route-table': ['InvalidRouteTableID.NotFound', 'route table'],
   'security-group': ['InvalidGroup.NotFound', 'security group'],
+  'network-interface': ['InvalidNetworkInterfaceID.NotFound', 'network interface'],
 };
 
 /** A resource's lifecycle state at sandbox time `now`, in the words EC2 uses for its kind. */
@@ -52,11 +77,16 @@ export function state(r: Ec2Resource, now: number): string {
   return now >= r.readyAt ? 'available' : 'pending';
 }
 
+/** AWS still describes a deleted or terminated resource for about an hour, then forgets it. */
+function forgotten(r: Ec2Resource, now: number): boolean {
+  return r.goneAt !== undefined && now > r.goneAt + 60 * MINUTE;
+}
+
 /** Resources of a kind in the call's region, with long-terminated instances forgotten as AWS does. */
 export function all(ctx: OperationContext, kind: Ec2Resource['kind']): Ec2Resource[] {
   return Object.values(ctx.world.ec2).filter((r) => {
     if (r.kind !== kind || r.region !== ctx.region) return false;
-    if (r.goneAt !== undefined && ctx.now > r.goneAt + 60 * MINUTE) {
+    if (forgotten(r, ctx.now)) {
       delete ctx.world.ec2[r.id];
       return false;
     }
@@ -67,10 +97,23 @@ export function all(ctx: OperationContext, kind: Ec2Resource['kind']): Ec2Resour
 /** A resource addressed by ID: NotFound if it does not exist, or if AWS has not caught up yet. */
 export function byId(ctx: OperationContext, kind: Ec2Resource['kind'], id: string | undefined): Ec2Resource {
   const r = id ? ctx.world.ec2[id] : undefined;
-  if (!r || r.kind !== kind || r.region !== ctx.region || ctx.lagging(r.id)) {
-    const [code, noun] = NOT_FOUND[kind];
-    throw awsError(code, `The ${noun} ID '${id}' does not exist`);
-  }
+  if (!r || r.kind !== kind || r.region !== ctx.region || ctx.lagging(r.id)) throw notFound(kind, id);
+  return r;
+}
+
+function notFound(kind: Ec2Resource['kind'], id: string | undefined): Error {
+  const [code, noun] = NOT_FOUND[kind];
+  return awsError(code, `The ${noun} ID '${id}' does not exist`);
+}
+
+/**
+ * What a replayed ClientToken made. AWS answers a replay with the resource while it can still be
+ * described (a terminated instance, a deleted NAT gateway); once the resource is gone for good it
+ * answers as for any unknown ID. Eventual consistency does not apply: the first answer named it.
+ */
+export function madeBy(ctx: OperationContext, kind: Ec2Resource['kind'], id: string): Ec2Resource {
+  const r = ctx.world.ec2[id];
+  if (!r || r.kind !== kind || forgotten(r, ctx.now)) throw notFound(kind, id);
   return r;
 }
 
@@ -84,6 +127,17 @@ export const FILTERS: Record<string, (r: Ec2Resource, now: number) => unknown> =
   'instance-state-name': (r, now) => state(r, now),
   'tag-key': (r) => Object.keys(r.tags),
   'instance.group-id': (r) => r.attrs.securityGroupIds,
+  'internet-gateway-id': (r) => r.id,
+  'attachment.vpc-id': (r) => r.attrs.vpcId,
+  'allocation-id': (r) => r.id,
+  domain: () => 'vpc',
+  'public-ip': (r) => r.attrs.publicIp,
+  'nat-gateway-id': (r) => r.id,
+  'route-table-id': (r) => r.id,
+  'association.subnet-id': (r) => (r.attrs.associations as Association[] | undefined)?.map((a) => a.subnetId),
+  'association.route-table-association-id': (r) => (r.attrs.associations as Association[] | undefined)?.map((a) => a.id),
+  'group-id': (r) => r.id,
+  'group-name': (r) => r.attrs.groupName,
 };
 
 export function matches(r: Ec2Resource, filters: Array<{ Name?: string; Values?: string[] }> | undefined, now: number) {
@@ -107,7 +161,22 @@ export function describe(
   return found.filter((r) => matches(r, filters, ctx.now));
 }
 
+/** A new resource, not yet visible to every by-ID lookup (eventual consistency). */
 export function create(
+  ctx: OperationContext,
+  kind: Ec2Resource['kind'],
+  prefix: string,
+  tags: Record<string, string>,
+  readyInMinutes: number,
+  attrs: Ec2Resource['attrs'],
+): Ec2Resource {
+  const resource = put(ctx, kind, prefix, tags, readyInMinutes, attrs);
+  ctx.startLag(resource.id);
+  return resource;
+}
+
+/** A new resource in the world, visible at once (what AWS makes on the side, such as an ENI). */
+export function put(
   ctx: OperationContext,
   kind: Ec2Resource['kind'],
   prefix: string,
@@ -125,7 +194,6 @@ export function create(
     attrs,
   };
   ctx.world.ec2[resource.id] = resource;
-  ctx.startLag(resource.id);
   return resource;
 }
 
@@ -143,11 +211,11 @@ export function parseCidr(cidr: string | undefined, code: string): [ipaddr.IPv4,
   }
 }
 
-function vpcView(r: Ec2Resource, ctx: OperationContext) {
+function vpcView(r: Ec2Resource, ctx: OperationContext): Vpc {
   return {
     VpcId: r.id,
     CidrBlock: r.attrs.cidrBlock,
-    State: state(r, ctx.now),
+    State: state(r, ctx.now) as Vpc['State'],
     IsDefault: false,
     InstanceTenancy: 'default',
     OwnerId: ctx.world.accountId,
@@ -155,7 +223,7 @@ function vpcView(r: Ec2Resource, ctx: OperationContext) {
   };
 }
 
-function subnetView(r: Ec2Resource, ctx: OperationContext) {
+function subnetView(r: Ec2Resource, ctx: OperationContext): Subnet {
   const zone = zonesOf(ctx.region).find((z) => z.ZoneName === r.attrs.availabilityZone);
   return {
     SubnetId: r.id,
@@ -163,15 +231,15 @@ function subnetView(r: Ec2Resource, ctx: OperationContext) {
     CidrBlock: r.attrs.cidrBlock,
     AvailabilityZone: r.attrs.availabilityZone,
     AvailabilityZoneId: zone?.ZoneId,
-    State: state(r, ctx.now),
+    State: state(r, ctx.now) as Subnet['State'],
     MapPublicIpOnLaunch: Boolean(r.attrs.mapPublicIpOnLaunch),
     OwnerId: ctx.world.accountId,
     Tags: tagList(r.tags),
   };
 }
 
-function instanceView(r: Ec2Resource, ctx: OperationContext) {
-  const name = state(r, ctx.now);
+function instanceView(r: Ec2Resource, ctx: OperationContext): Instance {
+  const name = state(r, ctx.now) as InstanceStateName;
   const codes: Record<string, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48 };
   return {
     InstanceId: r.id,
@@ -181,6 +249,9 @@ function instanceView(r: Ec2Resource, ctx: OperationContext) {
     SubnetId: r.attrs.subnetId,
     VpcId: r.attrs.vpcId,
     PrivateIpAddress: r.attrs.privateIp,
+    NetworkInterfaces: r.attrs.eniId
+      ? [{ NetworkInterfaceId: r.attrs.eniId, SubnetId: r.attrs.subnetId, VpcId: r.attrs.vpcId, PrivateIpAddress: r.attrs.privateIp }]
+      : [],
     IamInstanceProfile: r.attrs.instanceProfileArn ? { Arn: r.attrs.instanceProfileArn } : undefined,
     SecurityGroups: ((r.attrs.securityGroupIds as string[] | undefined) ?? []).map((GroupId) => ({
       GroupId,
@@ -190,17 +261,90 @@ function instanceView(r: Ec2Resource, ctx: OperationContext) {
   };
 }
 
-function liveInstancesIn(ctx: OperationContext, subnetId: string) {
-  return all(ctx, 'instance').filter((i) => i.attrs.subnetId === subnetId && state(i, ctx.now) !== 'terminated');
+/** The commercial regions of the sandbox's AWS (what DescribeRegions lists). */
+const SANDBOX_REGIONS = [
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2',
+  'af-south-1',
+  'ap-east-1',
+  'ap-east-2',
+  'ap-south-1',
+  'ap-south-2',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+  'ap-southeast-5',
+  'ap-southeast-6',
+  'ap-southeast-7',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-northeast-3',
+  'ca-central-1',
+  'ca-west-1',
+  'eu-central-1',
+  'eu-central-2',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'eu-south-1',
+  'eu-south-2',
+  'eu-north-1',
+  'il-central-1',
+  'me-south-1',
+  'me-central-1',
+  'mx-central-1',
+  'sa-east-1',
+];
+const isKnownRegion = (name: string) => SANDBOX_REGIONS.includes(name);
+
+/** Regions launched since 2019 are off until the account opts in; the sandbox account did, except for one. */
+const OPT_IN_REGIONS = new Set([
+  'af-south-1',
+  'ap-east-1',
+  'ap-east-2',
+  'ap-south-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+  'ap-southeast-5',
+  'ap-southeast-6',
+  'ap-southeast-7',
+  'ca-west-1',
+  'eu-central-2',
+  'eu-south-1',
+  'eu-south-2',
+  'il-central-1',
+  'me-south-1',
+  'me-central-1',
+  'mx-central-1',
+]);
+const NOT_OPTED_IN = new Set(['me-south-1']);
+
+function optInStatus(region: string): string {
+  if (!OPT_IN_REGIONS.has(region)) return 'opt-in-not-required';
+  return NOT_OPTED_IN.has(region) ? 'not-opted-in' : 'opted-in';
 }
 
-export const ec2: ServiceOperations = {
-  // The account's regions: every commercial one usable, except one left for the operator to opt in to.
-  DescribeRegions: (_ctx, input: { RegionNames?: string[]; AllRegions?: boolean }) => ({
-    Regions: SANDBOX_REGIONS.filter(([name]) => !input.RegionNames?.length || input.RegionNames.includes(name))
-      .filter(([, status]) => input.AllRegions || status !== 'not-opted-in')
-      .map(([name, status]) => ({ RegionName: name, Endpoint: `ec2.${name}.amazonaws.com`, OptInStatus: status })),
-  }),
+export const ec2: SdkOperations<EC2> = {
+  DescribeRegions(_ctx, input) {
+    const unknown = (input.RegionNames ?? []).filter((name) => !isKnownRegion(name));
+    if (unknown.length) throw awsError('InvalidParameterValue', `Invalid region(s): ${unknown.join(', ')}`);
+    const named = input.RegionNames?.length ? input.RegionNames : SANDBOX_REGIONS;
+    const regions = named
+      .filter((name) => input.AllRegions || optInStatus(name) !== 'not-opted-in')
+      .map((RegionName) => ({ RegionName, Endpoint: `ec2.${RegionName}.amazonaws.com`, OptInStatus: optInStatus(RegionName) }))
+      .filter((r) =>
+        (input.Filters ?? []).every(({ Name, Values = [] }) => {
+          if (Name === 'region-name') return Values.includes(r.RegionName);
+          if (Name === 'opt-in-status') return Values.includes(r.OptInStatus);
+          if (Name === 'endpoint') return Values.includes(r.Endpoint);
+          throw awsError('InvalidParameterValue', `The filter '${Name}' is invalid`);
+        }),
+      );
+    return { Regions: regions };
+  },
 
   DescribeAvailabilityZones: (ctx) => ({
     AvailabilityZones: zonesOf(ctx.region).map((z) => ({
@@ -211,7 +355,7 @@ export const ec2: ServiceOperations = {
     })),
   }),
 
-  CreateVpc(ctx, input: { CidrBlock?: string; TagSpecifications?: never[] }) {
+  CreateVpc(ctx, input) {
     const [, bits] = parseCidr(input.CidrBlock, 'InvalidParameterValue');
     if (bits < 16 || bits > 28) throw awsError('InvalidVpc.Range', `The CIDR '${input.CidrBlock}' is invalid.`);
     if (all(ctx, 'vpc').length >= VPC_LIMIT) {
@@ -226,11 +370,11 @@ export const ec2: ServiceOperations = {
     return { Vpc: vpcView(vpc, ctx) };
   },
 
-  DescribeVpcs: (ctx, input: { VpcIds?: string[]; Filters?: never[] }) => ({
+  DescribeVpcs: (ctx, input) => ({
     Vpcs: describe(ctx, 'vpc', input.VpcIds, input.Filters).map((r) => vpcView(r, ctx)),
   }),
 
-  ModifyVpcAttribute(ctx, input: { VpcId?: string; EnableDnsSupport?: { Value?: boolean }; EnableDnsHostnames?: { Value?: boolean } }) {
+  ModifyVpcAttribute(ctx, input) {
     const vpc = byId(ctx, 'vpc', input.VpcId);
     const given = [input.EnableDnsSupport, input.EnableDnsHostnames].filter(Boolean).length;
     if (given !== 1) {
@@ -244,7 +388,7 @@ export const ec2: ServiceOperations = {
     return {};
   },
 
-  DescribeVpcAttribute(ctx, input: { VpcId?: string; Attribute?: string }) {
+  DescribeVpcAttribute(ctx, input) {
     const vpc = byId(ctx, 'vpc', input.VpcId);
     if (input.Attribute === 'enableDnsSupport') return { VpcId: vpc.id, EnableDnsSupport: { Value: Boolean(vpc.attrs.enableDnsSupport) } };
     if (input.Attribute === 'enableDnsHostnames')
@@ -252,16 +396,14 @@ export const ec2: ServiceOperations = {
     throw awsError('InvalidParameterValue', `Value (${input.Attribute}) for parameter attribute is invalid.`);
   },
 
-  DeleteVpc(ctx, input: { VpcId?: string }) {
+  DeleteVpc(ctx, input) {
     const vpc = byId(ctx, 'vpc', input.VpcId);
-    if (all(ctx, 'subnet').some((s) => s.attrs.vpcId === vpc.id)) {
-      throw awsError('DependencyViolation', `The vpc '${vpc.id}' has dependencies and cannot be deleted.`);
-    }
+    refuseWhileInUse(ctx, vpc);
     delete ctx.world.ec2[vpc.id];
     return {};
   },
 
-  CreateSubnet(ctx, input: { VpcId?: string; CidrBlock?: string; AvailabilityZone?: string; TagSpecifications?: never[] }) {
+  CreateSubnet(ctx, input) {
     const vpc = byId(ctx, 'vpc', input.VpcId);
     if (!zonesOf(ctx.region).some((z) => z.ZoneName === input.AvailabilityZone)) {
       throw awsError(
@@ -294,48 +436,28 @@ export const ec2: ServiceOperations = {
     return { Subnet: subnetView(subnet, ctx) };
   },
 
-  DescribeSubnets: (ctx, input: { SubnetIds?: string[]; Filters?: never[] }) => ({
+  DescribeSubnets: (ctx, input) => ({
     Subnets: describe(ctx, 'subnet', input.SubnetIds, input.Filters).map((r) => subnetView(r, ctx)),
   }),
 
-  ModifySubnetAttribute(ctx, input: { SubnetId?: string; MapPublicIpOnLaunch?: { Value?: boolean } }) {
+  ModifySubnetAttribute(ctx, input) {
     const subnet = byId(ctx, 'subnet', input.SubnetId);
     if (input.MapPublicIpOnLaunch) subnet.attrs.mapPublicIpOnLaunch = Boolean(input.MapPublicIpOnLaunch.Value);
     return {};
   },
 
-  DeleteSubnet(ctx, input: { SubnetId?: string }) {
+  DeleteSubnet(ctx, input) {
     const subnet = byId(ctx, 'subnet', input.SubnetId);
-    if (liveInstancesIn(ctx, subnet.id).length) {
-      throw awsError('DependencyViolation', `The subnet '${subnet.id}' has dependencies and cannot be deleted.`);
-    }
+    refuseWhileInUse(ctx, subnet);
     delete ctx.world.ec2[subnet.id];
-    return {};
-  },
-
-  CreateTags(ctx, input: { Resources?: string[]; Tags?: Array<{ Key?: string; Value?: string }> }) {
-    for (const id of input.Resources ?? []) {
-      const r = ctx.world.ec2[id];
-      if (!r || r.region !== ctx.region) throw awsError('InvalidID', `The ID '${id}' is not valid`);
-      Object.assign(r.tags, tagsFromList(input.Tags));
+    // A subnet's route table association goes with it.
+    for (const table of all(ctx, 'route-table')) {
+      table.attrs.associations = (table.attrs.associations as Association[]).filter((a) => a.subnetId !== subnet.id);
     }
     return {};
   },
 
-  RunInstances(
-    ctx,
-    input: {
-      ImageId?: string;
-      InstanceType?: string;
-      MinCount?: number;
-      MaxCount?: number;
-      SubnetId?: string;
-      ClientToken?: string;
-      IamInstanceProfile?: { Name?: string; Arn?: string };
-      TagSpecifications?: never[];
-      SecurityGroupIds?: string[];
-    },
-  ) {
+  RunInstances(ctx, input) {
     const subnet = byId(ctx, 'subnet', input.SubnetId);
     for (const groupId of input.SecurityGroupIds ?? []) {
       const group = byId(ctx, 'security-group', groupId);
@@ -355,43 +477,46 @@ export const ec2: ServiceOperations = {
       }
     }
     const tags = tagsFromSpecifications(input.TagSpecifications, 'instance');
-    const { id } = ctx.idempotent(
-      'RunInstances',
-      input.ClientToken,
-      input,
-      () =>
-        create(ctx, 'instance', 'i', tags, AWS_MINUTES.ec2Instance.create, {
-          imageId: input.ImageId,
-          instanceType: input.InstanceType,
-          subnetId: subnet.id,
-          vpcId: subnet.attrs.vpcId,
-          privateIp: `${(subnet.attrs.cidrBlock as string).split('.').slice(0, 3).join('.')}.${10 + (Object.keys(ctx.world.ec2).length % 200)}`,
-          instanceProfileArn: profile ? (ctx.world.iam.instanceProfiles[profile.Name ?? '']?.arn ?? profile.Arn) : undefined,
-          // DeleteSecurityGroup (vpc-network.ts) refuses while a live instance uses a group.
-          securityGroupIds: [...new Set(input.SecurityGroupIds ?? [])],
-        }).id,
-    );
-    return { Instances: [instanceView(ctx.world.ec2[id]!, ctx)] };
+    const { id } = ctx.idempotent('RunInstances', input.ClientToken, input, () => {
+      const securityGroupIds = [...new Set(input.SecurityGroupIds ?? [])];
+      const instance = create(ctx, 'instance', 'i', tags, AWS_MINUTES.ec2Instance.create, {
+        imageId: input.ImageId,
+        instanceType: input.InstanceType,
+        subnetId: subnet.id,
+        vpcId: subnet.attrs.vpcId,
+        instanceProfileArn: profile ? (ctx.world.iam.instanceProfiles[profile.Name ?? '']?.arn ?? profile.Arn) : undefined,
+        securityGroupIds,
+      });
+      // Its primary interface holds the subnet and the groups until the instance is terminated.
+      const eni = placeEni(ctx, { subnet, ownerId: instance.id, interfaceType: 'interface', securityGroupIds, description: '' });
+      instance.attrs.privateIp = eni.attrs.privateIp;
+      instance.attrs.eniId = eni.id;
+      return instance.id;
+    });
+    return { Instances: [instanceView(madeBy(ctx, 'instance', id), ctx)] };
   },
 
-  DescribeInstances: (ctx, input: { InstanceIds?: string[]; Filters?: never[] }) => ({
+  DescribeInstances: (ctx, input) => ({
     Reservations: describe(ctx, 'instance', input.InstanceIds, input.Filters).map((r) => ({ Instances: [instanceView(r, ctx)] })),
   }),
 
-  TerminateInstances(ctx, input: { InstanceIds?: string[] }) {
+  TerminateInstances(ctx, input) {
     const instances = (input.InstanceIds ?? []).map((id) => byId(ctx, 'instance', id));
     return {
       TerminatingInstances: instances.map((r) => {
-        const previous = state(r, ctx.now);
-        r.goneAt ??= ctx.now + AWS_MINUTES.ec2Instance.delete * MINUTE;
-        return { InstanceId: r.id, PreviousState: { Name: previous }, CurrentState: { Name: state(r, ctx.now) } };
+        const previous = state(r, ctx.now) as InstanceStateName;
+        if (r.goneAt === undefined) {
+          r.goneAt = ctx.now + AWS_MINUTES.ec2Instance.delete * MINUTE;
+          releaseEnis(ctx, r.id, r.goneAt);
+        }
+        return { InstanceId: r.id, PreviousState: { Name: previous }, CurrentState: { Name: state(r, ctx.now) as InstanceStateName } };
       }),
     };
   },
 };
 
 /** How long each call takes on the sandbox clock before it answers, in minutes. */
-export const ec2Latency: Record<string, number> = {
+export const ec2Latency: Latency<'ec2'> = {
   DeleteVpc: AWS_MINUTES.network.delete,
   DeleteSubnet: AWS_MINUTES.network.delete,
 };

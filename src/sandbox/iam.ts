@@ -1,6 +1,54 @@
+import type { IAM } from '@aws-sdk/client-iam';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import { awsError, tagList, tagsFromList, type OperationContext, type ServiceOperations } from './core.js';
+import {
+  awsError,
+  sandboxResource,
+  tagList,
+  tagsFromList,
+  type OperationContext,
+  type SandboxService,
+  type SdkOperations,
+} from './core.js';
 import type { World } from './world.js';
+
+export interface IamPolicy {
+  name: string;
+  arn: string;
+  id: string;
+  createdAt: number;
+  tags: Record<string, string>;
+  defaultVersion: string;
+  versions: Record<string, { document: string; createdAt: number }>;
+  nextVersion: number;
+}
+
+export interface IamRole {
+  name: string;
+  arn: string;
+  id: string;
+  createdAt: number;
+  tags: Record<string, string>;
+  assumeRolePolicy: string;
+  attachedPolicies: string[];
+}
+
+export interface IamInstanceProfile {
+  name: string;
+  arn: string;
+  id: string;
+  createdAt: number;
+  tags: Record<string, string>;
+  roles: string[];
+  /** When the current role was added: EC2 sees the profile only after IAM propagation. */
+  roleAddedAt?: number;
+}
+
+/** IAM's part of the account: global, keyed by name as IAM keeps names unique. */
+export interface IamWorld {
+  policies: Record<string, IamPolicy>;
+  roles: Record<string, IamRole>;
+  instanceProfiles: Record<string, IamInstanceProfile>;
+}
 
 const MAX_POLICY_VERSIONS = 5;
 
@@ -49,7 +97,7 @@ function instanceProfile(ctx: OperationContext, name: string | undefined) {
   return found;
 }
 
-function policyView(p: World['iam']['policies'][string]) {
+function policyView(p: IamPolicy) {
   return {
     PolicyName: p.name,
     PolicyId: p.id,
@@ -62,7 +110,7 @@ function policyView(p: World['iam']['policies'][string]) {
   };
 }
 
-function roleView(r: World['iam']['roles'][string]) {
+function roleView(r: IamRole) {
   return {
     RoleName: r.name,
     RoleId: r.id,
@@ -74,7 +122,7 @@ function roleView(r: World['iam']['roles'][string]) {
   };
 }
 
-function profileView(ctx: OperationContext, p: World['iam']['instanceProfiles'][string]) {
+function profileView(ctx: OperationContext, p: IamInstanceProfile) {
   return {
     InstanceProfileName: p.name,
     InstanceProfileId: p.id,
@@ -97,8 +145,8 @@ function attachedAnywhere(ctx: OperationContext, policyArn: string) {
   return Object.values(ctx.world.iam.roles).some((r) => r.attachedPolicies.includes(policyArn));
 }
 
-export const iam: ServiceOperations = {
-  CreatePolicy(ctx, input: { PolicyName?: string; PolicyDocument?: string; Tags?: never[] }) {
+export const iam: SdkOperations<IAM> = {
+  CreatePolicy(ctx, input) {
     const name = checkName(input.PolicyName, 'Policy');
     if (ctx.world.iam.policies[name])
       throw awsError('EntityAlreadyExists', `A policy called ${name} already exists. Duplicate names are not allowed.`, 409);
@@ -117,9 +165,9 @@ export const iam: ServiceOperations = {
     return { Policy: policyView(policy) };
   },
 
-  GetPolicy: (ctx, input: { PolicyArn?: string }) => ({ Policy: policyView(policyByArn(ctx, input.PolicyArn)) }),
+  GetPolicy: (ctx, input) => ({ Policy: policyView(policyByArn(ctx, input.PolicyArn)) }),
 
-  GetPolicyVersion(ctx, input: { PolicyArn?: string; VersionId?: string }) {
+  GetPolicyVersion(ctx, input) {
     const policy = policyByArn(ctx, input.PolicyArn);
     const version = policy.versions[input.VersionId ?? ''];
     if (!version) throw awsError('NoSuchEntity', `Policy ${policy.arn} version ${input.VersionId} does not exist.`, 404);
@@ -132,14 +180,14 @@ export const iam: ServiceOperations = {
     };
   },
 
-  ListPolicyVersions(ctx, input: { PolicyArn?: string }) {
+  ListPolicyVersions(ctx, input) {
     const policy = policyByArn(ctx, input.PolicyArn);
     return {
       Versions: Object.keys(policy.versions).map((VersionId) => ({ VersionId, IsDefaultVersion: VersionId === policy.defaultVersion })),
     };
   },
 
-  CreatePolicyVersion(ctx, input: { PolicyArn?: string; PolicyDocument?: string; SetAsDefault?: boolean }) {
+  CreatePolicyVersion(ctx, input) {
     const policy = policyByArn(ctx, input.PolicyArn);
     if (Object.keys(policy.versions).length >= MAX_POLICY_VERSIONS) {
       throw awsError('LimitExceeded', `A managed policy can have up to ${MAX_POLICY_VERSIONS} versions.`, 409);
@@ -150,7 +198,7 @@ export const iam: ServiceOperations = {
     return { PolicyVersion: { VersionId: versionId, IsDefaultVersion: policy.defaultVersion === versionId } };
   },
 
-  DeletePolicyVersion(ctx, input: { PolicyArn?: string; VersionId?: string }) {
+  DeletePolicyVersion(ctx, input) {
     const policy = policyByArn(ctx, input.PolicyArn);
     if (input.VersionId === policy.defaultVersion) {
       throw awsError('DeleteConflict', 'Cannot delete the default version of a policy.', 409);
@@ -160,7 +208,7 @@ export const iam: ServiceOperations = {
     return {};
   },
 
-  DeletePolicy(ctx, input: { PolicyArn?: string }) {
+  DeletePolicy(ctx, input) {
     const policy = policyByArn(ctx, input.PolicyArn);
     if (attachedAnywhere(ctx, policy.arn)) throw awsError('DeleteConflict', 'Cannot delete a policy attached to entities.', 409);
     if (Object.keys(policy.versions).length > 1)
@@ -173,7 +221,7 @@ export const iam: ServiceOperations = {
     return {};
   },
 
-  CreateRole(ctx, input: { RoleName?: string; AssumeRolePolicyDocument?: string; Tags?: never[] }) {
+  CreateRole(ctx, input) {
     const name = checkName(input.RoleName, 'Role');
     if (ctx.world.iam.roles[name]) throw awsError('EntityAlreadyExists', `Role with name ${name} already exists.`, 409);
     const created = {
@@ -189,9 +237,9 @@ export const iam: ServiceOperations = {
     return { Role: roleView(created) };
   },
 
-  GetRole: (ctx, input: { RoleName?: string }) => ({ Role: roleView(role(ctx, input.RoleName)) }),
+  GetRole: (ctx, input) => ({ Role: roleView(role(ctx, input.RoleName)) }),
 
-  DeleteRole(ctx, input: { RoleName?: string }) {
+  DeleteRole(ctx, input) {
     const found = role(ctx, input.RoleName);
     if (found.attachedPolicies.length) throw awsError('DeleteConflict', 'Cannot delete entity, must detach all policies first.', 409);
     if (Object.values(ctx.world.iam.instanceProfiles).some((p) => p.roles.includes(found.name))) {
@@ -201,14 +249,14 @@ export const iam: ServiceOperations = {
     return {};
   },
 
-  AttachRolePolicy(ctx, input: { RoleName?: string; PolicyArn?: string }) {
+  AttachRolePolicy(ctx, input) {
     const found = role(ctx, input.RoleName);
     const policy = policyByArn(ctx, input.PolicyArn);
     if (!found.attachedPolicies.includes(policy.arn)) found.attachedPolicies.push(policy.arn);
     return {};
   },
 
-  DetachRolePolicy(ctx, input: { RoleName?: string; PolicyArn?: string }) {
+  DetachRolePolicy(ctx, input) {
     const found = role(ctx, input.RoleName);
     if (!found.attachedPolicies.includes(input.PolicyArn ?? '')) {
       throw awsError('NoSuchEntity', `Policy ${input.PolicyArn} was not found.`, 404);
@@ -217,7 +265,7 @@ export const iam: ServiceOperations = {
     return {};
   },
 
-  ListAttachedRolePolicies(ctx, input: { RoleName?: string }) {
+  ListAttachedRolePolicies(ctx, input) {
     const found = role(ctx, input.RoleName);
     return {
       AttachedPolicies: found.attachedPolicies.map((policyArn) => ({ PolicyArn: policyArn, PolicyName: policyArn.split('/').pop() })),
@@ -225,7 +273,7 @@ export const iam: ServiceOperations = {
     };
   },
 
-  CreateInstanceProfile(ctx, input: { InstanceProfileName?: string; Tags?: never[] }) {
+  CreateInstanceProfile(ctx, input) {
     const name = checkName(input.InstanceProfileName, 'Instance profile');
     if (ctx.world.iam.instanceProfiles[name]) throw awsError('EntityAlreadyExists', `Instance Profile ${name} already exists.`, 409);
     const profile = {
@@ -240,11 +288,11 @@ export const iam: ServiceOperations = {
     return { InstanceProfile: profileView(ctx, profile) };
   },
 
-  GetInstanceProfile: (ctx, input: { InstanceProfileName?: string }) => ({
+  GetInstanceProfile: (ctx, input) => ({
     InstanceProfile: profileView(ctx, instanceProfile(ctx, input.InstanceProfileName)),
   }),
 
-  AddRoleToInstanceProfile(ctx, input: { InstanceProfileName?: string; RoleName?: string }) {
+  AddRoleToInstanceProfile(ctx, input) {
     const profile = instanceProfile(ctx, input.InstanceProfileName);
     const added = role(ctx, input.RoleName);
     if (profile.roles.length) {
@@ -255,14 +303,14 @@ export const iam: ServiceOperations = {
     return {};
   },
 
-  RemoveRoleFromInstanceProfile(ctx, input: { InstanceProfileName?: string; RoleName?: string }) {
+  RemoveRoleFromInstanceProfile(ctx, input) {
     const profile = instanceProfile(ctx, input.InstanceProfileName);
     if (!profile.roles.includes(input.RoleName ?? '')) throw noSuchEntity('role', String(input.RoleName));
     profile.roles = profile.roles.filter((r) => r !== input.RoleName);
     return {};
   },
 
-  DeleteInstanceProfile(ctx, input: { InstanceProfileName?: string }) {
+  DeleteInstanceProfile(ctx, input) {
     const profile = instanceProfile(ctx, input.InstanceProfileName);
     if (profile.roles.length) throw awsError('DeleteConflict', 'Cannot delete entity, must remove roles from instance profile first.', 409);
     delete ctx.world.iam.instanceProfiles[profile.name];
@@ -270,8 +318,18 @@ export const iam: ServiceOperations = {
   },
 };
 
-export const iamLatency: Record<string, number> = Object.fromEntries(
-  Object.keys(iam).flatMap((op) =>
-    op.startsWith('Create') ? [[op, AWS_MINUTES.iam.create]] : op.startsWith('Delete') ? [[op, AWS_MINUTES.iam.delete]] : [],
+export const iamService: SandboxService<IamWorld, 'iam'> = {
+  name: 'iam',
+  operations: iam,
+  latency: Object.fromEntries(
+    Object.keys(iam).flatMap((op) =>
+      op.startsWith('Create') ? [[op, AWS_MINUTES.iam.create]] : op.startsWith('Delete') ? [[op, AWS_MINUTES.iam.delete]] : [],
+    ),
   ),
-);
+  empty: () => ({ policies: {}, roles: {}, instanceProfiles: {} }),
+  inventory: (world) => [
+    ...Object.values(world.iam.policies).map((p) => sandboxResource('AWS::IAM::ManagedPolicy', p.arn, p.name, p.tags)),
+    ...Object.values(world.iam.roles).map((r) => sandboxResource('AWS::IAM::Role', r.name, r.name, r.tags)),
+    ...Object.values(world.iam.instanceProfiles).map((p) => sandboxResource('AWS::IAM::InstanceProfile', p.name, p.name, p.tags)),
+  ],
+};

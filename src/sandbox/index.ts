@@ -6,15 +6,12 @@ import { badInput } from '../errors.js';
 import { SandboxClock } from './clock.js';
 import { Account } from './account.js';
 import { withAccountLock } from './account-lock.js';
-import { awsError, isMutating, makeContext, type Operation, type ServiceOperations } from './core.js';
+import { awsError, isMutating, type Operation } from './core.js';
+import { makeContext } from './context.js';
 import { dice } from './random.js';
 import { applySeed, readSeed, refuseSeed } from './seed.js';
 import { API_ROUND_TRIP_MS, DEFAULT_SPEED, MINUTE } from '../aws/durations.js';
-import { ec2, ec2Latency } from './ec2.js';
-import { iam, iamLatency } from './iam.js';
-import { vpcNetwork, vpcNetworkLatency } from './vpc-network.js';
-import { s3, s3Latency } from './s3.js';
-import { ssm, ssmLatency } from './ssm.js';
+import { sandboxService } from './services.js';
 import { emptyWorld, loadWorld, saveWorld, worldFile } from './world.js';
 import { inventory, type SandboxResource } from './inventory.js';
 
@@ -63,22 +60,6 @@ export function observeMutations(listener: (count: number) => void): () => void 
   return () => void mutationListeners.delete(listener);
 }
 
-const sts: ServiceOperations = {
-  GetCallerIdentity: (ctx) => ({
-    Account: ctx.world.accountId,
-    Arn: `arn:aws:iam::${ctx.world.accountId}:user/sandbox`,
-    UserId: 'AIDASANDBOXUSER',
-  }),
-};
-
-const SERVICES: Partial<Record<ServiceName, { operations: ServiceOperations; latency: Record<string, number> }>> = {
-  ec2: { operations: { ...ec2, ...vpcNetwork }, latency: { ...ec2Latency, ...vpcNetworkLatency } },
-  iam: { operations: iam, latency: iamLatency },
-  sts: { operations: sts, latency: {} },
-  s3: { operations: s3, latency: s3Latency },
-  ssm: { operations: ssm, latency: ssmLatency },
-};
-
 /**
  * An in-memory AWS account behind the real SDK clients. It answers the operations the steps call
  * with AWS's shapes, states, timings and rules, and keeps its world in the state directory, where
@@ -113,7 +94,7 @@ export class Sandbox implements CallInterceptor {
 
   async intercept(call: { service: ServiceName; region: string; operation: string; input: unknown }): Promise<unknown> {
     if (this.crashed) return new Promise(() => undefined); // a killed process answers nothing
-    const service = SERVICES[call.service];
+    const service = sandboxService(call.service);
     const operation = service?.operations[call.operation];
     if (!service || !operation) {
       throw awsError('InvalidAction', `The sandbox does not implement ${call.service}:${call.operation}`);
@@ -218,7 +199,7 @@ export function sandboxOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pic
 
 /** The operation the sandbox runs for a service's call, if it implements it (the seed uses it). */
 function operationFor(service: string, call: string): Operation | undefined {
-  return SERVICES[service as ServiceName]?.operations[call];
+  return sandboxService(service as ServiceName)?.operations[call];
 }
 
 export async function openSandbox(options: SandboxOptions): Promise<Sandbox> {

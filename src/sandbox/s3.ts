@@ -1,6 +1,29 @@
 import { createHash } from 'node:crypto';
+import type {
+  CreateBucketCommandInput,
+  CreateBucketCommandOutput,
+  DeleteBucketCommandInput,
+  DeleteBucketCommandOutput,
+  DeleteObjectsCommandInput,
+  DeleteObjectsCommandOutput,
+  GetBucketEncryptionCommandInput,
+  GetBucketEncryptionCommandOutput,
+  GetBucketTaggingCommandInput,
+  GetBucketTaggingCommandOutput,
+  GetPublicAccessBlockCommandInput,
+  GetPublicAccessBlockCommandOutput,
+  ListObjectVersionsCommandInput,
+  ListObjectVersionsCommandOutput,
+  PutBucketEncryptionCommandInput,
+  PutBucketEncryptionCommandOutput,
+  PutObjectCommandInput,
+  PutObjectCommandOutput,
+  PutPublicAccessBlockCommandInput,
+  PutPublicAccessBlockCommandOutput,
+  ServerSideEncryption,
+} from '@aws-sdk/client-s3';
 import { AWS_MINUTES } from '../aws/durations.js';
-import { awsError, tagList, type OperationContext, type ServiceOperations } from './core.js';
+import { awsError, sandboxResource, tagList, type OperationContext, type SandboxService, type Answer, type Latency } from './core.js';
 
 /** S3 as the sandbox keeps it: bucket names are global across regions and accounts. */
 export interface S3World {
@@ -15,7 +38,7 @@ export interface S3PublicAccessBlock {
 }
 
 export interface S3EncryptionRule {
-  SSEAlgorithm: string;
+  SSEAlgorithm: ServerSideEncryption;
   KMSMasterKeyID?: string;
   BucketKeyEnabled: boolean;
 }
@@ -38,12 +61,10 @@ export interface S3Bucket {
   owner: string;
   createdAt: number;
   tags: Record<string, string>;
-  /** Absent after DeletePublicAccessBlock. */
+  /** Absent only where a seed left it out (a bucket made before AWS's 2023 defaults). */
   publicAccessBlock?: S3PublicAccessBlock;
   encryption: S3EncryptionRule;
-  /** Absent after DeleteBucketOwnershipControls. */
-  objectOwnership?: string;
-  /** Absent until versioning is first configured; it can never return to absent. */
+  /** Absent until versioning is configured (a seed can stage a versioned bucket); never absent again. */
   versioning?: 'Enabled' | 'Suspended';
   /** Key -> its versions, oldest first (the last one is the latest). */
   objects: Record<string, S3ObjectVersion[]>;
@@ -85,15 +106,12 @@ function tagsFromTagSet(list: Array<{ Key?: string; Value?: string }> | undefine
   return tags;
 }
 
-/** Operations that AWS answers from any regional endpoint; every other one wants the bucket's own. */
-const ANY_REGION = new Set(['GetBucketLocation']);
-
-/** The bucket an operation addresses, as the calling account sees it. */
-function bucket(ctx: OperationContext, name: unknown, operation: string): S3Bucket {
+/** The bucket an operation addresses, as the calling account sees it from the call's region. */
+function bucket(ctx: OperationContext, name: unknown): S3Bucket {
   const found = typeof name === 'string' ? ctx.world.s3.buckets[name] : undefined;
   if (!found) throw awsError('NoSuchBucket', 'The specified bucket does not exist', 404);
   if (found.owner !== ctx.world.accountId) throw awsError('AccessDenied', 'Access Denied', 403);
-  if (found.region !== ctx.region && !ANY_REGION.has(operation)) {
+  if (found.region !== ctx.region) {
     throw awsError(
       'PermanentRedirect',
       `The bucket you are attempting to access must be addressed using the specified endpoint (bucket region ${found.region}).`,
@@ -166,16 +184,6 @@ function sortedKeys(b: S3Bucket): string[] {
   return Object.keys(b.objects).sort((a, c) => (a < c ? -1 : a > c ? 1 : 0));
 }
 
-function token(value: string): string {
-  return Buffer.from(value, 'utf8').toString('base64');
-}
-
-function untoken(value: string): string {
-  const decoded = Buffer.from(value, 'base64').toString('utf8');
-  if (!value || token(decoded) !== value) throw awsError('InvalidArgument', 'The continuation token provided is incorrect');
-  return decoded;
-}
-
 function maxKeys(value: unknown): number {
   if (value === undefined || value === null) return MAX_KEYS;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
@@ -188,19 +196,13 @@ function bucketArn(name: string) {
   return `arn:aws:s3:::${name}`;
 }
 
-export const s3: ServiceOperations = {
-  CreateBucket(
-    ctx,
-    input: {
-      Bucket?: string;
-      CreateBucketConfiguration?: { LocationConstraint?: string; Tags?: Array<{ Key?: string; Value?: string }> };
-      ObjectOwnership?: string;
-    },
-  ) {
+const s3 = {
+  CreateBucket(ctx: OperationContext, input: CreateBucketCommandInput): Answer<CreateBucketCommandOutput> {
     const name = checkBucketName(input.Bucket);
     const constraint = input.CreateBucketConfiguration?.LocationConstraint;
     if (ctx.region === 'us-east-1') {
-      if (constraint === 'us-east-1') throw awsError('InvalidLocationConstraint', 'The specified location-constraint is not valid');
+      if ((constraint as string | undefined) === 'us-east-1')
+        throw awsError('InvalidLocationConstraint', 'The specified location-constraint is not valid');
       if (constraint) {
         throw awsError(
           'IllegalLocationConstraintException',
@@ -229,10 +231,6 @@ export const s3: ServiceOperations = {
       if (existing.region === 'us-east-1' && ctx.region === 'us-east-1') return { Location: location, BucketArn: bucketArn(name) };
       throw awsError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', 409);
     }
-    const ownership = input.ObjectOwnership ?? 'BucketOwnerEnforced';
-    if (!['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter'].includes(ownership)) {
-      throw awsError('InvalidArgument', `Invalid x-amz-object-ownership header: ${ownership}`);
-    }
     ctx.world.s3.buckets[name] = {
       name,
       region: ctx.region,
@@ -241,60 +239,13 @@ export const s3: ServiceOperations = {
       tags: tagsFromTagSet(input.CreateBucketConfiguration?.Tags),
       publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
       encryption: { SSEAlgorithm: 'AES256', BucketKeyEnabled: false },
-      objectOwnership: ownership,
       objects: {},
     };
     return { Location: location, BucketArn: bucketArn(name) };
   },
 
-  HeadBucket(ctx, input: { Bucket?: string }) {
-    // HEAD answers carry no body: the SDK names the errors after the status alone.
-    const found = typeof input.Bucket === 'string' ? ctx.world.s3.buckets[input.Bucket] : undefined;
-    if (!found) throw awsError('NotFound', 'Not Found', 404);
-    if (found.owner !== ctx.world.accountId) throw awsError('Forbidden', 'Forbidden', 403);
-    if (found.region !== ctx.region) throw awsError('PermanentRedirect', 'Moved Permanently', 301);
-    return { BucketRegion: found.region, BucketArn: bucketArn(found.name), AccessPointAlias: false };
-  },
-
-  GetBucketLocation(ctx, input: { Bucket?: string }) {
-    const b = bucket(ctx, input.Bucket, 'GetBucketLocation');
-    return b.region === 'us-east-1' ? {} : { LocationConstraint: b.region };
-  },
-
-  ListBuckets(ctx, input: { MaxBuckets?: number; ContinuationToken?: string; Prefix?: string; BucketRegion?: string }) {
-    let list = Object.values(ctx.world.s3.buckets)
-      .filter((b) => b.owner === ctx.world.accountId)
-      .filter((b) => !input.Prefix || b.name.startsWith(input.Prefix))
-      .filter((b) => !input.BucketRegion || b.region === input.BucketRegion)
-      .sort((a, c) => (a.name < c.name ? -1 : 1));
-    if (input.ContinuationToken) {
-      const after = untoken(input.ContinuationToken);
-      list = list.filter((b) => b.name > after);
-    }
-    let next: string | undefined;
-    if (input.MaxBuckets !== undefined) {
-      if (input.MaxBuckets < 1 || input.MaxBuckets > 10_000)
-        throw awsError('InvalidArgument', 'Provided max-buckets not within range 1 to 10000');
-      if (list.length > input.MaxBuckets) {
-        list = list.slice(0, input.MaxBuckets);
-        next = token(list[list.length - 1]!.name);
-      }
-    }
-    return {
-      Buckets: list.map((b) => ({
-        Name: b.name,
-        CreationDate: new Date(b.createdAt),
-        BucketRegion: b.region,
-        BucketArn: bucketArn(b.name),
-      })),
-      Owner: { ID: canonicalUserId(ctx.world.accountId) },
-      ...(input.Prefix ? { Prefix: input.Prefix } : {}),
-      ...(next ? { ContinuationToken: next } : {}),
-    };
-  },
-
-  DeleteBucket(ctx, input: { Bucket?: string }) {
-    const b = bucket(ctx, input.Bucket, 'DeleteBucket');
+  DeleteBucket(ctx: OperationContext, input: DeleteBucketCommandInput): Answer<DeleteBucketCommandOutput> {
+    const b = bucket(ctx, input.Bucket);
     if (Object.keys(b.objects).length) {
       throw awsError('BucketNotEmpty', 'The bucket you tried to delete is not empty. You must delete all versions in the bucket.', 409);
     }
@@ -302,8 +253,8 @@ export const s3: ServiceOperations = {
     return {};
   },
 
-  PutPublicAccessBlock(ctx, input: { Bucket?: string; PublicAccessBlockConfiguration?: Partial<S3PublicAccessBlock> }) {
-    const b = bucket(ctx, input.Bucket, 'PutPublicAccessBlock');
+  PutPublicAccessBlock(ctx: OperationContext, input: PutPublicAccessBlockCommandInput): Answer<PutPublicAccessBlockCommandOutput> {
+    const b = bucket(ctx, input.Bucket);
     const c = input.PublicAccessBlockConfiguration;
     if (!c) throw awsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
     b.publicAccessBlock = {
@@ -315,32 +266,16 @@ export const s3: ServiceOperations = {
     return {};
   },
 
-  GetPublicAccessBlock(ctx, input: { Bucket?: string }) {
-    const b = bucket(ctx, input.Bucket, 'GetPublicAccessBlock');
+  GetPublicAccessBlock(ctx: OperationContext, input: GetPublicAccessBlockCommandInput): Answer<GetPublicAccessBlockCommandOutput> {
+    const b = bucket(ctx, input.Bucket);
     if (!b.publicAccessBlock) {
       throw awsError('NoSuchPublicAccessBlockConfiguration', 'The public access block configuration was not found', 404);
     }
     return { PublicAccessBlockConfiguration: { ...b.publicAccessBlock } };
   },
 
-  DeletePublicAccessBlock(ctx, input: { Bucket?: string }) {
-    delete bucket(ctx, input.Bucket, 'DeletePublicAccessBlock').publicAccessBlock;
-    return {};
-  },
-
-  PutBucketEncryption(
-    ctx,
-    input: {
-      Bucket?: string;
-      ServerSideEncryptionConfiguration?: {
-        Rules?: Array<{
-          ApplyServerSideEncryptionByDefault?: { SSEAlgorithm?: string; KMSMasterKeyID?: string };
-          BucketKeyEnabled?: boolean;
-        }>;
-      };
-    },
-  ) {
-    const b = bucket(ctx, input.Bucket, 'PutBucketEncryption');
+  PutBucketEncryption(ctx: OperationContext, input: PutBucketEncryptionCommandInput): Answer<PutBucketEncryptionCommandOutput> {
+    const b = bucket(ctx, input.Bucket);
     const rules = input.ServerSideEncryptionConfiguration?.Rules ?? [];
     if (rules.length !== 1) {
       throw awsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
@@ -362,8 +297,8 @@ export const s3: ServiceOperations = {
     return {};
   },
 
-  GetBucketEncryption(ctx, input: { Bucket?: string }) {
-    const { SSEAlgorithm, KMSMasterKeyID, BucketKeyEnabled } = bucket(ctx, input.Bucket, 'GetBucketEncryption').encryption;
+  GetBucketEncryption(ctx: OperationContext, input: GetBucketEncryptionCommandInput): Answer<GetBucketEncryptionCommandOutput> {
+    const { SSEAlgorithm, KMSMasterKeyID, BucketKeyEnabled } = bucket(ctx, input.Bucket).encryption;
     return {
       ServerSideEncryptionConfiguration: {
         Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm, ...(KMSMasterKeyID ? { KMSMasterKeyID } : {}) }, BucketKeyEnabled }],
@@ -371,70 +306,14 @@ export const s3: ServiceOperations = {
     };
   },
 
-  /** Every bucket is encrypted: deleting the configuration restores the SSE-S3 default. */
-  DeleteBucketEncryption(ctx, input: { Bucket?: string }) {
-    bucket(ctx, input.Bucket, 'DeleteBucketEncryption').encryption = { SSEAlgorithm: 'AES256', BucketKeyEnabled: false };
-    return {};
-  },
-
-  PutBucketOwnershipControls(ctx, input: { Bucket?: string; OwnershipControls?: { Rules?: Array<{ ObjectOwnership?: string }> } }) {
-    const b = bucket(ctx, input.Bucket, 'PutBucketOwnershipControls');
-    const rules = input.OwnershipControls?.Rules ?? [];
-    const ownership = rules[0]?.ObjectOwnership;
-    if (rules.length !== 1 || !ownership || !['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter'].includes(ownership)) {
-      throw awsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
-    }
-    b.objectOwnership = ownership;
-    return {};
-  },
-
-  GetBucketOwnershipControls(ctx, input: { Bucket?: string }) {
-    const b = bucket(ctx, input.Bucket, 'GetBucketOwnershipControls');
-    if (!b.objectOwnership) throw awsError('OwnershipControlsNotFoundError', 'The bucket ownership controls were not found', 404);
-    return { OwnershipControls: { Rules: [{ ObjectOwnership: b.objectOwnership }] } };
-  },
-
-  DeleteBucketOwnershipControls(ctx, input: { Bucket?: string }) {
-    delete bucket(ctx, input.Bucket, 'DeleteBucketOwnershipControls').objectOwnership;
-    return {};
-  },
-
-  PutBucketTagging(ctx, input: { Bucket?: string; Tagging?: { TagSet?: Array<{ Key?: string; Value?: string }> } }) {
-    const b = bucket(ctx, input.Bucket, 'PutBucketTagging');
-    if (!input.Tagging?.TagSet)
-      throw awsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
-    b.tags = tagsFromTagSet(input.Tagging.TagSet);
-    return {};
-  },
-
-  GetBucketTagging(ctx, input: { Bucket?: string }) {
-    const b = bucket(ctx, input.Bucket, 'GetBucketTagging');
+  GetBucketTagging(ctx: OperationContext, input: GetBucketTaggingCommandInput): Answer<GetBucketTaggingCommandOutput> {
+    const b = bucket(ctx, input.Bucket);
     if (!Object.keys(b.tags).length) throw awsError('NoSuchTagSet', 'The TagSet does not exist', 404);
     return { TagSet: tagList(b.tags) };
   },
 
-  DeleteBucketTagging(ctx, input: { Bucket?: string }) {
-    bucket(ctx, input.Bucket, 'DeleteBucketTagging').tags = {};
-    return {};
-  },
-
-  PutBucketVersioning(ctx, input: { Bucket?: string; VersioningConfiguration?: { Status?: string } }) {
-    const b = bucket(ctx, input.Bucket, 'PutBucketVersioning');
-    const status = input.VersioningConfiguration?.Status;
-    if (status !== 'Enabled' && status !== 'Suspended') {
-      throw awsError('IllegalVersioningConfigurationException', 'The Versioning element must be specified');
-    }
-    b.versioning = status;
-    return {};
-  },
-
-  GetBucketVersioning(ctx, input: { Bucket?: string }) {
-    const b = bucket(ctx, input.Bucket, 'GetBucketVersioning');
-    return b.versioning ? { Status: b.versioning } : {};
-  },
-
-  PutObject(ctx, input: { Bucket?: string; Key?: string; Body?: unknown; ContentLength?: number }) {
-    const b = bucket(ctx, input.Bucket, 'PutObject');
+  PutObject(ctx: OperationContext, input: PutObjectCommandInput): Answer<PutObjectCommandOutput> {
+    const b = bucket(ctx, input.Bucket);
     if (!input.Key) throw awsError('InvalidArgument', 'An object key must be given');
     if (input.Key.length > 1024) throw awsError('KeyTooLongError', 'Your key is too long');
     const body = bodyOf(input.Body, input.ContentLength);
@@ -452,14 +331,8 @@ export const s3: ServiceOperations = {
     };
   },
 
-  DeleteObject(ctx, input: { Bucket?: string; Key?: string; VersionId?: string }) {
-    const b = bucket(ctx, input.Bucket, 'DeleteObject');
-    if (!input.Key) throw awsError('InvalidArgument', 'An object key must be given');
-    return deleteObject(ctx, b, input.Key, input.VersionId);
-  },
-
-  DeleteObjects(ctx, input: { Bucket?: string; Delete?: { Objects?: Array<{ Key?: string; VersionId?: string }>; Quiet?: boolean } }) {
-    const b = bucket(ctx, input.Bucket, 'DeleteObjects');
+  DeleteObjects(ctx: OperationContext, input: DeleteObjectsCommandInput): Answer<DeleteObjectsCommandOutput> {
+    const b = bucket(ctx, input.Bucket);
     const objects = input.Delete?.Objects ?? [];
     if (objects.length < 1 || objects.length > MAX_KEYS) {
       throw awsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
@@ -484,8 +357,8 @@ export const s3: ServiceOperations = {
     return { ...(input.Delete?.Quiet ? {} : { Deleted: deleted }), Errors: errors };
   },
 
-  ListObjectVersions(ctx, input: { Bucket?: string; Prefix?: string; KeyMarker?: string; VersionIdMarker?: string; MaxKeys?: number }) {
-    const b = bucket(ctx, input.Bucket, 'ListObjectVersions');
+  ListObjectVersions(ctx: OperationContext, input: ListObjectVersionsCommandInput): Answer<ListObjectVersionsCommandOutput> {
+    const b = bucket(ctx, input.Bucket);
     const limit = maxKeys(input.MaxKeys);
     if (input.VersionIdMarker && !input.KeyMarker) {
       throw awsError('InvalidArgument', 'A version-id marker cannot be specified without a key marker.');
@@ -541,48 +414,26 @@ export const s3: ServiceOperations = {
         })),
     };
   },
-
-  ListObjectsV2(ctx, input: { Bucket?: string; Prefix?: string; ContinuationToken?: string; StartAfter?: string; MaxKeys?: number }) {
-    const b = bucket(ctx, input.Bucket, 'ListObjectsV2');
-    const limit = maxKeys(input.MaxKeys);
-    const prefix = input.Prefix ?? '';
-    const after = input.ContinuationToken !== undefined ? untoken(input.ContinuationToken) : input.StartAfter;
-    const current = sortedKeys(b).filter((key) => {
-      if (!key.startsWith(prefix) || (after !== undefined && key <= after)) return false;
-      return !latest(b.objects[key])?.deleteMarker;
-    });
-    const page = current.slice(0, limit);
-    const truncated = current.length > limit;
-    return {
-      Name: b.name,
-      Prefix: prefix,
-      MaxKeys: limit,
-      KeyCount: page.length,
-      IsTruncated: truncated,
-      ...(input.ContinuationToken !== undefined ? { ContinuationToken: input.ContinuationToken } : {}),
-      ...(input.StartAfter !== undefined ? { StartAfter: input.StartAfter } : {}),
-      ...(truncated ? { NextContinuationToken: token(page[page.length - 1]!) } : {}),
-      Contents: page.map((key) => {
-        const v = latest(b.objects[key])!;
-        return { Key: key, LastModified: new Date(v.lastModified), ETag: v.etag, Size: v.size, StorageClass: 'STANDARD' };
-      }),
-    };
-  },
 };
 
 const { create, delete: remove } = AWS_MINUTES.s3Bucket;
 
 /** Minutes each call takes on the sandbox clock (object calls take only the round trip). */
-export const s3Latency: Record<string, number> = {
+const latency: Latency<'s3'> = {
   CreateBucket: create,
   DeleteBucket: remove,
   PutPublicAccessBlock: create,
-  DeletePublicAccessBlock: remove,
   PutBucketEncryption: create,
-  DeleteBucketEncryption: remove,
-  PutBucketOwnershipControls: create,
-  DeleteBucketOwnershipControls: remove,
-  PutBucketTagging: create,
-  DeleteBucketTagging: remove,
-  PutBucketVersioning: create,
+};
+
+export const s3Service: SandboxService<S3World, 's3'> = {
+  name: 's3',
+  operations: s3,
+  latency,
+  empty: () => ({ buckets: {} }),
+  inventory: (world) =>
+    // Buckets of other accounts only hold their names here; they are not this account's resources.
+    Object.values(world.s3.buckets)
+      .filter((b) => b.owner === world.accountId)
+      .map((b) => sandboxResource('AWS::S3::Bucket', b.name, b.name, b.tags)),
 };

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { GUIDE_REGION } from '../config/regions.js';
 import { badInput } from '../errors.js';
-import { makeContext, type Operation } from './core.js';
+import type { Operation } from './core.js';
+import { makeContext } from './context.js';
 import type { World } from './world.js';
 
 /**

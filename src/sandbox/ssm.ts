@@ -1,6 +1,15 @@
+import type { SSM } from '@aws-sdk/client-ssm';
 import { createHash } from 'node:crypto';
 import { AWS_MINUTES } from '../aws/durations.js';
-import { awsError, tagList, type OperationContext, type ServiceOperations } from './core.js';
+import {
+  awsError,
+  sandboxResource,
+  tagList,
+  type OperationContext,
+  type SandboxService,
+  type SdkOperations,
+  type Latency,
+} from './core.js';
 
 /** SSM Parameter Store, keyed by `${region}:${name}`. */
 export interface SsmWorld {
@@ -232,21 +241,8 @@ function taggedParameter(ctx: OperationContext, input: { ResourceType?: string; 
   return found;
 }
 
-export const ssm: ServiceOperations = {
-  PutParameter(
-    ctx,
-    input: {
-      Name?: string;
-      Value?: string;
-      Type?: string;
-      Overwrite?: boolean;
-      Tags?: Array<{ Key?: string; Value?: string }>;
-      Description?: string;
-      KeyId?: string;
-      Tier?: string;
-      DataType?: string;
-    },
-  ) {
+export const ssm: SdkOperations<SSM> = {
+  PutParameter(ctx, input) {
     if (input.Overwrite && input.Tags?.length) {
       throw validation(
         "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.",
@@ -326,13 +322,13 @@ export const ssm: ServiceOperations = {
     return { Version: parameter.version, Tier: parameter.tier };
   },
 
-  GetParameter(ctx, input: { Name?: string; WithDecryption?: boolean }) {
+  GetParameter(ctx, input) {
     const found = find(ctx, input.Name);
     if (!found) throw notFound(input.Name);
     return { Parameter: view(ctx, found, input.WithDecryption) };
   },
 
-  GetParameters(ctx, input: { Names?: string[]; WithDecryption?: boolean }) {
+  GetParameters(ctx, input) {
     const names = checkNameList(input.Names, 'names');
     const Parameters = [];
     const InvalidParameters: string[] = [];
@@ -344,17 +340,7 @@ export const ssm: ServiceOperations = {
     return { Parameters, InvalidParameters };
   },
 
-  GetParametersByPath(
-    ctx,
-    input: {
-      Path?: string;
-      Recursive?: boolean;
-      WithDecryption?: boolean;
-      MaxResults?: number;
-      NextToken?: string;
-      ParameterFilters?: Filter[];
-    },
-  ) {
+  GetParametersByPath(ctx, input) {
     const path = checkPath(input.Path);
     const max = maxResults(input.MaxResults, 10, 10);
     for (const f of input.ParameterFilters ?? []) {
@@ -368,7 +354,7 @@ export const ssm: ServiceOperations = {
     return { Parameters: items.map((p) => view(ctx, p, input.WithDecryption)), ...(next ? { NextToken: next } : {}) };
   },
 
-  DescribeParameters(ctx, input: { ParameterFilters?: Filter[]; Filters?: unknown[]; MaxResults?: number; NextToken?: string }) {
+  DescribeParameters(ctx, input) {
     if (input.Filters?.length && input.ParameterFilters?.length) {
       throw validation('You can use either Filters or ParameterFilters in a single request, but not both.');
     }
@@ -379,14 +365,14 @@ export const ssm: ServiceOperations = {
     return { Parameters: items.map((p) => metadata(ctx, p)), ...(next ? { NextToken: next } : {}) };
   },
 
-  DeleteParameter(ctx, input: { Name?: string }) {
+  DeleteParameter(ctx, input) {
     const found = find(ctx, input.Name);
     if (!found) throw notFound(input.Name);
     delete ctx.world.ssm.parameters[key(ctx, found.name)];
     return {};
   },
 
-  DeleteParameters(ctx, input: { Names?: string[] }) {
+  DeleteParameters(ctx, input) {
     const names = checkNameList(input.Names, 'names');
     const DeletedParameters: string[] = [];
     const InvalidParameters: string[] = [];
@@ -400,7 +386,7 @@ export const ssm: ServiceOperations = {
     return { DeletedParameters, InvalidParameters };
   },
 
-  AddTagsToResource(ctx, input: { ResourceType?: string; ResourceId?: string; Tags?: Array<{ Key?: string; Value?: string }> }) {
+  AddTagsToResource(ctx, input) {
     const p = taggedParameter(ctx, input);
     const tags = { ...p.tags, ...tagsFrom(input.Tags) };
     if (Object.keys(tags).length > 50)
@@ -412,13 +398,13 @@ export const ssm: ServiceOperations = {
     return {};
   },
 
-  RemoveTagsFromResource(ctx, input: { ResourceType?: string; ResourceId?: string; TagKeys?: string[] }) {
+  RemoveTagsFromResource(ctx, input) {
     const p = taggedParameter(ctx, input);
     for (const k of input.TagKeys ?? []) delete p.tags[k];
     return {};
   },
 
-  ListTagsForResource(ctx, input: { ResourceType?: string; ResourceId?: string }) {
+  ListTagsForResource(ctx, input) {
     return { TagList: tagList(taggedParameter(ctx, input).tags) };
   },
 };
@@ -426,10 +412,18 @@ export const ssm: ServiceOperations = {
 const { create, delete: remove } = AWS_MINUTES.ssmParameter;
 
 /** Minutes each call takes on the sandbox clock (reads take only the round trip). */
-export const ssmLatency: Record<string, number> = {
+const latency: Latency<'ssm'> = {
   PutParameter: create,
   DeleteParameter: remove,
   DeleteParameters: remove,
   AddTagsToResource: create,
   RemoveTagsFromResource: remove,
+};
+
+export const ssmService: SandboxService<SsmWorld, 'ssm'> = {
+  name: 'ssm',
+  operations: ssm,
+  latency,
+  empty: () => ({ parameters: {} }),
+  inventory: (world) => Object.values(world.ssm.parameters).map((p) => sandboxResource('AWS::SSM::Parameter', p.name, p.name, p.tags)),
 };

@@ -1,24 +1,29 @@
+import type {
+  Address,
+  AttachmentStatus,
+  EC2,
+  InternetGateway,
+  NatGateway,
+  Route as SdkRoute,
+  RouteTable,
+  SecurityGroup,
+  SecurityGroupRule,
+} from '@aws-sdk/client-ec2';
 import ipaddr from 'ipaddr.js';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import { awsError, tagList, tagsFromSpecifications, type OperationContext, type ServiceOperations } from './core.js';
-import { FILTERS, all, byId, create, describe, ec2, state } from './ec2.js';
-import type { Ec2Resource } from './world.js';
+import { awsError, tagList, tagsFromSpecifications, type OperationContext, type SdkOperations, type Latency } from './core.js';
+import { all, byId, create, describe, madeBy, state, type Association, type Ec2Resource } from './ec2.js';
+import { placeEni, refuseWhileInUse, releaseEnis } from './network-interfaces.js';
 
 /**
  * EC2's networking around the VPC: internet gateway, Elastic IPs, NAT gateways, route tables
  * and security groups, with the rules and quirks an installer has to live with.
  */
 
-type Filters = Array<{ Name?: string; Values?: string[] }> | undefined;
-
 interface Route {
   destination: string;
   gatewayId?: string;
   natGatewayId?: string;
-}
-interface Association {
-  id: string;
-  subnetId: string;
 }
 interface Rule {
   id: string;
@@ -34,21 +39,6 @@ interface Rule {
 
 const ADDRESS_LIMIT = 5;
 
-// The filters these kinds answer to, beside the shared ones.
-Object.assign(FILTERS, {
-  'internet-gateway-id': (r: Ec2Resource) => r.id,
-  'attachment.vpc-id': (r: Ec2Resource) => r.attrs.vpcId,
-  'allocation-id': (r: Ec2Resource) => r.id,
-  domain: () => 'vpc',
-  'public-ip': (r: Ec2Resource) => r.attrs.publicIp,
-  'nat-gateway-id': (r: Ec2Resource) => r.id,
-  'route-table-id': (r: Ec2Resource) => r.id,
-  'association.subnet-id': (r: Ec2Resource) => (r.attrs.associations as Association[] | undefined)?.map((a) => a.subnetId),
-  'association.route-table-association-id': (r: Ec2Resource) => (r.attrs.associations as Association[] | undefined)?.map((a) => a.id),
-  'group-id': (r: Ec2Resource) => r.id,
-  'group-name': (r: Ec2Resource) => r.attrs.groupName,
-});
-
 function natState(nat: Ec2Resource, now: number): string {
   return nat.attrs.failed ? 'failed' : state(nat, now);
 }
@@ -62,11 +52,11 @@ function gatewayOf(ctx: OperationContext, vpcId: string) {
   return all(ctx, 'internet-gateway').find((g) => g.attrs.vpcId === vpcId);
 }
 
-function natView(ctx: OperationContext, nat: Ec2Resource) {
+function natView(ctx: OperationContext, nat: Ec2Resource): NatGateway {
   const current = natState(nat, ctx.now);
   return {
     NatGatewayId: nat.id,
-    State: current,
+    State: current as NatGateway['State'],
     SubnetId: nat.attrs.subnetId,
     VpcId: nat.attrs.vpcId,
     ConnectivityType: 'public',
@@ -86,7 +76,7 @@ function natView(ctx: OperationContext, nat: Ec2Resource) {
   };
 }
 
-function addressView(ctx: OperationContext, eip: Ec2Resource) {
+function addressView(ctx: OperationContext, eip: Ec2Resource): Address {
   const nat = eip.attrs.natGatewayId ? ctx.world.ec2[eip.attrs.natGatewayId] : undefined;
   const associated = holdsAddress(nat, ctx.now);
   return {
@@ -98,7 +88,7 @@ function addressView(ctx: OperationContext, eip: Ec2Resource) {
   };
 }
 
-function routeView(ctx: OperationContext, route: Route) {
+function routeView(ctx: OperationContext, route: Route): SdkRoute {
   let active = true;
   if (route.natGatewayId) active = holdsAddress(ctx.world.ec2[route.natGatewayId], ctx.now);
   if (route.gatewayId && route.gatewayId !== 'local') active = Boolean(ctx.world.ec2[route.gatewayId]?.attrs.vpcId);
@@ -111,7 +101,7 @@ function routeView(ctx: OperationContext, route: Route) {
   };
 }
 
-function tableView(ctx: OperationContext, table: Ec2Resource) {
+function tableView(ctx: OperationContext, table: Ec2Resource): RouteTable {
   return {
     RouteTableId: table.id,
     VpcId: table.attrs.vpcId,
@@ -128,7 +118,7 @@ function tableView(ctx: OperationContext, table: Ec2Resource) {
   };
 }
 
-function ruleView(ctx: OperationContext, group: Ec2Resource, rule: Rule) {
+function ruleView(ctx: OperationContext, group: Ec2Resource, rule: Rule): SecurityGroupRule {
   return {
     SecurityGroupRuleId: rule.id,
     GroupId: group.id,
@@ -169,7 +159,7 @@ function permissionsView(rules: Rule[]) {
   return [...grouped.values()];
 }
 
-function groupView(ctx: OperationContext, group: Ec2Resource) {
+function groupView(ctx: OperationContext, group: Ec2Resource): SecurityGroup {
   const rules = group.attrs.rules as Rule[];
   return {
     GroupId: group.id,
@@ -236,18 +226,18 @@ function sameRule(a: Omit<Rule, 'id'>, b: Omit<Rule, 'id'>): boolean {
   );
 }
 
-export const vpcNetwork: ServiceOperations = {
+export const vpcNetwork: SdkOperations<EC2> = {
   // Internet gateway ------------------------------------------------------------------------
-  CreateInternetGateway(ctx, input: { TagSpecifications?: never[] }) {
+  CreateInternetGateway(ctx, input) {
     const gateway = create(ctx, 'internet-gateway', 'igw', tagsFromSpecifications(input.TagSpecifications, 'internet-gateway'), 0, {});
     return { InternetGateway: gatewayView(ctx, gateway) };
   },
 
-  DescribeInternetGateways: (ctx, input: { InternetGatewayIds?: string[]; Filters?: Filters }) => ({
+  DescribeInternetGateways: (ctx, input) => ({
     InternetGateways: describe(ctx, 'internet-gateway', input.InternetGatewayIds, input.Filters).map((g) => gatewayView(ctx, g)),
   }),
 
-  AttachInternetGateway(ctx, input: { InternetGatewayId?: string; VpcId?: string }) {
+  AttachInternetGateway(ctx, input) {
     const gateway = byId(ctx, 'internet-gateway', input.InternetGatewayId);
     const vpc = byId(ctx, 'vpc', input.VpcId);
     if (gateway.attrs.vpcId || gatewayOf(ctx, vpc.id)) {
@@ -260,7 +250,7 @@ export const vpcNetwork: ServiceOperations = {
     return {};
   },
 
-  DetachInternetGateway(ctx, input: { InternetGatewayId?: string; VpcId?: string }) {
+  DetachInternetGateway(ctx, input) {
     const gateway = byId(ctx, 'internet-gateway', input.InternetGatewayId);
     if (!gateway.attrs.vpcId || gateway.attrs.vpcId !== input.VpcId) {
       throw awsError('Gateway.NotAttached', `resource ${gateway.id} is not attached to network ${input.VpcId}`);
@@ -276,7 +266,7 @@ export const vpcNetwork: ServiceOperations = {
     return {};
   },
 
-  DeleteInternetGateway(ctx, input: { InternetGatewayId?: string }) {
+  DeleteInternetGateway(ctx, input) {
     const gateway = byId(ctx, 'internet-gateway', input.InternetGatewayId);
     if (gateway.attrs.vpcId)
       throw awsError('DependencyViolation', `The internetGateway '${gateway.id}' has dependencies and cannot be deleted.`);
@@ -285,7 +275,7 @@ export const vpcNetwork: ServiceOperations = {
   },
 
   // Elastic IPs -----------------------------------------------------------------------------
-  AllocateAddress(ctx, input: { TagSpecifications?: never[] }) {
+  AllocateAddress(ctx, input) {
     const taken = all(ctx, 'elastic-ip');
     if (taken.length >= ADDRESS_LIMIT) throw awsError('AddressLimitExceeded', 'The maximum number of addresses has been reached.');
     const used = new Set(
@@ -301,11 +291,11 @@ export const vpcNetwork: ServiceOperations = {
     return { AllocationId: eip.id, PublicIp: eip.attrs.publicIp, Domain: 'vpc' };
   },
 
-  DescribeAddresses: (ctx, input: { AllocationIds?: string[]; Filters?: Filters }) => ({
+  DescribeAddresses: (ctx, input) => ({
     Addresses: describe(ctx, 'elastic-ip', input.AllocationIds, input.Filters).map((a) => addressView(ctx, a)),
   }),
 
-  ReleaseAddress(ctx, input: { AllocationId?: string }) {
+  ReleaseAddress(ctx, input) {
     const eip = byId(ctx, 'elastic-ip', input.AllocationId);
     const nat = eip.attrs.natGatewayId ? ctx.world.ec2[eip.attrs.natGatewayId] : undefined;
     if (holdsAddress(nat, ctx.now)) {
@@ -320,7 +310,7 @@ export const vpcNetwork: ServiceOperations = {
   },
 
   // NAT gateways ----------------------------------------------------------------------------
-  CreateNatGateway(ctx, input: { SubnetId?: string; AllocationId?: string; ClientToken?: string; TagSpecifications?: never[] }) {
+  CreateNatGateway(ctx, input) {
     const { id } = ctx.idempotent('CreateNatGateway', input.ClientToken, input, () => {
       const subnet = byId(ctx, 'subnet', input.SubnetId);
       const eip = byId(ctx, 'elastic-ip', input.AllocationId);
@@ -331,7 +321,6 @@ export const vpcNetwork: ServiceOperations = {
       const failed = gatewayOf(ctx, vpcId)
         ? undefined
         : { code: 'Gateway.NotAttached', message: `Network ${vpcId} has no Internet gateway attached` };
-      const prefix = (subnet.attrs.cidrBlock as string).split('.').slice(0, 3).join('.');
       const nat = create(
         ctx,
         'nat-gateway',
@@ -343,26 +332,35 @@ export const vpcNetwork: ServiceOperations = {
           vpcId,
           allocationId: eip.id,
           publicIp: eip.attrs.publicIp,
-          eniId: ctx.newId('eni'),
-          privateIp: `${prefix}.${100 + all(ctx, 'nat-gateway').length}`,
           ...(failed ? { failed } : {}),
         },
       );
       if (failed) nat.goneAt = ctx.now + 60 * MINUTE;
-      else eip.attrs.natGatewayId = nat.id;
+      else {
+        eip.attrs.natGatewayId = nat.id;
+        const eni = placeEni(ctx, {
+          subnet,
+          ownerId: nat.id,
+          interfaceType: 'nat_gateway',
+          description: `Interface for NAT Gateway ${nat.id}`,
+        });
+        nat.attrs.eniId = eni.id;
+        nat.attrs.privateIp = eni.attrs.privateIp;
+      }
       return nat.id;
     });
-    return { NatGateway: natView(ctx, ctx.world.ec2[id]!), ClientToken: input.ClientToken };
+    return { NatGateway: natView(ctx, madeBy(ctx, 'nat-gateway', id)), ClientToken: input.ClientToken };
   },
 
-  DescribeNatGateways: (ctx, input: { NatGatewayIds?: string[]; Filter?: Filters }) => ({
+  DescribeNatGateways: (ctx, input) => ({
     NatGateways: describe(ctx, 'nat-gateway', input.NatGatewayIds, input.Filter).map((n) => natView(ctx, n)),
   }),
 
-  DeleteNatGateway(ctx, input: { NatGatewayId?: string }) {
+  DeleteNatGateway(ctx, input) {
     const nat = byId(ctx, 'nat-gateway', input.NatGatewayId);
     if (nat.goneAt === undefined) {
       nat.goneAt = ctx.now + AWS_MINUTES.natGateway.delete * MINUTE;
+      releaseEnis(ctx, nat.id, nat.goneAt);
       const eip = ctx.world.ec2[nat.attrs.allocationId];
       if (eip) eip.attrs.releaseBlockedUntil = nat.goneAt + AWS_MINUTES.elasticIp.releaseBlockedAfterNat * MINUTE;
     }
@@ -370,21 +368,21 @@ export const vpcNetwork: ServiceOperations = {
   },
 
   // Route tables ----------------------------------------------------------------------------
-  CreateRouteTable(ctx, input: { VpcId?: string; ClientToken?: string; TagSpecifications?: never[] }) {
+  CreateRouteTable(ctx, input) {
     const { id } = ctx.idempotent('CreateRouteTable', input.ClientToken, input, () => {
       const vpc = byId(ctx, 'vpc', input.VpcId);
       const tags = tagsFromSpecifications(input.TagSpecifications, 'route-table');
       const routes: Route[] = [{ destination: vpc.attrs.cidrBlock as string, gatewayId: 'local' }];
       return create(ctx, 'route-table', 'rtb', tags, 0, { vpcId: vpc.id, routes, associations: [] }).id;
     });
-    return { RouteTable: tableView(ctx, ctx.world.ec2[id]!), ClientToken: input.ClientToken };
+    return { RouteTable: tableView(ctx, madeBy(ctx, 'route-table', id)), ClientToken: input.ClientToken };
   },
 
-  DescribeRouteTables: (ctx, input: { RouteTableIds?: string[]; Filters?: Filters }) => ({
+  DescribeRouteTables: (ctx, input) => ({
     RouteTables: describe(ctx, 'route-table', input.RouteTableIds, input.Filters).map((t) => tableView(ctx, t)),
   }),
 
-  CreateRoute(ctx, input: { RouteTableId?: string; DestinationCidrBlock?: string; GatewayId?: string; NatGatewayId?: string }) {
+  CreateRoute(ctx, input) {
     const table = byId(ctx, 'route-table', input.RouteTableId);
     const routes = table.attrs.routes as Route[];
     if (routes.some((r) => r.destination === input.DestinationCidrBlock)) {
@@ -394,7 +392,7 @@ export const vpcNetwork: ServiceOperations = {
     return { Return: true };
   },
 
-  ReplaceRoute(ctx, input: { RouteTableId?: string; DestinationCidrBlock?: string; GatewayId?: string; NatGatewayId?: string }) {
+  ReplaceRoute(ctx, input) {
     const table = byId(ctx, 'route-table', input.RouteTableId);
     const routes = table.attrs.routes as Route[];
     const index = routes.findIndex((r) => r.destination === input.DestinationCidrBlock);
@@ -407,20 +405,7 @@ export const vpcNetwork: ServiceOperations = {
     return {};
   },
 
-  DeleteRoute(ctx, input: { RouteTableId?: string; DestinationCidrBlock?: string }) {
-    const table = byId(ctx, 'route-table', input.RouteTableId);
-    const routes = table.attrs.routes as Route[];
-    if (!routes.some((r) => r.destination === input.DestinationCidrBlock && r.gatewayId !== 'local')) {
-      throw awsError(
-        'InvalidRoute.NotFound',
-        `no route with destination-cidr-block ${input.DestinationCidrBlock} in route table ${table.id}`,
-      );
-    }
-    table.attrs.routes = routes.filter((r) => r.destination !== input.DestinationCidrBlock);
-    return {};
-  },
-
-  AssociateRouteTable(ctx, input: { RouteTableId?: string; SubnetId?: string }) {
+  AssociateRouteTable(ctx, input) {
     const table = byId(ctx, 'route-table', input.RouteTableId);
     const subnet = byId(ctx, 'subnet', input.SubnetId);
     if (subnet.attrs.vpcId !== table.attrs.vpcId) {
@@ -437,14 +422,14 @@ export const vpcNetwork: ServiceOperations = {
     return { AssociationId: association.id, AssociationState: { State: 'associated' } };
   },
 
-  DisassociateRouteTable(ctx, input: { AssociationId?: string }) {
+  DisassociateRouteTable(ctx, input) {
     const table = all(ctx, 'route-table').find((t) => (t.attrs.associations as Association[]).some((a) => a.id === input.AssociationId));
     if (!table) throw awsError('InvalidAssociationID.NotFound', `The association ID '${input.AssociationId}' does not exist`);
     table.attrs.associations = (table.attrs.associations as Association[]).filter((a) => a.id !== input.AssociationId);
     return {};
   },
 
-  DeleteRouteTable(ctx, input: { RouteTableId?: string }) {
+  DeleteRouteTable(ctx, input) {
     const table = byId(ctx, 'route-table', input.RouteTableId);
     if ((table.attrs.associations as Association[]).length) {
       throw awsError('DependencyViolation', `The routeTable '${table.id}' has dependencies and cannot be deleted.`);
@@ -454,7 +439,7 @@ export const vpcNetwork: ServiceOperations = {
   },
 
   // Security groups -------------------------------------------------------------------------
-  CreateSecurityGroup(ctx, input: { GroupName?: string; Description?: string; VpcId?: string; TagSpecifications?: never[] }) {
+  CreateSecurityGroup(ctx, input) {
     const vpc = byId(ctx, 'vpc', input.VpcId);
     if (!input.GroupName || input.GroupName === 'default' || !input.Description) {
       throw awsError('InvalidParameterValue', `Invalid value '${input.GroupName}' for groupName, or a missing description`);
@@ -473,11 +458,11 @@ export const vpcNetwork: ServiceOperations = {
     return { GroupId: group.id, Tags: tagList(group.tags) };
   },
 
-  DescribeSecurityGroups: (ctx, input: { GroupIds?: string[]; Filters?: Filters }) => ({
+  DescribeSecurityGroups: (ctx, input) => ({
     SecurityGroups: describe(ctx, 'security-group', input.GroupIds, input.Filters).map((g) => groupView(ctx, g)),
   }),
 
-  DescribeSecurityGroupRules(ctx, input: { SecurityGroupRuleIds?: string[]; Filters?: Filters }) {
+  DescribeSecurityGroupRules(ctx, input) {
     const groupFilter = input.Filters?.find((f) => f.Name === 'group-id')?.Values;
     const other = input.Filters?.find((f) => f.Name !== 'group-id');
     if (other) throw awsError('InvalidParameterValue', `The filter '${other.Name}' is invalid`);
@@ -485,12 +470,12 @@ export const vpcNetwork: ServiceOperations = {
     const rules = groups.flatMap((g) => (g.attrs.rules as Rule[]).map((r) => ruleView(ctx, g, r)));
     return {
       SecurityGroupRules: input.SecurityGroupRuleIds
-        ? rules.filter((r) => input.SecurityGroupRuleIds!.includes(r.SecurityGroupRuleId))
+        ? rules.filter((r) => input.SecurityGroupRuleIds!.includes(r.SecurityGroupRuleId!))
         : rules,
     };
   },
 
-  AuthorizeSecurityGroupIngress(ctx, input: { GroupId?: string; IpPermissions?: Permission[] }) {
+  AuthorizeSecurityGroupIngress(ctx, input) {
     const group = byId(ctx, 'security-group', input.GroupId);
     const wanted = rulesFrom(ctx, group, input.IpPermissions);
     const present = group.attrs.rules as Rule[];
@@ -506,7 +491,7 @@ export const vpcNetwork: ServiceOperations = {
     return { Return: true, SecurityGroupRules: added.map((r) => ruleView(ctx, group, r)) };
   },
 
-  RevokeSecurityGroupIngress(ctx, input: { GroupId?: string; IpPermissions?: Permission[]; SecurityGroupRuleIds?: string[] }) {
+  RevokeSecurityGroupIngress(ctx, input) {
     const group = byId(ctx, 'security-group', input.GroupId);
     const present = group.attrs.rules as Rule[];
     const doomed = input.SecurityGroupRuleIds
@@ -517,50 +502,20 @@ export const vpcNetwork: ServiceOperations = {
     return { Return: true };
   },
 
-  DeleteSecurityGroup(ctx, input: { GroupId?: string }) {
+  DeleteSecurityGroup(ctx, input) {
     const group = byId(ctx, 'security-group', input.GroupId);
-    const referenced = all(ctx, 'security-group').some(
-      (g) => g.id !== group.id && (g.attrs.rules as Rule[]).some((r) => r.groupId === group.id),
-    );
-    const used = all(ctx, 'instance').some(
-      (i) => (i.attrs.securityGroupIds as string[] | undefined)?.includes(group.id) && state(i, ctx.now) !== 'terminated',
-    );
-    if (referenced || used) throw awsError('DependencyViolation', `resource ${group.id} has a dependent object`);
+    refuseWhileInUse(ctx, group);
     delete ctx.world.ec2[group.id];
     return {};
   },
-
-  // The VPC and its subnets cannot go while the networking above still uses them ------------
-  DeleteVpc(ctx, input: { VpcId?: string }) {
-    const vpcId = input.VpcId ?? '';
-    const blocking =
-      gatewayOf(ctx, vpcId) ||
-      all(ctx, 'security-group').some((g) => g.attrs.vpcId === vpcId) ||
-      all(ctx, 'route-table').some((t) => t.attrs.vpcId === vpcId) ||
-      all(ctx, 'nat-gateway').some((n) => n.attrs.vpcId === vpcId && natState(n, ctx.now) !== 'deleted');
-    if (blocking && ctx.world.ec2[vpcId])
-      throw awsError('DependencyViolation', `The vpc '${vpcId}' has dependencies and cannot be deleted.`);
-    return ec2.DeleteVpc!(ctx, input);
-  },
-
-  DeleteSubnet(ctx, input: { SubnetId?: string }) {
-    const subnetId = input.SubnetId ?? '';
-    const nat = all(ctx, 'nat-gateway').find((n) => n.attrs.subnetId === subnetId && !['deleted', 'failed'].includes(natState(n, ctx.now)));
-    if (nat && ctx.world.ec2[subnetId])
-      throw awsError('DependencyViolation', `The subnet '${subnetId}' has dependencies and cannot be deleted.`);
-    const result = ec2.DeleteSubnet!(ctx, input);
-    for (const table of all(ctx, 'route-table')) {
-      table.attrs.associations = (table.attrs.associations as Association[]).filter((a) => a.subnetId !== subnetId);
-    }
-    return result;
-  },
 };
 
-function gatewayView(ctx: OperationContext, gateway: Ec2Resource) {
+function gatewayView(ctx: OperationContext, gateway: Ec2Resource): InternetGateway {
   return {
     InternetGatewayId: gateway.id,
     OwnerId: ctx.world.accountId,
-    Attachments: gateway.attrs.vpcId ? [{ VpcId: gateway.attrs.vpcId, State: 'available' }] : [],
+    // EC2 says 'available' for an attached internet gateway, a value the SDK's AttachmentStatus lacks.
+    Attachments: gateway.attrs.vpcId ? [{ VpcId: gateway.attrs.vpcId, State: 'available' as AttachmentStatus }] : [],
     Tags: tagList(gateway.tags),
   };
 }
@@ -590,7 +545,7 @@ function checkTarget(ctx: OperationContext, table: Ec2Resource, input: { Gateway
 }
 
 /** Synchronous changes take the table's time for networking changes; addresses a little less. */
-export const vpcNetworkLatency: Record<string, number> = {
+export const vpcNetworkLatency: Latency<'ec2'> = {
   CreateInternetGateway: AWS_MINUTES.network.create,
   AttachInternetGateway: AWS_MINUTES.network.create,
   DetachInternetGateway: AWS_MINUTES.network.delete,
@@ -607,6 +562,4 @@ export const vpcNetworkLatency: Record<string, number> = {
   AuthorizeSecurityGroupIngress: AWS_MINUTES.network.create,
   RevokeSecurityGroupIngress: AWS_MINUTES.network.delete,
   DeleteSecurityGroup: AWS_MINUTES.network.delete,
-  DeleteVpc: AWS_MINUTES.network.delete,
-  DeleteSubnet: AWS_MINUTES.network.delete,
 };

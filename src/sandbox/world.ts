@@ -4,14 +4,16 @@ import { z } from 'zod';
 import { badInput } from '../errors.js';
 import { writeFileAtomically } from '../state/atomic.js';
 import { step } from './random.js';
-import type { S3World } from './s3.js';
-import type { SsmWorld } from './ssm.js';
+import { emptySlices, type WorldSlices } from './services.js';
 
 /**
  * Everything the sandbox's AWS account holds. Plain JSON, persisted beside the state files so a
  * new process can resume or tear down what an earlier one built (or crashed while building).
+ * Each service's part (world.ec2, world.iam, ...) is typed and emptied by its plug-in.
  */
-export interface World {
+export type World = WorldCore & WorldSlices;
+
+interface WorldCore {
   version: 1;
   /** Bumped by every save, so a process sharing the account sees that another one changed it. */
   revision: number;
@@ -24,65 +26,8 @@ export interface World {
   rng: number;
   /** Successful mutating calls ever made in this world (a crash sweep iterates over these). */
   mutations: number;
-  ec2: Record<string, Ec2Resource>;
-  iam: {
-    policies: Record<string, IamPolicy>;
-    roles: Record<string, IamRole>;
-    instanceProfiles: Record<string, IamInstanceProfile>;
-  };
-  s3: S3World;
-  ssm: SsmWorld;
   /** ClientToken -> what the first call with it created. */
   tokens: Record<string, { operation: string; fingerprint: string; resultId: string }>;
-}
-
-export type Ec2Kind = 'vpc' | 'subnet' | 'instance' | 'internet-gateway' | 'elastic-ip' | 'nat-gateway' | 'route-table' | 'security-group';
-
-export interface Ec2Resource {
-  id: string;
-  kind: Ec2Kind;
-  region: string;
-  tags: Record<string, string>;
-  createdAt: number;
-  /** Sandbox time at which a pending resource becomes available / running. */
-  readyAt: number;
-  /** Sandbox time at which a deleted or terminated resource is gone (no longer counted). */
-  goneAt?: number;
-  /** Kind-specific fields (CIDR, routes, rules, ...): plain JSON, shaped by each kind's module. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  attrs: Record<string, any>;
-}
-
-export interface IamPolicy {
-  name: string;
-  arn: string;
-  id: string;
-  createdAt: number;
-  tags: Record<string, string>;
-  defaultVersion: string;
-  versions: Record<string, { document: string; createdAt: number }>;
-  nextVersion: number;
-}
-
-export interface IamRole {
-  name: string;
-  arn: string;
-  id: string;
-  createdAt: number;
-  tags: Record<string, string>;
-  assumeRolePolicy: string;
-  attachedPolicies: string[];
-}
-
-export interface IamInstanceProfile {
-  name: string;
-  arn: string;
-  id: string;
-  createdAt: number;
-  tags: Record<string, string>;
-  roles: string[];
-  /** When the current role was added: EC2 sees the profile only after IAM propagation. */
-  roleAddedAt?: number;
 }
 
 export function emptyWorld(now: number): World {
@@ -93,10 +38,7 @@ export function emptyWorld(now: number): World {
     simNow: now,
     rng: 0x9e3779b9,
     mutations: 0,
-    ec2: {},
-    iam: { policies: {}, roles: {}, instanceProfiles: {} },
-    s3: { buckets: {} },
-    ssm: { parameters: {} },
+    ...emptySlices(),
     tokens: {},
   };
 }
@@ -150,7 +92,8 @@ export function parseWorld(file: string, text: string): World {
     const issue = parsed.error.issues[0]!;
     throw unusable(file, `${issue.path.join('.') || 'document'}: ${issue.message}`);
   }
-  return parsed.data as unknown as World;
+  // A world saved before a service existed gets that service's empty part.
+  return { ...emptySlices(), ...parsed.data } as unknown as World;
 }
 
 function unusable(file: string, why: string) {

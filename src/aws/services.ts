@@ -1,0 +1,23 @@
+/**
+ * THE list of AWS services the program talks to, each with a loader that imports its SDK client
+ * package on first use: importing every client up front costs about a second and 100 MiB, and
+ * most commands touch only a few services. The session's client getters (clients.ts) and the
+ * sandbox's plug-ins (sandbox/services.ts) are both typed against these names, so a service with
+ * a client but no sandbox module, or the other way round, does not compile.
+ */
+export const SERVICE_LOADERS = {
+  ec2: async () => (await import('@aws-sdk/client-ec2')).EC2,
+  iam: async () => (await import('@aws-sdk/client-iam')).IAM,
+  sts: async () => (await import('@aws-sdk/client-sts')).STS,
+  ssm: async () => (await import('@aws-sdk/client-ssm')).SSM,
+  s3: async () => (await import('@aws-sdk/client-s3')).S3,
+  route53: async () => (await import('@aws-sdk/client-route-53')).Route53,
+  acm: async () => (await import('@aws-sdk/client-acm')).ACM,
+};
+
+export type ServiceName = keyof typeof SERVICE_LOADERS;
+
+/** The aggregated SDK client of each service (`ec2.createVpc(...)`), derived from its loader. */
+export type ServiceClients = { [K in ServiceName]: InstanceType<Awaited<ReturnType<(typeof SERVICE_LOADERS)[K]>>> };
+
+export const SERVICE_NAMES = Object.keys(SERVICE_LOADERS) as ServiceName[];

@@ -1,0 +1,37 @@
+import type { ServiceName } from '../aws/services.js';
+import type { SandboxService, ServiceOperations } from './core.js';
+import { acmService } from './acm.js';
+import { ec2Service } from './ec2-service.js';
+import { iamService } from './iam.js';
+import { route53Service } from './route53.js';
+import { s3Service } from './s3.js';
+import { ssmService } from './ssm.js';
+import { stsService } from './sts.js';
+
+/**
+ * THE registry of the sandbox's services: one line per plug-in. It must name exactly the services
+ * the session has clients for (src/aws/services.ts); a missing or extra line does not compile.
+ */
+export const SANDBOX_SERVICES = {
+  ec2: ec2Service,
+  iam: iamService,
+  sts: stsService,
+  ssm: ssmService,
+  s3: s3Service,
+  route53: route53Service,
+  acm: acmService,
+} satisfies { [K in ServiceName]: SandboxService<unknown, K> };
+
+type Registry = typeof SANDBOX_SERVICES;
+
+/** Each service's part of the world, typed by its plug-in. */
+export type WorldSlices = { [K in ServiceName]: Registry[K] extends SandboxService<infer Slice, K> ? Slice : never };
+
+/** The plug-in answering a call, as the sandbox's one entry point sees it: any operation by name. */
+export function sandboxService(name: ServiceName): { operations: ServiceOperations; latency: Record<string, number> } {
+  return SANDBOX_SERVICES[name] as { operations: ServiceOperations; latency: Record<string, number> };
+}
+
+export function emptySlices(): WorldSlices {
+  return Object.fromEntries(Object.entries(SANDBOX_SERVICES).map(([name, service]) => [name, service.empty()])) as WorldSlices;
+}
