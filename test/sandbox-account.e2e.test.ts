@@ -179,3 +179,21 @@ describe('bad sandbox input is refused before anything happens', () => {
     expect(await contents(dir)).toEqual(before);
   });
 });
+
+describe('a seeded parameter with the name of one of our secrets', () => {
+  it('stops the install naming it, and is never overwritten', async () => {
+    const dir = await tempDir();
+    const seed = join(dir, 'seed.json');
+    const name = '/gitlab-aws/gitlab/root-password';
+    await writeFile(
+      seed,
+      JSON.stringify({ calls: [{ service: 'ssm', call: 'PutParameter', input: { Name: name, Value: 'theirs', Type: 'SecureString' } }] }),
+    );
+    const env = { GITLAB_AWS_SANDBOX_SEED: seed };
+    const failed = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir], env);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(`SSM parameter ${name} exists and does not belong to deployment 'gitlab'`);
+    expect(Object.values((await readWorld(dir))!.ssm.parameters).find((p) => p.name === name)?.value).toBe('theirs');
+    expect(await recordedIds(dir, 'gitlab')).not.toContain(name);
+  });
+});

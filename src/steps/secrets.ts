@@ -37,20 +37,28 @@ function parameterNames(deployment: string): Record<SecretName, string> {
   return Object.fromEntries(SECRET_NAMES.map((key) => [key, `${path}/${key}`])) as Record<SecretName, string>;
 }
 
-async function ensureParameter(ctx: StepContext, ssm: SSM, name: string, generate: () => string): Promise<void> {
-  const value = generate();
-  ctx.secret(value);
-  try {
-    await ssm.putParameter({ Name: name, Value: value, Type: 'SecureString', Tags: ctx.tags(name) });
-  } catch (err) {
-    if (errorCode(err) !== 'ParameterAlreadyExists') throw err;
-    // Never overwrite: the database or Redis may already use the first value.
-    const tags = (await ssm.listTagsForResource({ ResourceType: 'Parameter', ResourceId: name })).TagList;
-    if (!belongsTo(tags, ctx.deployment)) {
-      throw new Error(`SSM parameter ${name} exists and does not belong to deployment '${ctx.deployment}'; remove it and resume`);
+async function ensureParameter(ctx: StepContext, ssm: SSM, name: string, generate: () => string, exists: boolean): Promise<void> {
+  if (exists) {
+    await ownedOrRefuse(ctx, ssm, name);
+  } else {
+    const value = generate();
+    ctx.secret(value);
+    try {
+      await ssm.putParameter({ Name: name, Value: value, Type: 'SecureString', Tags: ctx.tags(name) });
+    } catch (err) {
+      if (errorCode(err) !== 'ParameterAlreadyExists') throw err;
+      await ownedOrRefuse(ctx, ssm, name);
     }
   }
   await ctx.record({ type: PARAMETER, id: name, name });
+}
+
+/** Never overwrite: the database or Redis may already use the first value; and never adopt another's. */
+async function ownedOrRefuse(ctx: StepContext, ssm: SSM, name: string): Promise<void> {
+  const tags = (await ssm.listTagsForResource({ ResourceType: 'Parameter', ResourceId: name })).TagList;
+  if (!belongsTo(tags, ctx.deployment)) {
+    throw new Error(`SSM parameter ${name} exists and does not belong to deployment '${ctx.deployment}'; remove it and resume`);
+  }
 }
 
 async function listParameters(ctx: StepContext, ssm: SSM): Promise<string[]> {
@@ -81,7 +89,10 @@ export const secrets = defineStep({
   async create(ctx) {
     const ssm = await ctx.aws.ssm();
     const parameters = parameterNames(ctx.deployment);
-    await ctx.each(SECRET_NAMES, (key) => ensureParameter(ctx, ssm, parameters[key], SECRETS[key]));
+    // A resume finds most of them made already: generating (two RSA keys) only what is missing
+    // keeps it quick. A parameter made since this listing is caught by ParameterAlreadyExists.
+    const present = new Set(await listParameters(ctx, ssm));
+    await ctx.each(SECRET_NAMES, (key) => ensureParameter(ctx, ssm, parameters[key], SECRETS[key], present.has(parameters[key])));
     return { path: guideNames(ctx.deployment).parameterPath, parameters };
   },
 
