@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { installConfigSchema } from '../config/schema.js';
 
-/** Bump when the document's shape changes; older files are migrated, newer ones refused. */
+/** Bump when the document's shape changes. There is one version so far: a newer one is refused, never rewritten. */
 export const STATE_SCHEMA_VERSION = 1;
 
 /** `retained`: torn down except for resources kept on purpose (buckets holding data). */
