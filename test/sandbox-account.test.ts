@@ -213,7 +213,7 @@ describe('a seed file stages what the account holds before the first run', () =>
     expect(await readWorld(dir)).toBeUndefined();
   });
 
-  it('stages a hosted zone and an issued certificate that the install can find', async () => {
+  it('stages a hosted zone and an issued certificate that the SDK clients then find', async () => {
     const dir = await stateDir();
     const fixture = (name: string) => readFile(join(import.meta.dirname, 'fixtures', name), 'utf8');
     const seed = await writeSeed(dir, {
