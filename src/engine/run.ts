@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { AwsSession } from '../aws/clients.js';
 import { errorMessage } from '../errors.js';
 import { remedy } from '../aws/errors.js';
@@ -10,6 +9,7 @@ import { checkGraph, dependents } from './graph.js';
 import { changedNeeds, needsFingerprint, readOutputs } from './outputs.js';
 import type { EngineStep, ResourceRef, StepContext, TeardownOptions } from './step.js';
 import { Redactor } from './redact.js';
+import { advanceTokens, idempotencyToken } from './tokens.js';
 
 export type { EngineStep } from './step.js';
 
@@ -152,6 +152,7 @@ async function schedule(operation: Operation, rawOptions: RunOptions, strategy: 
 async function installStep(step: EngineStep, ctx: StepContext, { store, aws }: RunOptions): Promise<StepOutcome> {
   const previous = store.state.steps[step.id];
   const fingerprint = needsFingerprint(step, store.state);
+  let gone = false;
   if (previous?.status === 'complete') {
     // Complete only if its outputs still read as the step's and what it was built on is unchanged;
     // otherwise `create` runs again, adopting what exists and repairing what does not match.
@@ -160,9 +161,15 @@ async function installStep(step: EngineStep, ctx: StepContext, { store, aws }: R
     if (!outputs.ok) ctx.progress(`the state file's outputs of this step do not match (${outputs.why}); checking it again`);
     else if (changed.length) ctx.progress(`${changed.join(', ')} changed since this step completed; checking it again`);
     else if (!step.verify || (await step.verify(ctx, outputs.value))) return 'verified';
+    else {
+      ctx.progress('what this step made is no longer all there; creating what is missing');
+      gone = true;
+    }
   }
   const begin = aws.clock.now();
   await store.update((doc) => {
+    // Something the step completed is gone (deleted by hand): a token that made it must not replay it.
+    if (gone) advanceTokens(doc, step.id);
     doc.steps[step.id] = { status: 'running', startedAt: new Date().toISOString() };
   });
   const created = await step.create(ctx);
@@ -183,6 +190,9 @@ async function installStep(step: EngineStep, ctx: StepContext, { store, aws }: R
 
 async function destroyStep(step: EngineStep, ctx: StepContext, { store }: RunOptions): Promise<StepOutcome> {
   await store.update((doc) => {
+    // From here on, what the step's tokens made may be deleted at any call: a later install must
+    // create afresh (after adopting by tag whatever survives), never replay a deleted resource.
+    advanceTokens(doc, step.id);
     doc.steps[step.id] = { ...doc.steps[step.id], status: 'destroying' };
   });
   const found = await step.discover(ctx);
@@ -242,7 +252,10 @@ export function makeContext(
         .map(({ type: t, id, name }) => ({ type: t, id, ...(name ? { name } : {}) }));
     },
     tags: (name) => resourceTags(doc().deployment, step.id, name),
-    token: (name) => createHash('sha256').update(`${doc().installId}/${step.id}/${name}`).digest('hex').slice(0, 32),
+    token: (name) => idempotencyToken(doc(), step.id, name),
+    async renewToken(name) {
+      await store.update((d) => advanceTokens(d, `${step.id}/${name}`));
+    },
     progress: (message) => emit({ type: 'step-progress', step: step.id, message } satisfies EngineEvent),
     poll: (what, timeoutMs, check) =>
       poll({ clock: aws.clock, what, timeoutMs, signal, onWait: (seen) => context.progress(`waiting for ${what}: ${seen}`) }, check),

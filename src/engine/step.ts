@@ -51,8 +51,13 @@ export interface StepContext<Needs extends readonly StepRef[] = readonly StepRef
   recorded(type?: string): ResourceRef[];
   /** The tags every resource of this step carries: Name, deployment, step. */
   tags(name: string): Tag[];
-  /** A deterministic idempotency token for one create call of this step and install. */
+  /**
+   * A deterministic idempotency token for one create call of this step and install: the same on
+   * every retry and resume until the resource it made is known gone (see src/engine/tokens.ts).
+   */
   token(name: string): string;
+  /** The resource `token(name)` made is gone (deleted, failed, terminated): the next create makes a new one. */
+  renewToken(name: string): Promise<void>;
   /** A line of progress for the operator ("waiting for NAT gateway nat-1: pending"). */
   progress(message: string): void;
   /** Polls on the run's clock until done; fails with what it waited for and last saw. */

@@ -45,6 +45,11 @@ export const stateSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   steps: z.record(z.string(), stepStateSchema),
+  /**
+   * Generations of the idempotency tokens (src/engine/tokens.ts), by step (`nat-gateways`) or by
+   * token (`nat-gateways/nat-a`); absent means 0. Advanced when what a token made is known gone.
+   */
+  tokens: z.record(z.string(), z.number().int().nonnegative()).optional(),
   resources: z.array(resourceRecordSchema),
 });
 export type StateDoc = z.infer<typeof stateSchema>;

@@ -14,6 +14,19 @@ const pair = z.tuple([z.string(), z.string()]).readonly();
 /** ReleaseAddress answers AuthFailure for a while after its NAT gateway is deleted (AWS's quirk). */
 const RELEASE_WINDOW_MS = 5 * MINUTE;
 
+/** Waits until the NAT gateway is deleted (gone from the listing counts too). */
+async function deleted(ctx: StepContext, ec2: EC2, natGatewayId: string): Promise<void> {
+  await ctx.poll(`NAT gateway ${natGatewayId} to be deleted`, patience(AWS_MINUTES.natGateway.delete), async () => {
+    try {
+      const state = (await ec2.describeNatGateways({ NatGatewayIds: [natGatewayId] })).NatGateways?.[0]?.State;
+      return state === 'deleted' || state === undefined ? { done: true, value: undefined } : { done: false, seen: state };
+    } catch (err) {
+      if (isKind(err, 'not-found')) return { done: true, value: undefined };
+      throw err;
+    }
+  });
+}
+
 async function ensureAddress(ctx: StepContext, ec2: EC2, zone: 'a' | 'b') {
   const name = guideNames(ctx.deployment).natAddress(zone);
   const found = (await findOurs(ctx, ELASTIC_IP, name))[0];
@@ -26,19 +39,31 @@ async function ensureAddress(ctx: StepContext, ec2: EC2, zone: 'a' | 'b') {
 
 async function ensureNatGateway(ctx: StepContext, ec2: EC2, zone: 'a' | 'b', subnetId: string, allocationId: string): Promise<NatGateway> {
   const name = guideNames(ctx.deployment).natGateway(zone);
-  let nat = (await findOurs(ctx, NAT_GATEWAY, name)).find((n) => !GONE.includes(n.State ?? ''));
+  const found = await findOurs(ctx, NAT_GATEWAY, name);
+  const live = found.find((n) => !GONE.includes(n.State ?? ''));
+  // A teardown that stopped midway can leave a gateway deleting: it holds its address until gone.
+  for (const old of live ? [] : found.filter((n) => n.State === 'deleting')) await deleted(ctx, ec2, old.NatGatewayId!);
   // The token makes a retried or resumed create return the same gateway instead of a second one.
-  nat ??= (
-    await whenVisible(ctx, `subnet ${subnetId} and address ${allocationId}`, () =>
-      ec2.createNatGateway({
-        SubnetId: subnetId,
-        AllocationId: allocationId,
-        ConnectivityType: 'public',
-        ClientToken: ctx.token(`nat-${zone}`),
-        TagSpecifications: tagSpec(ctx, 'natgateway', name),
-      }),
-    )
-  ).NatGateway!;
+  const create = async () =>
+    (
+      await whenVisible(ctx, `subnet ${subnetId} and address ${allocationId}`, () =>
+        ec2.createNatGateway({
+          SubnetId: subnetId,
+          AllocationId: allocationId,
+          ConnectivityType: 'public',
+          ClientToken: ctx.token(`nat-${zone}`),
+          TagSpecifications: tagSpec(ctx, 'natgateway', name),
+        }),
+      )
+    ).NatGateway!;
+  let nat = live ?? (await create());
+  if (GONE.includes(nat.State ?? '')) {
+    // The token replayed a gateway that failed or was deleted (the advice is "delete it and
+    // resume"): that one is over, so this create must make a new one.
+    ctx.progress(`NAT gateway ${nat.NatGatewayId} is ${nat.State}; creating a new one`);
+    await ctx.renewToken(`nat-${zone}`);
+    nat = await create();
+  }
   const natGatewayId = nat.NatGatewayId!;
   await ctx.record({ type: NAT_GATEWAY.type, id: natGatewayId, name });
   return ctx.poll(`NAT gateway ${natGatewayId} to become available`, patience(AWS_MINUTES.natGateway.create), async () => {
@@ -93,15 +118,7 @@ export const natGateways = defineStep({
       resources.filter((r) => r.type === NAT_GATEWAY.type),
       async (ref) => {
         await unlessNotFound(() => ec2.deleteNatGateway({ NatGatewayId: ref.id }));
-        await ctx.poll(`NAT gateway ${ref.id} to be deleted`, patience(AWS_MINUTES.natGateway.delete), async () => {
-          try {
-            const state = (await ec2.describeNatGateways({ NatGatewayIds: [ref.id] })).NatGateways?.[0]?.State;
-            return state === 'deleted' || state === undefined ? { done: true, value: undefined } : { done: false, seen: state };
-          } catch (err) {
-            if (isKind(err, 'not-found')) return { done: true, value: undefined };
-            throw err;
-          }
-        });
+        await deleted(ctx, ec2, ref.id);
         await ctx.forget(ref);
       },
     );

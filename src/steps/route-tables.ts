@@ -67,6 +67,22 @@ export async function ensureRouteTable(ctx: StepContext, plan: RouteTablePlan): 
   return routeTableId;
 }
 
+/**
+ * A completed table is still what the plan says: there, its default route active and to the
+ * planned target, every planned subnet associated. Anything else (a table or route deleted by
+ * hand, a NAT gateway gone) makes the step run `create` again, which repairs it.
+ */
+export async function isAsPlanned(ctx: StepContext, plan: RouteTablePlan, routeTableId: string): Promise<boolean> {
+  const table = (await findOurs(ctx, ROUTE_TABLE, plan.name)).find((t) => t.RouteTableId === routeTableId);
+  const route = table?.Routes?.find((r) => r.DestinationCidrBlock === DEFAULT_ROUTE);
+  const wanted = 'GatewayId' in plan.target ? plan.target.GatewayId : plan.target.NatGatewayId;
+  return (
+    route?.State === 'active' &&
+    targetOf(route) === wanted &&
+    plan.subnetIds.every((subnetId) => table!.Associations?.some((a) => a.SubnetId === subnetId))
+  );
+}
+
 async function readTable(ctx: StepContext, ec2: EC2, routeTableId: string): Promise<RouteTable> {
   const found = await whenVisible(ctx, `route table ${routeTableId}`, () => ec2.describeRouteTables({ RouteTableIds: [routeTableId] }));
   return found.RouteTables![0]!;
