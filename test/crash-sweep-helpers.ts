@@ -194,10 +194,57 @@ export class CrashSweep {
     return problems;
   }
 
+  /**
+   * Crashes twice: from each of `firsts` crash points (spread over the sweep's), a resume runs and
+   * its own mutating calls are kept as snapshots; from `seconds` of those (spread over them) a
+   * crash of the resume is replayed, and `check` runs on it. Problems are prefixed "N=.. M=.."; `pairs` says how many were
+   * swept (a resume after the last mutating call has none).
+   * The pairs are the same on every run: the spread is fixed, not drawn.
+   */
+  async fromCrashedResumes(
+    label: string,
+    { firsts, seconds }: { firsts: number; seconds: number },
+    check: (stateDir: string, lane: Lane) => Promise<string[]>,
+  ): Promise<{ problems: string[]; pairs: number }> {
+    const started = Date.now();
+    const problems: string[] = [];
+    let pairs = 0;
+    await this.lanes.each(spread(this.points, firsts), async ({ n, snapshot }, lane) => {
+      const dir = join(this.scratch, `${label}-${n}`);
+      const resumeSnapshots = join(this.root, `${label}-${n}-snapshots`);
+      await restoreSnapshot(snapshot, dir);
+      const resumed = await lane.cli('install', dir, resumeSnapshots);
+      if (resumed.code !== 0) problems.push(`N=${n}: the resume exited ${resumed.code}: ${firstError(resumed.stderr)}`);
+      // A resume that makes no mutating call (the crash came after the last one) has nothing to crash.
+      for (const m of spread(resumed.snapshots, seconds)) {
+        const again = join(this.scratch, `${label}-${n}-${m}`);
+        await restoreSnapshot(join(resumeSnapshots, String(m)), again);
+        for (const p of await check(again, lane)) problems.push(`N=${n} M=${m}: ${p}`);
+        pairs++;
+        await rm(again, { recursive: true, force: true });
+      }
+      await rm(dir, { recursive: true, force: true });
+      await rm(resumeSnapshots, { recursive: true, force: true });
+    });
+    console.log(
+      `crash sweep (${this.name}, resumed and crashed again, then ${label}): ${pairs} (N, M) pairs in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
+        `(lane CPU so far: ${this.lanes.cpu()})`,
+    );
+    if (problems.length) console.log(`crash sweep (${this.name}, crashed twice, then ${label}) problems:\n${problems.join('\n')}`);
+    return { problems, pairs };
+  }
+
   async close(): Promise<void> {
     this.running?.stop();
     for (const dir of [this.root, this.scratch]) if (dir) await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** `count` items evenly spread over `items`, from the first to the last (all of them if fewer). */
+export function spread<T>(items: readonly T[], count: number): T[] {
+  if (items.length <= count) return [...items];
+  if (count === 1) return [items[Math.floor(items.length / 2)]!];
+  return Array.from({ length: count }, (_, i) => items[Math.round((i * (items.length - 1)) / (count - 1))]!);
 }
 
 /**

@@ -57,4 +57,21 @@ describe('crash sweep over an install', () => {
     },
     SWEEP_TIMEOUT,
   );
+
+  it(
+    'resumes to the clean inventory after a crash of the install at N and of its resume at M (sampled pairs)',
+    async () => {
+      const { problems, pairs } = await sweep.fromCrashedResumes('resume', { firsts: 12, seconds: 3 }, async (dir, lane) => {
+        const found: string[] = [];
+        const resumed = await lane.cli('install', dir);
+        if (resumed.code !== 0) found.push(`second resume exited ${resumed.code}: ${firstError(resumed.stderr)}`);
+        for (const p of await installedProblems(dir, cleanShape)) found.push(`after the second resume, ${p}`);
+        if (existsSync(statePaths(dir, 'gitlab').lock)) found.push('the lock is still there after the second resume');
+        return found;
+      });
+      expect(problems).toEqual([]);
+      expect(pairs).toBeGreaterThanOrEqual(30);
+    },
+    SWEEP_TIMEOUT,
+  );
 });
