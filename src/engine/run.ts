@@ -152,7 +152,6 @@ async function schedule(operation: Operation, rawOptions: RunOptions, strategy: 
 async function installStep(step: EngineStep, ctx: StepContext, { store, aws }: RunOptions): Promise<StepOutcome> {
   const previous = store.state.steps[step.id];
   const fingerprint = needsFingerprint(step, store.state);
-  let gone = false;
   if (previous?.status === 'complete') {
     // Complete only if its outputs still read as the step's and what it was built on is unchanged;
     // otherwise `create` runs again, adopting what exists and repairing what does not match.
@@ -161,15 +160,14 @@ async function installStep(step: EngineStep, ctx: StepContext, { store, aws }: R
     if (!outputs.ok) ctx.progress(`the state file's outputs of this step do not match (${outputs.why}); checking it again`);
     else if (changed.length) ctx.progress(`${changed.join(', ')} changed since this step completed; checking it again`);
     else if (!step.verify || (await step.verify(ctx, outputs.value))) return 'verified';
-    else {
-      ctx.progress('what this step made is no longer all there; creating what is missing');
-      gone = true;
-    }
+    else ctx.progress('what this step made is no longer all there; creating what is missing');
   }
   const begin = aws.clock.now();
   await store.update((doc) => {
-    // Something the step completed is gone (deleted by hand): a token that made it must not replay it.
-    if (gone) advanceTokens(doc, step.id);
+    // A completed step that runs again may find something it made gone (deleted by hand, or built
+    // on a need that was re-created): its tokens must not replay that. Everything it made so far is
+    // recorded and found by tag; a crash from here on keeps status `running`, and the new generation.
+    if (previous?.status === 'complete') advanceTokens(doc, step.id);
     doc.steps[step.id] = { status: 'running', startedAt: new Date().toISOString() };
   });
   const created = await step.create(ctx);

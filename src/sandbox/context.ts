@@ -1,4 +1,4 @@
-import { awsError, type OperationContext } from './core.js';
+import { awsError, type OperationContext, type OperationFaults } from './core.js';
 import { newId, type World } from './world.js';
 
 /**
@@ -15,10 +15,17 @@ export interface Consistency {
  * The context one operation runs in. Apart from core.ts so that the service modules never load
  * world.ts (which loads the registry, which loads them): no import cycle among them.
  */
-export function makeContext(world: World, region: string, now: number, consistency: Consistency): OperationContext {
+export function makeContext(
+  world: World,
+  region: string,
+  now: number,
+  consistency: Consistency,
+  faults: OperationFaults = {},
+): OperationContext {
   const { lagging, maxLag } = consistency;
   return {
     world,
+    faults,
     region,
     now,
     newId: (prefix, length) => newId(world, prefix, length),

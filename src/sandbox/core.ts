@@ -27,6 +27,13 @@ export interface OperationContext {
    * made; with other parameters it is IdempotentParameterMismatch.
    */
   idempotent(operation: string, token: string | undefined, input: unknown, create: () => string): { id: string; replay: boolean };
+  /** Failures the run asked for that AWS decides on its own side (GITLAB_AWS_SANDBOX_FAULTS). */
+  faults: OperationFaults;
+}
+
+export interface OperationFaults {
+  /** Every NAT gateway created now fails, as AWS's now and then do (to rehearse "delete it and resume"). */
+  failNatGateways?: boolean;
 }
 
 export type Operation = (ctx: OperationContext, input: any) => unknown;

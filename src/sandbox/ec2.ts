@@ -70,9 +70,11 @@ export function state(r: Ec2Resource, now: number): string {
     return now >= r.readyAt ? 'running' : 'pending';
   }
   if (r.kind === 'nat-gateway') {
-    // vpc-network.ts marks a gateway that could not work (no internet gateway) as `failed`.
-    if (r.attrs.failed) return 'failed';
-    if (r.goneAt !== undefined) return now >= r.goneAt ? 'deleted' : 'deleting';
+    // vpc-network.ts marks a gateway that could not work (no internet gateway) as `failed`; it
+    // stays so until deleted, by the operator or by AWS itself after about an hour.
+    if (r.goneAt !== undefined && now >= r.goneAt) return 'deleted';
+    if (r.attrs.failed && !r.attrs.deleteRequested) return 'failed';
+    if (r.goneAt !== undefined) return 'deleting';
   }
   return now >= r.readyAt ? 'available' : 'pending';
 }

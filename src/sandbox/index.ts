@@ -31,6 +31,8 @@ export interface SandboxFaults {
   crashAfter?: number;
   /** At most this many by-ID lookups miss a fresh resource (eventual consistency); 0 turns it off. */
   consistencyLag?: number;
+  /** Every NAT gateway this process creates fails (AWS's FailureCode InternalError). */
+  failNatGateways?: boolean;
 }
 
 export interface SandboxOptions {
@@ -116,7 +118,8 @@ export class Sandbox implements CallInterceptor {
     const mutating = isMutating(call.operation);
     const output = await this.account.call(
       mutating,
-      (world) => operation(makeContext(world, call.region, now, consistency), call.input ?? {}),
+      (world) =>
+        operation(makeContext(world, call.region, now, consistency, { failNatGateways: faults.failNatGateways }), call.input ?? {}),
       (world) => {
         world.mutations += 1;
         world.simNow = Math.max(world.simNow, this.clock.overall);
@@ -158,6 +161,7 @@ const faultsSchema = z
     serverErrorRate: z.number().min(0).max(1),
     crashAfter: z.number().int().positive(),
     consistencyLag: z.number().int().nonnegative(),
+    failNatGateways: z.boolean(),
   })
   .partial();
 
@@ -178,7 +182,7 @@ export function sandboxOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pic
       const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
       throw badInput(
         `GITLAB_AWS_SANDBOX_FAULTS is invalid (${where}${issue.message})`,
-        `it takes seed (integer), throttleRate and serverErrorRate (0 to 1), crashAfter (1 or more), consistencyLag (0 or more), ${example}`,
+        `it takes seed (integer), throttleRate and serverErrorRate (0 to 1), crashAfter (1 or more), consistencyLag (0 or more), failNatGateways (true or false), ${example}`,
       );
     }
     options.faults = parsed.data;

@@ -39,13 +39,9 @@ interface Rule {
 
 const ADDRESS_LIMIT = 5;
 
-function natState(nat: Ec2Resource, now: number): string {
-  return nat.attrs.failed ? 'failed' : state(nat, now);
-}
-
 /** A NAT gateway still holding its address: anything but deleted or failed. */
 function holdsAddress(nat: Ec2Resource | undefined, now: number): boolean {
-  return Boolean(nat) && !['deleted', 'failed'].includes(natState(nat!, now));
+  return Boolean(nat) && !['deleted', 'failed'].includes(state(nat!, now));
 }
 
 function gatewayOf(ctx: OperationContext, vpcId: string) {
@@ -53,7 +49,7 @@ function gatewayOf(ctx: OperationContext, vpcId: string) {
 }
 
 function natView(ctx: OperationContext, nat: Ec2Resource): NatGateway {
-  const current = natState(nat, ctx.now);
+  const current = state(nat, ctx.now);
   return {
     NatGatewayId: nat.id,
     State: current as NatGateway['State'],
@@ -318,9 +314,11 @@ export const vpcNetwork: SdkOperations<EC2> = {
         throw awsError('Resource.AlreadyAssociated', `Elastic IP address [${eip.id}] is already associated`);
       }
       const vpcId = subnet.attrs.vpcId as string;
-      const failed = gatewayOf(ctx, vpcId)
-        ? undefined
-        : { code: 'Gateway.NotAttached', message: `Network ${vpcId} has no Internet gateway attached` };
+      const failed = !gatewayOf(ctx, vpcId)
+        ? { code: 'Gateway.NotAttached', message: `Network ${vpcId} has no Internet gateway attached` }
+        : ctx.faults.failNatGateways
+          ? { code: 'InternalError', message: 'An internal error occurred while creating the NAT gateway. Try again.' }
+          : undefined;
       const nat = create(
         ctx,
         'nat-gateway',
@@ -358,7 +356,9 @@ export const vpcNetwork: SdkOperations<EC2> = {
 
   DeleteNatGateway(ctx, input) {
     const nat = byId(ctx, 'nat-gateway', input.NatGatewayId);
-    if (nat.goneAt === undefined) {
+    // A failed gateway is deleted when asked, sooner than AWS's own clean-up an hour later.
+    if (nat.goneAt === undefined || (nat.attrs.failed && !nat.attrs.deleteRequested)) {
+      nat.attrs.deleteRequested = true;
       nat.goneAt = ctx.now + AWS_MINUTES.natGateway.delete * MINUTE;
       releaseEnis(ctx, nat.id, nat.goneAt);
       const eip = ctx.world.ec2[nat.attrs.allocationId];
@@ -534,7 +534,7 @@ function checkTarget(ctx: OperationContext, table: Ec2Resource, input: { Gateway
       !nat ||
       nat.kind !== 'nat-gateway' ||
       nat.attrs.vpcId !== table.attrs.vpcId ||
-      ['failed', 'deleting', 'deleted'].includes(natState(nat, ctx.now)) ||
+      ['failed', 'deleting', 'deleted'].includes(state(nat, ctx.now)) ||
       ctx.lagging(nat.id)
     ) {
       throw awsError('InvalidNatGatewayID.NotFound', `The natGateway ID '${input.NatGatewayId}' does not exist`);
