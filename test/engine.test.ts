@@ -544,6 +544,72 @@ describe('idempotency tokens', () => {
   });
 });
 
+describe('token generations', () => {
+  /** A step that records the token of each create; `fail` makes the create die after using it (AWS made it, we did not record). */
+  function tokenStep(world: { tokens: string[]; fail: boolean; present: boolean }) {
+    return fakeStep(
+      'nat',
+      [],
+      async (ctx) => {
+        world.tokens.push(ctx.token('nat-a'));
+        world.present = true;
+        if (world.fail) throw new Error('killed right after AWS created it');
+        return {};
+      },
+      { verify: async () => world.present },
+    );
+  }
+
+  test('a token is replayed until its resource is known gone: by a teardown, a failed verify, or the step renewing it', async () => {
+    const h = await harness();
+    const world = { tokens: [] as string[], fail: true, present: false };
+    const steps = [tokenStep(world)];
+    const run = (store: StateStore) => runInstall({ steps, store, aws, emit: h.emit });
+
+    expect((await run(h.store)).ok).toBe(false);
+    world.fail = false;
+    // The resume after "created but not recorded" must replay the same token, so AWS returns that resource.
+    expect((await run(h.store)).ok).toBe(true);
+    expect(world.tokens[1]).toBe(world.tokens[0]);
+
+    // Still there: verified, no create, no new token.
+    await run(h.store);
+    expect(world.tokens).toHaveLength(2);
+
+    // Deleted by hand: verify notices, and the create that follows uses a new token.
+    world.present = false;
+    await run(h.store);
+    expect(world.tokens).toHaveLength(3);
+    expect(world.tokens[2]).not.toBe(world.tokens[1]);
+
+    // A teardown advances it before it deletes anything; a later install never replays it.
+    expect((await runTeardown({ steps, store: h.store, aws, emit: h.emit })).ok).toBe(true);
+    await run(h.store);
+    expect(world.tokens).toHaveLength(4);
+    expect(world.tokens.slice(0, 3)).not.toContain(world.tokens[3]);
+
+    // The generations live in the state file: a new process computes the same tokens.
+    const reread = new StateStore(h.file, (await readState(h.file))!);
+    const ctx = (store: StateStore) => makeContext(steps[0]!, { store, aws, emit: h.emit }, new AbortController().signal);
+    expect(ctx(reread).token('nat-a')).toBe(world.tokens[3]);
+
+    // The step that sees one resource gone renews that token alone.
+    const other = ctx(h.store).token('nat-b');
+    await ctx(h.store).renewToken('nat-a');
+    expect(ctx(h.store).token('nat-a')).not.toBe(world.tokens[3]);
+    expect(ctx(h.store).token('nat-b')).toBe(other);
+    expect((await h.onDisk()).tokens).toEqual({ nat: 2, 'nat/nat-a': 1 });
+  });
+
+  test('a state file without generations keeps the tokens it had', async () => {
+    const h = await harness('install-1');
+    const step = fakeStep('vpc', [], async () => ({}));
+    const token = makeContext(step, { store: h.store, aws, emit: h.emit }, new AbortController().signal).token('vpc');
+    const { createHash } = await import('node:crypto');
+    expect(token).toBe(createHash('sha256').update('install-1/vpc/vpc').digest('hex').slice(0, 32));
+  });
+});
+
 /** Two typed steps as the guide's are written: a VPC, and subnets that need it. */
 function typedSteps(log: { vpcCreates: number; subnetCreates: number; subnetVerifies: number; vpcId: string; seenVpc: string[] }) {
   const vpc = defineStep({
