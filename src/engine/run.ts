@@ -8,7 +8,7 @@ import type { StateStore } from '../state/store.js';
 import type { EngineEvent, EventSink, Operation, StepOutcome } from './events.js';
 import { checkGraph, dependents } from './graph.js';
 import { changedNeeds, needsFingerprint, readOutputs } from './outputs.js';
-import type { EngineStep, ResourceRef, StepContext, TeardownOptions } from './step.js';
+import type { EngineStep, ForeignResource, ResourceRef, StepContext, TeardownOptions } from './step.js';
 import { Redactor } from './redact.js';
 
 export type { EngineStep } from './step.js';
@@ -29,6 +29,8 @@ export interface RunResult {
   ok: boolean;
   stoppedBy?: 'failure' | 'interrupt';
   failed: Array<{ step: string; error: string; hint?: string }>;
+  /** Teardown: what steps left alone because it is not this deployment's (no longer tracked). */
+  foreign: ForeignResource[];
 }
 
 class StopRequested extends Error {
@@ -41,18 +43,23 @@ class StopRequested extends Error {
  * state file); the state then says exactly where a resume picks up.
  */
 export async function runInstall(options: RunOptions): Promise<RunResult> {
-  return schedule('install', options, {
-    after: (step) => step.needs,
-    run: (step, ctx) => installStep(step, ctx, options),
-  });
+  return {
+    ...(await schedule('install', options, {
+      after: (step) => step.needs,
+      run: (step, ctx) => installStep(step, ctx, options),
+    })),
+    foreign: [],
+  };
 }
 
 /** Runs `destroy` for every step, dependents first, independent ones at once. */
 export async function runTeardown(options: RunOptions): Promise<RunResult> {
-  return schedule('teardown', options, {
+  const foreign: ForeignResource[] = [];
+  const result = await schedule('teardown', options, {
     after: (step) => dependents(options.steps, step.id).map((d) => d.id),
-    run: (step, ctx) => destroyStep(step, ctx, options),
+    run: (step, ctx) => destroyStep(step, ctx, options, foreign),
   });
+  return { ...result, foreign };
 }
 
 interface Strategy {
@@ -61,7 +68,7 @@ interface Strategy {
   run(step: EngineStep, ctx: StepContext): Promise<StepOutcome>;
 }
 
-async function schedule(operation: Operation, rawOptions: RunOptions, strategy: Strategy): Promise<RunResult> {
+async function schedule(operation: Operation, rawOptions: RunOptions, strategy: Strategy): Promise<Omit<RunResult, 'foreign'>> {
   const redactor = rawOptions.redactor ?? new Redactor();
   const emit: EventSink = (event) => rawOptions.emit(redactor.deep(event));
   const options: RunOptions = { ...rawOptions, emit, redactor };
@@ -181,13 +188,16 @@ async function installStep(step: EngineStep, ctx: StepContext, { store, aws }: R
   return 'done';
 }
 
-async function destroyStep(step: EngineStep, ctx: StepContext, { store }: RunOptions): Promise<StepOutcome> {
+async function destroyStep(step: EngineStep, ctx: StepContext, { store }: RunOptions, foreign: ForeignResource[]): Promise<StepOutcome> {
   await store.update((doc) => {
     doc.steps[step.id] = { ...doc.steps[step.id], status: 'destroying' };
   });
   const found = await step.discover(ctx);
   const resources = uniqueResources([...ctx.recorded(), ...found]);
-  const retained = (await step.destroy(ctx, resources))?.retained ?? [];
+  const result = await step.destroy(ctx, resources);
+  const retained = result?.retained ?? [];
+  // Not ours: the step already forgot it; the command names it.
+  foreign.push(...(result?.foreign ?? []));
   for (const kept of retained) await ctx.record(kept);
   const keep = (r: ResourceRef) => retained.some((k) => k.type === r.type && k.id === r.id);
   await store.update((doc) => {

@@ -6,6 +6,7 @@ import { errorCode } from '../aws/errors.js';
 import { belongsTo } from '../aws/tags.js';
 import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
 import { guideNames } from './names.js';
+import { notOurs, ownership, type Seen } from './ownership.js';
 
 const PARAMETER = 'AWS::SSM::Parameter';
 
@@ -61,6 +62,16 @@ async function ownedOrRefuse(ctx: StepContext, ssm: SSM, name: string): Promise<
   }
 }
 
+/** A parameter's tags as SSM has them now; undefined when it is gone. */
+async function parameterSeen(ssm: SSM, name: string): Promise<Seen> {
+  try {
+    return (await ssm.listTagsForResource({ ResourceType: 'Parameter', ResourceId: name })).TagList ?? [];
+  } catch (err) {
+    if (['InvalidResourceId', 'ParameterNotFound'].includes(errorCode(err))) return undefined;
+    throw err;
+  }
+}
+
 async function listParameters(ctx: StepContext, ssm: SSM): Promise<string[]> {
   const path = guideNames(ctx.deployment).parameterPath;
   const names: string[] = [];
@@ -104,17 +115,26 @@ export const secrets = defineStep({
 
   async discover(ctx) {
     const ssm = await ctx.aws.ssm();
-    // The path is this deployment's own: everything under it is ours.
-    return (await listParameters(ctx, ssm)).map((name) => ({ type: PARAMETER, id: name, name }));
+    // The path is no proof: anyone can put a parameter under /gitlab-aws/<deployment>/. The tag is.
+    const names = await listParameters(ctx, ssm);
+    const seen = await ctx.each(names, (name) => parameterSeen(ssm, name));
+    return names
+      .filter((_, i) => Array.isArray(seen[i]) && notOurs(seen[i], ctx.deployment) === undefined)
+      .map((name) => ({ type: PARAMETER, id: name, name }));
   },
 
   async destroy(ctx, resources) {
     const ssm = await ctx.aws.ssm();
-    const parameters = resources.filter((r) => r.type === PARAMETER);
+    const owner = ownership(ctx);
+    const recorded = resources.filter((r) => r.type === PARAMETER);
+    const ours = await ctx.each(recorded, (ref) => owner.ours(ref, () => parameterSeen(ssm, ref.id)));
+    const parameters = recorded.filter((_, i) => ours[i]);
+    // DeleteParameters takes at most 10 names a call.
     for (let i = 0; i < parameters.length; i += 10) {
       const batch: ResourceRef[] = parameters.slice(i, i + 10);
       await ssm.deleteParameters({ Names: batch.map((p) => p.id) });
       for (const ref of batch) await ctx.forget(ref);
     }
+    return owner.result();
   },
 });
