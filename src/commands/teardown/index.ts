@@ -48,7 +48,7 @@ export async function teardown(ctx: CommandContext, own: { deleteData?: boolean 
           host.notify({
             level: 'warn',
             code: 'teardown.foreign',
-            text: `left alone: ${foreign.type} ${foreign.name ?? foreign.id} (${foreign.reason})`,
+            text: `left alone: ${foreign.type} ${[...new Set([foreign.name ?? foreign.id, foreign.id])].join(' ')} (${foreign.reason})`,
             data: foreign,
           });
         }
