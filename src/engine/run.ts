@@ -30,7 +30,7 @@ export interface RunResult {
   stoppedBy?: 'failure' | 'interrupt';
   failed: Array<{ step: string; error: string; hint?: string }>;
   /** Teardown: what steps left alone because it is not this deployment's (no longer tracked). */
-  foreign: ForeignResource[];
+  foreign?: ForeignResource[];
 }
 
 class StopRequested extends Error {
@@ -43,13 +43,10 @@ class StopRequested extends Error {
  * state file); the state then says exactly where a resume picks up.
  */
 export async function runInstall(options: RunOptions): Promise<RunResult> {
-  return {
-    ...(await schedule('install', options, {
-      after: (step) => step.needs,
-      run: (step, ctx) => installStep(step, ctx, options),
-    })),
-    foreign: [],
-  };
+  return schedule('install', options, {
+    after: (step) => step.needs,
+    run: (step, ctx) => installStep(step, ctx, options),
+  });
 }
 
 /** Runs `destroy` for every step, dependents first, independent ones at once. */
@@ -59,7 +56,7 @@ export async function runTeardown(options: RunOptions): Promise<RunResult> {
     after: (step) => dependents(options.steps, step.id).map((d) => d.id),
     run: (step, ctx) => destroyStep(step, ctx, options, foreign),
   });
-  return { ...result, foreign };
+  return foreign.length ? { ...result, foreign } : result;
 }
 
 interface Strategy {
@@ -68,7 +65,7 @@ interface Strategy {
   run(step: EngineStep, ctx: StepContext): Promise<StepOutcome>;
 }
 
-async function schedule(operation: Operation, rawOptions: RunOptions, strategy: Strategy): Promise<Omit<RunResult, 'foreign'>> {
+async function schedule(operation: Operation, rawOptions: RunOptions, strategy: Strategy): Promise<RunResult> {
   const redactor = rawOptions.redactor ?? new Redactor();
   const emit: EventSink = (event) => rawOptions.emit(redactor.deep(event));
   const options: RunOptions = { ...rawOptions, emit, redactor };

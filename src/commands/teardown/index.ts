@@ -44,7 +44,7 @@ export async function teardown(ctx: CommandContext, own: { deleteData?: boolean 
         const store = new StateStore(deployment.paths.file, state);
         const result = await execute(runCtx, deployment, aws, store, 'teardown');
         // Named whether or not the rest went through: the operator may believe these were ours.
-        for (const foreign of result.foreign) {
+        for (const foreign of result.foreign ?? []) {
           host.notify({
             level: 'warn',
             code: 'teardown.foreign',
