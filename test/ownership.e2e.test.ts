@@ -269,3 +269,44 @@ describe('a VPC named like ours that is not ours', () => {
     expect(await readState(file)).toBeUndefined();
   });
 });
+
+describe('adoption at install stays strict', () => {
+  const trust = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+  });
+  const bucket = 'gl-gitlab-123456789012-artifacts'; // the sandbox account's, as bucketNames spells it
+  const role = 'gitlab-GitLabS3Access';
+
+  it.each([
+    {
+      what: 'a role',
+      call: { service: 'iam', call: 'CreateRole', input: { RoleName: role, AssumeRolePolicyDocument: trust } },
+      says: `IAM role '${role}' already exists and does not belong to deployment 'gitlab'; choose another --deployment or remove it`,
+      id: role,
+      tags: async (dir: string) => (await readWorld(dir))!.iam.roles[role]?.tags,
+    },
+    {
+      what: 'a bucket',
+      call: { service: 's3', call: 'CreateBucket', input: { Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: REGION } } },
+      says: `S3 bucket ${bucket} exists in this account but does not belong to deployment 'gitlab'; choose another --bucket-prefix`,
+      id: bucket,
+      tags: async (dir: string) => (await readWorld(dir))!.s3.buckets[bucket]?.tags,
+    },
+  ])(
+    '$what of our name without our tag stops the install naming it and the fix, and is never touched',
+    async ({ call, says, id, tags }) => {
+      const dir = await stateDir();
+      const env = await writeSeed(dir, [call]);
+      const installed = await cli(dir, ['install'], env);
+      expect(installed.code).toBe(1); // a step failed: the state says where a resume picks up
+      expect(installed.stdout + installed.stderr).toContain(says);
+      expect((await readState(join(dir, 'gitlab.json')))!.resources.map((r) => r.id)).not.toContain(id);
+
+      const gone = await cli(dir, ['teardown', '--json'], env);
+      expect(gone.code, gone.stderr).toBe(0);
+      expect(await tags(dir)).toEqual({});
+      expect(await sandboxInventory(dir)).toEqual([]);
+    },
+  );
+});

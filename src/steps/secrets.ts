@@ -1,12 +1,12 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { SSM } from '@aws-sdk/client-ssm';
+import type { SSM, Tag } from '@aws-sdk/client-ssm';
 import { AWS_MINUTES } from '../aws/durations.js';
 import { errorCode } from '../aws/errors.js';
 import { belongsTo } from '../aws/tags.js';
 import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
 import { guideNames } from './names.js';
-import { notOurs, ownership, type Seen } from './ownership.js';
+import { ownership } from './ownership.js';
 
 const PARAMETER = 'AWS::SSM::Parameter';
 
@@ -63,7 +63,7 @@ async function ownedOrRefuse(ctx: StepContext, ssm: SSM, name: string): Promise<
 }
 
 /** A parameter's tags as SSM has them now; undefined when it is gone. */
-async function parameterSeen(ssm: SSM, name: string): Promise<Seen> {
+async function parameterTags(ssm: SSM, name: string): Promise<Tag[] | undefined> {
   try {
     return (await ssm.listTagsForResource({ ResourceType: 'Parameter', ResourceId: name })).TagList ?? [];
   } catch (err) {
@@ -117,17 +117,15 @@ export const secrets = defineStep({
     const ssm = await ctx.aws.ssm();
     // The path is no proof: anyone can put a parameter under /gitlab-aws/<deployment>/. The tag is.
     const names = await listParameters(ctx, ssm);
-    const seen = await ctx.each(names, (name) => parameterSeen(ssm, name));
-    return names
-      .filter((_, i) => Array.isArray(seen[i]) && notOurs(seen[i], ctx.deployment) === undefined)
-      .map((name) => ({ type: PARAMETER, id: name, name }));
+    const tags = await ctx.each(names, (name) => parameterTags(ssm, name));
+    return names.filter((_, i) => belongsTo(tags[i], ctx.deployment)).map((name) => ({ type: PARAMETER, id: name, name }));
   },
 
   async destroy(ctx, resources) {
     const ssm = await ctx.aws.ssm();
     const owner = ownership(ctx);
     const recorded = resources.filter((r) => r.type === PARAMETER);
-    const ours = await ctx.each(recorded, (ref) => owner.ours(ref, () => parameterSeen(ssm, ref.id)));
+    const ours = await ctx.each(recorded, (ref) => owner.ours(ref, () => parameterTags(ssm, ref.id)));
     const parameters = recorded.filter((_, i) => ours[i]);
     // DeleteParameters takes at most 10 names a call.
     for (let i = 0; i < parameters.length; i += 10) {
