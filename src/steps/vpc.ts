@@ -32,7 +32,7 @@ export async function foreignVpcs(ec2: EC2, deployment: string): Promise<Foreign
 export function foreignVpcWarning(deployment: string, vpcs: ForeignVpc[]): string {
   const name = guideNames(deployment).vpc;
   const which = vpcs.map((v) => `${v.vpcId} (${v.reason})`).join(', ');
-  return `warning: VPC ${which} is also named ${name} but is not this deployment's; it is left alone, and a second VPC ${name} will be built beside it, tagged ${TAG_DEPLOYMENT}=${deployment}`;
+  return `warning: a VPC named ${name} that is not this deployment's exists: ${which}. It is left alone; a second VPC ${name} will be built beside it, tagged ${TAG_DEPLOYMENT}=${deployment}.`;
 }
 
 /** The plan's line for them, under the list of what will be made. */
