@@ -151,6 +151,10 @@ describe('a stale state file, restored from an old copy after a teardown', () =>
 
   it('teardown leaves their role, their empty bucket and their parameter alone, names each, exits 0 and forgets them', async () => {
     const { dir, file, what, before, expectedLines } = await staged();
+    // AWS holds nothing of ours now: discovery finds none of theirs either, whatever the names say.
+    const discovered = await cli(dir, ['status', '--discover', '--json']);
+    expect(discovered.code, discovered.stderr).toBe(0);
+    expect(statusJson(discovered.stdout).resources).toEqual([]);
     const second = await cli(dir, ['teardown', '--json']);
     expect(second.code, second.stderr).toBe(0);
     expect(foreignLines(second.stdout)).toEqual(expectedLines);
