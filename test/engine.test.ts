@@ -465,6 +465,26 @@ describe('teardown', () => {
     });
   });
 
+  test('what a destroy finds not to be ours is handed back by the run and no longer tracked; the step still ends destroyed', async () => {
+    const h = await harness();
+    const theirs = { type: 'AWS::IAM::Role', id: 'their-role', name: 'their-role' };
+    const steps = [
+      fakeStep('a', [], async (ctx) => (await ctx.record(theirs), await ctx.record({ type: 'AWS::IAM::Role', id: 'our-role' }), {}), {
+        destroy: async (ctx: StepContext) => {
+          await ctx.forget({ type: 'AWS::IAM::Role', id: 'our-role' });
+          return { retained: [], foreign: [{ ...theirs, reason: 'not tagged gitlab-aws:deployment=gitlab' }] };
+        },
+      }),
+    ];
+    expect((await runInstall({ steps, store: h.store, aws, emit: h.emit })).ok).toBe(true);
+
+    const result = await runTeardown({ steps, store: h.store, aws, emit: h.emit });
+    expect(result).toEqual({ ok: true, failed: [], foreign: [{ ...theirs, reason: 'not tagged gitlab-aws:deployment=gitlab' }] });
+    const doc = await h.onDisk();
+    expect(doc.resources).toEqual([]);
+    expect(doc.steps.a?.status).toBe('destroyed');
+  });
+
   test('a step whose dependent fails to tear down is left alone', async () => {
     const h = await harness();
     let vpcDestroyed = false;

@@ -7,7 +7,7 @@ import type { StateStore } from '../state/store.js';
 import type { EngineEvent, EventSink, Operation, StepOutcome } from './events.js';
 import { checkGraph, dependents } from './graph.js';
 import { changedNeeds, needsFingerprint, readOutputs } from './outputs.js';
-import type { EngineStep, ResourceRef, StepContext, TeardownOptions } from './step.js';
+import type { EngineStep, ForeignResource, ResourceRef, StepContext, TeardownOptions } from './step.js';
 import { Redactor } from './redact.js';
 import { advanceTokens, idempotencyToken } from './tokens.js';
 
@@ -29,6 +29,8 @@ export interface RunResult {
   ok: boolean;
   stoppedBy?: 'failure' | 'interrupt';
   failed: Array<{ step: string; error: string; hint?: string }>;
+  /** Teardown: what steps left alone because it is not this deployment's (no longer tracked). */
+  foreign?: ForeignResource[];
 }
 
 class StopRequested extends Error {
@@ -49,10 +51,12 @@ export async function runInstall(options: RunOptions): Promise<RunResult> {
 
 /** Runs `destroy` for every step, dependents first, independent ones at once. */
 export async function runTeardown(options: RunOptions): Promise<RunResult> {
-  return schedule('teardown', options, {
+  const foreign: ForeignResource[] = [];
+  const result = await schedule('teardown', options, {
     after: (step) => dependents(options.steps, step.id).map((d) => d.id),
-    run: (step, ctx) => destroyStep(step, ctx, options),
+    run: (step, ctx) => destroyStep(step, ctx, options, foreign),
   });
+  return foreign.length ? { ...result, foreign } : result;
 }
 
 interface Strategy {
@@ -186,7 +190,7 @@ async function installStep(step: EngineStep, ctx: StepContext, { store, aws }: R
   return 'done';
 }
 
-async function destroyStep(step: EngineStep, ctx: StepContext, { store }: RunOptions): Promise<StepOutcome> {
+async function destroyStep(step: EngineStep, ctx: StepContext, { store }: RunOptions, foreign: ForeignResource[]): Promise<StepOutcome> {
   await store.update((doc) => {
     // From here on, what the step's tokens made may be deleted at any call: a later install must
     // create afresh (after adopting by tag whatever survives), never replay a deleted resource.
@@ -195,7 +199,10 @@ async function destroyStep(step: EngineStep, ctx: StepContext, { store }: RunOpt
   });
   const found = await step.discover(ctx);
   const resources = uniqueResources([...ctx.recorded(), ...found]);
-  const retained = (await step.destroy(ctx, resources))?.retained ?? [];
+  const result = await step.destroy(ctx, resources);
+  const retained = result?.retained ?? [];
+  // Not ours: the step already forgot it; the command names it.
+  foreign.push(...(result?.foreign ?? []));
   for (const kept of retained) await ctx.record(kept);
   const keep = (r: ResourceRef) => retained.some((k) => k.type === r.type && k.id === r.id);
   await store.update((doc) => {

@@ -84,9 +84,18 @@ export interface TeardownOptions {
   deleteData: boolean;
 }
 
-/** What a `destroy` may hand back: resources it kept on purpose, which stay in the state file. */
+/** A resource a `destroy` found not to be this deployment's, and why (its tags, as read then). */
+export interface ForeignResource extends ResourceRef {
+  reason: string;
+}
+
+/**
+ * What a `destroy` may hand back: resources it kept on purpose, which stay in the state file, and
+ * resources it left alone because they are not this deployment's (forgotten, and named).
+ */
 export interface DestroyResult {
   retained: ResourceRef[];
+  foreign?: ForeignResource[];
 }
 
 /** A step as the engine runs it: the typed definition below with the types erased. */

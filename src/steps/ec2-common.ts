@@ -3,6 +3,7 @@ import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import { unlessNotFound } from '../aws/errors.js';
 import { ec2TagFilters, tagValue } from '../aws/tags.js';
 import type { ResourceRef, StepContext } from '../engine/step.js';
+import type { Seen } from './ownership.js';
 
 /**
  * How long to keep retrying a NotFound for something just created: AWS advises backing off for
@@ -51,52 +52,62 @@ export async function deleteWhenFree(ctx: StepContext, what: string, remove: () 
 
 type Tagged = { Tags?: Array<{ Key?: string; Value?: string }> };
 
-/** One kind of EC2 resource: its CloudFormation type, how to list it by filters, its ID. */
+/** One kind of EC2 resource: its CloudFormation type, how to list it by filters, its ID and the filter on it. */
 export interface Ec2Kind<T extends Tagged> {
   type: string;
   list(ec2: EC2, filters: Filter[]): Promise<T[] | undefined>;
   id(item: T): string;
+  /** The filter selecting one by ID: unlike `...Ids`, an unknown ID finds nothing instead of failing. */
+  idFilter: string;
 }
 
-const kind = <T extends Tagged>(type: string, list: Ec2Kind<T>['list'], id: (item: T) => string | undefined): Ec2Kind<T> => ({
-  type,
-  list,
-  id: (item) => id(item)!,
-});
+const kind = <T extends Tagged>(
+  type: string,
+  idFilter: string,
+  list: Ec2Kind<T>['list'],
+  id: (item: T) => string | undefined,
+): Ec2Kind<T> => ({ type, idFilter, list, id: (item) => id(item)! });
 
 export const VPC = kind<Vpc>(
   'AWS::EC2::VPC',
+  'vpc-id',
   async (ec2, Filters) => (await ec2.describeVpcs({ Filters })).Vpcs,
   (v) => v.VpcId,
 );
 export const SUBNET = kind<Subnet>(
   'AWS::EC2::Subnet',
+  'subnet-id',
   async (ec2, Filters) => (await ec2.describeSubnets({ Filters })).Subnets,
   (s) => s.SubnetId,
 );
 export const INTERNET_GATEWAY = kind<InternetGateway>(
   'AWS::EC2::InternetGateway',
+  'internet-gateway-id',
   async (ec2, Filters) => (await ec2.describeInternetGateways({ Filters })).InternetGateways,
   (g) => g.InternetGatewayId,
 );
 export const ELASTIC_IP = kind<Address>(
   'AWS::EC2::EIP',
+  'allocation-id',
   async (ec2, Filters) => (await ec2.describeAddresses({ Filters })).Addresses,
   (a) => a.AllocationId,
 );
 export const NAT_GATEWAY = kind<NatGateway>(
   'AWS::EC2::NatGateway',
+  'nat-gateway-id',
   // Deleted NAT gateways stay listed for an hour; they are nobody's any more.
   async (ec2, Filter) => (await ec2.describeNatGateways({ Filter })).NatGateways?.filter((n) => n.State !== 'deleted'),
   (n) => n.NatGatewayId,
 );
 export const ROUTE_TABLE = kind<RouteTable>(
   'AWS::EC2::RouteTable',
+  'route-table-id',
   async (ec2, Filters) => (await ec2.describeRouteTables({ Filters })).RouteTables,
   (t) => t.RouteTableId,
 );
 export const SECURITY_GROUP = kind<SecurityGroup>(
   'AWS::EC2::SecurityGroup',
+  'group-id',
   async (ec2, Filters) => (await ec2.describeSecurityGroups({ Filters })).SecurityGroups,
   (g) => g.GroupId,
 );
@@ -104,6 +115,12 @@ export const SECURITY_GROUP = kind<SecurityGroup>(
 /** This step's resources of one kind, by its tags (and a Name, if given), plus any other filters. */
 export async function findOurs<T extends Tagged>(ctx: StepContext, kind: Ec2Kind<T>, name?: string, ...filters: Filter[]): Promise<T[]> {
   return (await kind.list(await ctx.aws.ec2(), [...ours(ctx, name), ...filters])) ?? [];
+}
+
+/** A resource's tags as EC2 describes them now, for `ownership(ctx).ours`; undefined when it is gone. */
+export async function ec2Seen<T extends Tagged>(ctx: StepContext, kind: Ec2Kind<T>, id: string): Promise<Seen> {
+  const found = (await kind.list(await ctx.aws.ec2(), [{ Name: kind.idFilter, Values: [id] }]))?.[0];
+  return found ? (found.Tags ?? []) : undefined;
 }
 
 /** A step's `discover` for EC2: everything of these kinds that carries the step's tags. */

@@ -6,6 +6,7 @@ import { callerIdentity } from '../aws/identity.js';
 import { belongsTo } from '../aws/tags.js';
 import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
 import { bucketNames, guideNames } from './names.js';
+import { ownership, type Seen } from './ownership.js';
 
 const POLICY = 'AWS::IAM::ManagedPolicy';
 const ROLE = 'AWS::IAM::Role';
@@ -160,7 +161,20 @@ export const iamRole = defineStep({
 
   async destroy(ctx, resources) {
     const iam = await ctx.aws.iam();
+    const owner = ownership(ctx);
+    // The tags as IAM has them now (a name can be someone else's since we recorded it); the
+    // role in the profile and the policy attachments are ours when the profile or role is.
+    const seen = async (ref: ResourceRef): Promise<Seen> => {
+      const found =
+        ref.type === PROFILE
+          ? (await unlessNotFound(() => iam.getInstanceProfile({ InstanceProfileName: ref.id })))?.InstanceProfile
+          : ref.type === ROLE
+            ? (await unlessNotFound(() => iam.getRole({ RoleName: ref.id })))?.Role
+            : (await unlessNotFound(() => iam.getPolicy({ PolicyArn: ref.id })))?.Policy;
+      return found && (found.Tags ?? []);
+    };
     const gone = async (ref: ResourceRef, remove: () => Promise<unknown>) => {
+      if (!(await owner.ours(ref, () => seen(ref)))) return;
       await unlessNotFound(remove);
       await ctx.forget(ref);
     };
@@ -194,5 +208,6 @@ export const iamRole = defineStep({
         );
       });
     }
+    return owner.result();
   },
 });

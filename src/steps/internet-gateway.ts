@@ -3,7 +3,17 @@ import { AWS_MINUTES } from '../aws/durations.js';
 import { errorCode } from '../aws/errors.js';
 import { tagValue } from '../aws/tags.js';
 import { defineStep } from '../engine/step.js';
-import { DEPENDENCY_WINDOW_MS, INTERNET_GATEWAY, discoverOurs, findOurs, tagSpec, whenVisible, deleteWhenFree } from './ec2-common.js';
+import {
+  DEPENDENCY_WINDOW_MS,
+  INTERNET_GATEWAY,
+  discoverOurs,
+  ec2Seen,
+  findOurs,
+  tagSpec,
+  whenVisible,
+  deleteWhenFree,
+} from './ec2-common.js';
+import { ownership } from './ownership.js';
 import { guideNames } from './names.js';
 import { vpc } from './vpc.js';
 
@@ -50,7 +60,10 @@ export const internetGateway = defineStep({
 
   async destroy(ctx, resources) {
     const ec2 = await ctx.aws.ec2();
+    const owner = ownership(ctx);
     for (const ref of resources.filter((r) => r.type === INTERNET_GATEWAY.type)) {
+      // The attachment cannot be tagged: it is ours when the gateway is.
+      if (!(await owner.ours(ref, () => ec2Seen(ctx, INTERNET_GATEWAY, ref.id)))) continue;
       const found = await ec2.describeInternetGateways({ Filters: [{ Name: 'internet-gateway-id', Values: [ref.id] }] });
       for (const attachment of found.InternetGateways?.[0]?.Attachments ?? []) {
         // Detaching fails while NAT gateways (or instances) still hold public addresses in the VPC.
@@ -65,5 +78,6 @@ export const internetGateway = defineStep({
       await deleteWhenFree(ctx, `internet gateway ${ref.id}`, () => ec2.deleteInternetGateway({ InternetGatewayId: ref.id }));
       await ctx.forget(ref);
     }
+    return owner.result();
   },
 });

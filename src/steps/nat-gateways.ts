@@ -3,7 +3,8 @@ import type { EC2, NatGateway } from '@aws-sdk/client-ec2';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import { errorCode, isKind, unlessNotFound } from '../aws/errors.js';
 import { defineStep, type StepContext } from '../engine/step.js';
-import { ELASTIC_IP, NAT_GATEWAY, discoverOurs, findOurs, patience, tagSpec, whenVisible } from './ec2-common.js';
+import { ELASTIC_IP, NAT_GATEWAY, discoverOurs, ec2Seen, findOurs, patience, tagSpec, whenVisible } from './ec2-common.js';
+import { ownership } from './ownership.js';
 import { internetGateway } from './internet-gateway.js';
 import { ZONES, guideNames } from './names.js';
 import { subnets } from './subnets.js';
@@ -113,10 +114,12 @@ export const natGateways = defineStep({
 
   async destroy(ctx, resources) {
     const ec2 = await ctx.aws.ec2();
+    const owner = ownership(ctx);
     // Gateways first: an address cannot be released while a gateway holds it.
     await ctx.each(
       resources.filter((r) => r.type === NAT_GATEWAY.type),
       async (ref) => {
+        if (!(await owner.ours(ref, () => ec2Seen(ctx, NAT_GATEWAY, ref.id)))) return;
         await unlessNotFound(() => ec2.deleteNatGateway({ NatGatewayId: ref.id }));
         await deleted(ctx, ec2, ref.id);
         await ctx.forget(ref);
@@ -125,6 +128,7 @@ export const natGateways = defineStep({
     await ctx.each(
       resources.filter((r) => r.type === ELASTIC_IP.type),
       async (ref) => {
+        if (!(await owner.ours(ref, () => ec2Seen(ctx, ELASTIC_IP, ref.id)))) return;
         const releasable = (err: unknown) => ['AuthFailure', 'InvalidIPAddress.InUse'].includes(errorCode(err));
         await ctx.retry(`Elastic IP ${ref.id} to be releasable`, releasable, RELEASE_WINDOW_MS, () =>
           unlessNotFound(() => ec2.releaseAddress({ AllocationId: ref.id })),
@@ -132,5 +136,6 @@ export const natGateways = defineStep({
         await ctx.forget(ref);
       },
     );
+    return owner.result();
   },
 });

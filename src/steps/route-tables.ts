@@ -1,7 +1,8 @@
 import type { EC2, RouteTable } from '@aws-sdk/client-ec2';
 import { errorCode, unlessNotFound } from '../aws/errors.js';
-import type { ResourceRef, StepContext } from '../engine/step.js';
-import { ROUTE_TABLE, findOurs, tagSpec, whenVisible, deleteWhenFree } from './ec2-common.js';
+import type { DestroyResult, ResourceRef, StepContext } from '../engine/step.js';
+import { ROUTE_TABLE, ec2Seen, findOurs, tagSpec, whenVisible, deleteWhenFree } from './ec2-common.js';
+import { ownership } from './ownership.js';
 
 /** What the public and the private route-table steps share: one table, its default route, its subnets. */
 
@@ -88,12 +89,14 @@ async function readTable(ctx: StepContext, ec2: EC2, routeTableId: string): Prom
   return found.RouteTables![0]!;
 }
 
-/** Associations go first: a table with subnets cannot be deleted. */
-export async function destroyRouteTables(ctx: StepContext, resources: ResourceRef[]): Promise<void> {
+/** Associations go first: a table with subnets cannot be deleted. Routes and associations are ours when the table is. */
+export async function destroyRouteTables(ctx: StepContext, resources: ResourceRef[]): Promise<DestroyResult> {
   const ec2 = await ctx.aws.ec2();
+  const owner = ownership(ctx);
   await ctx.each(
     resources.filter((r) => r.type === ROUTE_TABLE.type),
     async (ref) => {
+      if (!(await owner.ours(ref, () => ec2Seen(ctx, ROUTE_TABLE, ref.id)))) return;
       const found = (await ec2.describeRouteTables({ Filters: [{ Name: 'route-table-id', Values: [ref.id] }] })).RouteTables?.[0];
       for (const association of found?.Associations ?? []) {
         if (association.Main) continue;
@@ -103,4 +106,5 @@ export async function destroyRouteTables(ctx: StepContext, resources: ResourceRe
       await ctx.forget(ref);
     },
   );
+  return owner.result();
 }

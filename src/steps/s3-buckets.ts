@@ -6,20 +6,28 @@ import { callerIdentity } from '../aws/identity.js';
 import { belongsTo } from '../aws/tags.js';
 import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
 import { BUCKET_TYPES, bucketNames } from './names.js';
+import { ownership, type Seen } from './ownership.js';
 
 const BUCKET = 'AWS::S3::Bucket';
 const DELETE_BATCH = 1000; // DeleteObjects takes at most 1,000 keys a call
 
-/** Our tag set on a bucket; undefined when the bucket does not exist or is not readable by us. */
-async function bucketTags(s3: S3, bucket: string) {
+/** A bucket as a teardown sees it before deleting: gone, another account's, or its tags. */
+async function bucketSeen(s3: S3, bucket: string): Promise<Seen> {
   try {
     return (await s3.getBucketTagging({ Bucket: bucket })).TagSet ?? [];
   } catch (err) {
     const code = errorCode(err);
     if (code === 'NoSuchTagSet') return [];
-    if (isKind(err, 'not-found') || code === 'AccessDenied' || code === 'Forbidden') return undefined;
+    if (code === 'AccessDenied' || code === 'Forbidden') return { foreign: 'held by another AWS account' };
+    if (isKind(err, 'not-found')) return undefined;
     throw err;
   }
+}
+
+/** Our tag set on a bucket; undefined when the bucket does not exist or is not readable by us. */
+async function bucketTags(s3: S3, bucket: string) {
+  const seen = await bucketSeen(s3, bucket);
+  return Array.isArray(seen) ? seen : undefined;
 }
 
 async function ensureBucket(ctx: StepContext, s3: S3, bucket: string): Promise<void> {
@@ -127,13 +135,18 @@ export const s3Buckets = defineStep({
     return found;
   },
 
-  /** Empty buckets go; buckets holding data stay unless the operator asked for --delete-data. */
+  /**
+   * Empty buckets go; buckets holding data stay unless the operator asked for --delete-data. A
+   * bucket is looked at, emptied or deleted only once its tags say it is ours.
+   */
   async destroy(ctx, resources) {
     const s3 = await ctx.aws.s3();
+    const owner = ownership(ctx);
     const retained: ResourceRef[] = [];
     await ctx.each(
       resources.filter((r) => r.type === BUCKET),
       async (ref) => {
+        if (!(await owner.ours(ref, () => bucketSeen(s3, ref.id)))) return;
         try {
           if (await holdsData(s3, ref.id)) {
             if (!ctx.teardown.deleteData) {
@@ -150,6 +163,6 @@ export const s3Buckets = defineStep({
         await ctx.forget(ref);
       },
     );
-    return { retained };
+    return owner.result(retained);
   },
 });

@@ -1,11 +1,12 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { SSM } from '@aws-sdk/client-ssm';
+import type { SSM, Tag } from '@aws-sdk/client-ssm';
 import { AWS_MINUTES } from '../aws/durations.js';
 import { errorCode } from '../aws/errors.js';
 import { belongsTo } from '../aws/tags.js';
 import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
 import { guideNames } from './names.js';
+import { ownership } from './ownership.js';
 
 const PARAMETER = 'AWS::SSM::Parameter';
 
@@ -61,6 +62,16 @@ async function ownedOrRefuse(ctx: StepContext, ssm: SSM, name: string): Promise<
   }
 }
 
+/** A parameter's tags as SSM has them now; undefined when it is gone. */
+async function parameterTags(ssm: SSM, name: string): Promise<Tag[] | undefined> {
+  try {
+    return (await ssm.listTagsForResource({ ResourceType: 'Parameter', ResourceId: name })).TagList ?? [];
+  } catch (err) {
+    if (['InvalidResourceId', 'ParameterNotFound'].includes(errorCode(err))) return undefined;
+    throw err;
+  }
+}
+
 async function listParameters(ctx: StepContext, ssm: SSM): Promise<string[]> {
   const path = guideNames(ctx.deployment).parameterPath;
   const names: string[] = [];
@@ -104,17 +115,24 @@ export const secrets = defineStep({
 
   async discover(ctx) {
     const ssm = await ctx.aws.ssm();
-    // The path is this deployment's own: everything under it is ours.
-    return (await listParameters(ctx, ssm)).map((name) => ({ type: PARAMETER, id: name, name }));
+    // The path is no proof: anyone can put a parameter under /gitlab-aws/<deployment>/. The tag is.
+    const names = await listParameters(ctx, ssm);
+    const tags = await ctx.each(names, (name) => parameterTags(ssm, name));
+    return names.filter((_, i) => belongsTo(tags[i], ctx.deployment)).map((name) => ({ type: PARAMETER, id: name, name }));
   },
 
   async destroy(ctx, resources) {
     const ssm = await ctx.aws.ssm();
-    const parameters = resources.filter((r) => r.type === PARAMETER);
+    const owner = ownership(ctx);
+    const recorded = resources.filter((r) => r.type === PARAMETER);
+    const ours = await ctx.each(recorded, (ref) => owner.ours(ref, () => parameterTags(ssm, ref.id)));
+    const parameters = recorded.filter((_, i) => ours[i]);
+    // DeleteParameters takes at most 10 names a call.
     for (let i = 0; i < parameters.length; i += 10) {
       const batch: ResourceRef[] = parameters.slice(i, i + 10);
       await ssm.deleteParameters({ Names: batch.map((p) => p.id) });
       for (const ref of batch) await ctx.forget(ref);
     }
+    return owner.result();
   },
 });

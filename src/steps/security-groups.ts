@@ -4,7 +4,8 @@ import { AWS_MINUTES } from '../aws/durations.js';
 import { errorCode, unlessNotFound } from '../aws/errors.js';
 import type { InstallConfig } from '../config/schema.js';
 import { defineStep, type StepContext } from '../engine/step.js';
-import { SECURITY_GROUP, discoverOurs, findOurs, tagSpec, whenVisible, deleteWhenFree } from './ec2-common.js';
+import { SECURITY_GROUP, discoverOurs, ec2Seen, findOurs, tagSpec, whenVisible, deleteWhenFree } from './ec2-common.js';
+import { ownership } from './ownership.js';
 import { SECURITY_GROUP_ROLES, guideNames, type SecurityGroupRole } from './names.js';
 import { vpc } from './vpc.js';
 
@@ -146,7 +147,12 @@ export const securityGroups = defineStep({
 
   async destroy(ctx, resources) {
     const ec2 = await ctx.aws.ec2();
-    const groups = resources.filter((r) => r.type === SECURITY_GROUP.type);
+    const owner = ownership(ctx);
+    // Rules cannot be tagged: a group's rules are ours when the group is, and only then revoked.
+    const groups: typeof resources = [];
+    for (const ref of resources.filter((r) => r.type === SECURITY_GROUP.type)) {
+      if (await owner.ours(ref, () => ec2Seen(ctx, SECURITY_GROUP, ref.id))) groups.push(ref);
+    }
     // Groups that reference each other cannot be deleted: revoke the cross-references first.
     for (const group of groups) {
       let rules: SecurityGroupRule[];
@@ -168,5 +174,6 @@ export const securityGroups = defineStep({
       await deleteWhenFree(ctx, `security group ${group.name ?? group.id}`, () => ec2.deleteSecurityGroup({ GroupId: group.id }));
       await ctx.forget(group);
     });
+    return owner.result();
   },
 });

@@ -4,7 +4,8 @@ import { AWS_MINUTES } from '../aws/durations.js';
 import { tagValue } from '../aws/tags.js';
 import { SUBNET_KEYS, type InstallConfig } from '../config/schema.js';
 import { defineStep, type StepContext } from '../engine/step.js';
-import { NETWORK_READY_MS, SUBNET, discoverOurs, findOurs, tagSpec, whenVisible, deleteWhenFree } from './ec2-common.js';
+import { NETWORK_READY_MS, SUBNET, discoverOurs, ec2Seen, findOurs, tagSpec, whenVisible, deleteWhenFree } from './ec2-common.js';
+import { ownership } from './ownership.js';
 import { SUBNET_LAYOUT, guideNames } from './names.js';
 import { vpc } from './vpc.js';
 
@@ -108,12 +109,15 @@ export const subnets = defineStep({
 
   async destroy(ctx, resources) {
     const ec2 = await ctx.aws.ec2();
+    const owner = ownership(ctx);
     await ctx.each(
       resources.filter((r) => r.type === SUBNET.type),
       async (ref) => {
+        if (!(await owner.ours(ref, () => ec2Seen(ctx, SUBNET, ref.id)))) return;
         await deleteWhenFree(ctx, `subnet ${ref.id}`, () => ec2.deleteSubnet({ SubnetId: ref.id }));
         await ctx.forget(ref);
       },
     );
+    return owner.result();
   },
 });

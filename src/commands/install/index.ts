@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { badInput, type ExitCode } from '../../errors.js';
 import { newStateDoc, StateStore } from '../../state/store.js';
 import { GUIDE_STEPS } from '../../steps/index.js';
+import { foreignVpcNote, foreignVpcs, foreignVpcWarning } from '../../steps/vpc.js';
 import { buildPlan, planLines } from '../../ui/plan.js';
 import { VERSION } from '../../version.js';
 import { execute, exitCodeOf } from '../execute.js';
@@ -24,10 +25,21 @@ export function install({ resume }: { resume: boolean }) {
           );
         }
       },
-      present({ deployment, identity }) {
+      async present({ deployment, identity, aws }) {
         const status = (id: string) => deployment.state?.steps[id]?.status ?? 'pending';
         const plan = buildPlan(GUIDE_STEPS, deployment.config, options.sandbox, status, identity.account);
-        host.notify({ level: 'info', code: 'plan', text: [...planLines(plan, deployment.config), ''].join('\n'), data: plan });
+        // Only the install asks AWS (plan alone touches nothing); never adopted, so said up front.
+        const foreign = await foreignVpcs(await aws.ec2(), options.deployment);
+        const note = foreign.length ? [foreignVpcNote(options.deployment, foreign)] : [];
+        host.notify({ level: 'info', code: 'plan', text: [...planLines(plan, deployment.config), ...note, ''].join('\n'), data: plan });
+        if (foreign.length) {
+          host.notify({
+            level: 'warn',
+            code: 'warn.foreign-vpc',
+            text: foreignVpcWarning(options.deployment, foreign),
+            data: { vpcs: foreign },
+          });
+        }
         if (deployment.config.sshFromAnywhere) {
           host.notify({
             level: 'warn',

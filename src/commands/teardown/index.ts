@@ -43,6 +43,15 @@ export async function teardown(ctx: CommandContext, own: { deleteData?: boolean 
         if (!state) throw badInput(`deployment '${name}' disappeared while waiting for the lock`);
         const store = new StateStore(deployment.paths.file, state);
         const result = await execute(runCtx, deployment, aws, store, 'teardown');
+        // Named whether or not the rest went through: the operator may believe these were ours.
+        for (const foreign of result.foreign ?? []) {
+          host.notify({
+            level: 'warn',
+            code: 'teardown.foreign',
+            text: `left alone: ${foreign.type} ${[...new Set([foreign.name ?? foreign.id, foreign.id])].join(' ')} (${foreign.reason})`,
+            data: foreign,
+          });
+        }
         if (!result.ok) return exitCodeOf(result);
         const kept = store.state.resources;
         if (kept.length === 0) {
