@@ -3,6 +3,7 @@ import type { S3 } from '@aws-sdk/client-s3';
 import { AWS_MINUTES } from '../aws/durations.js';
 import { errorCode, isKind } from '../aws/errors.js';
 import { callerIdentity } from '../aws/identity.js';
+import { taggedArns } from '../aws/tagging.js';
 import { belongsTo } from '../aws/tags.js';
 import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
 import { BUCKET_TYPES, bucketNames } from './names.js';
@@ -117,11 +118,16 @@ export const s3Buckets = defineStep({
     return tags.every((t) => belongsTo(t, ctx.deployment));
   },
 
+  /**
+   * The buckets the tagging API lists as this step's (whatever prefix the install used) and the
+   * ones the configuration names, each kept only if its own tags say it is ours.
+   */
   async discover(ctx) {
     const s3 = await ctx.aws.s3();
-    const names = Object.values(bucketNames(ctx.config, (await callerIdentity(ctx.aws)).account));
+    const tagged = (await taggedArns(ctx.aws, ctx.deployment, ctx.stepId, 's3:bucket')).map((arn) => arn.replace(/^arn:[^:]+:s3:::/, ''));
+    const named = Object.values(bucketNames(ctx.config, (await callerIdentity(ctx.aws)).account));
     const found: ResourceRef[] = [];
-    for (const bucket of names) {
+    for (const bucket of new Set([...tagged, ...named])) {
       if (belongsTo(await bucketTags(s3, bucket), ctx.deployment)) found.push({ type: BUCKET, id: bucket, name: bucket });
     }
     return found;
