@@ -34,11 +34,18 @@ describe('teardown --discover, without a state file', () => {
     await discoverTeardownToNothing(dir, []);
   });
 
-  it('removes a deployment installed in eu-west-1; discovery from another region reports no raw S3 redirect error', async () => {
+  it('removes a deployment installed in eu-west-1; from another region it says where the deployment is, deleting nothing', async () => {
     const dir = await installThenLoseState(['--region', 'eu-west-1']);
-    const elsewhere = await runCli(['status', '--sandbox', '--discover', '--json', '--state-dir', dir]);
-    expect(elsewhere.code, elsewhere.stderr).toBe(0);
-    expect(elsewhere.stderr).not.toMatch(/must be addressed using the specified endpoint/);
+    const before = await sandboxInventory(dir);
+    for (const command of [['status'], ['teardown', '--yes', '--delete-data']]) {
+      const elsewhere = await runCli([...command, '--sandbox', '--discover', '--state-dir', dir]);
+      expect(elsewhere.code).toBe(2);
+      expect(elsewhere.stderr).not.toMatch(/must be addressed using the specified endpoint/);
+      expect(elsewhere.stderr).toMatch(
+        /^error: S3 bucket gl-gitlab-\d{12}-\S+ of deployment 'gitlab' is in eu-west-1, not us-west-2.*\(fix: pass --region eu-west-1\)\n$/,
+      );
+    }
+    expect(await sandboxInventory(dir)).toEqual(before);
     await discoverTeardownToNothing(dir, ['--region', 'eu-west-1']);
   });
 

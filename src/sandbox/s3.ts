@@ -12,6 +12,8 @@ import type {
   GetBucketTaggingCommandOutput,
   GetPublicAccessBlockCommandInput,
   GetPublicAccessBlockCommandOutput,
+  HeadBucketCommandInput,
+  HeadBucketCommandOutput,
   ListObjectVersionsCommandInput,
   ListObjectVersionsCommandOutput,
   PutBucketEncryptionCommandInput,
@@ -306,6 +308,11 @@ const s3 = {
         Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm, ...(KMSMasterKeyID ? { KMSMasterKeyID } : {}) }, BucketKeyEnabled }],
       },
     };
+  },
+
+  /** From another region it answers 301 like every bucket call; the SDK follows it there. */
+  HeadBucket(ctx: OperationContext, input: HeadBucketCommandInput): Answer<HeadBucketCommandOutput> {
+    return { BucketRegion: bucket(ctx, input.Bucket).region, AccessPointAlias: false };
   },
 
   GetBucketTagging(ctx: OperationContext, input: GetBucketTaggingCommandInput): Answer<GetBucketTaggingCommandOutput> {
