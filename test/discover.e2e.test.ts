@@ -2,6 +2,7 @@ import { rename } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createAwsSession } from '../src/aws/clients.js';
 import { runCli, sandboxInventory, shape, tempDir } from './helpers.js';
 
 /** An installed sandbox deployment whose state file was then lost (moved out of the way). */
@@ -57,6 +58,26 @@ describe('teardown --discover, without a state file', () => {
     expect(teardown.stderr).toContain('confirm-teardown-discovered');
     expect(teardown.stdout).toContain(before.find((r) => r.type === 'AWS::EC2::VPC')!.id);
     expect(await sandboxInventory(dir)).toEqual(before);
+    expect(existsSync(join(dir, 'gitlab.json'))).toBe(false);
+  });
+});
+
+describe('teardown --discover and data in a bucket', () => {
+  it('keeps a bucket holding data without --delete-data (the rest goes), and a later teardown --delete-data removes it', async () => {
+    const dir = await installThenLoseState([]);
+    const session = await createAwsSession({ region: 'us-west-2', sandbox: { stateDir: dir } });
+    const bucket = (await sandboxInventory(dir)).find((r) => r.type === 'AWS::S3::Bucket' && r.id.endsWith('-backups'))!.id;
+    await (await session.s3()).putObject({ Bucket: bucket, Key: 'backup.tar', Body: 'data' });
+    await session.close();
+
+    const kept = await runCli(['teardown', '--sandbox', '--discover', '--yes', '--state-dir', dir]);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.stdout).toContain(`Kept 1 S3 bucket(s) that hold data: ${bucket}`);
+    expect((await sandboxInventory(dir)).map((r) => r.id)).toEqual([bucket]);
+
+    const all = await runCli(['teardown', '--sandbox', '--delete-data', '--yes', '--state-dir', dir]);
+    expect(all.code, all.stderr).toBe(0);
+    expect(await sandboxInventory(dir)).toEqual([]);
     expect(existsSync(join(dir, 'gitlab.json'))).toBe(false);
   });
 });
