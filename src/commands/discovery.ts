@@ -33,3 +33,8 @@ export function blankState(deployment: Deployment, sandbox: boolean, writtenBy: 
   const { config } = deployment;
   return newStateDoc({ deployment: config.deployment, installId: writtenBy, sandbox, config, writtenBy });
 }
+
+/** One resource as the operator reads it in a listing (status, teardown --discover). */
+export function resourceLine(r: DiscoveredResource): string {
+  return `  ${r.type.padEnd(28)} ${r.id}  (${r.step})`;
+}

@@ -1,7 +1,7 @@
 import { EXIT, type ExitCode } from '../../errors.js';
 import { GUIDE_STEPS } from '../../steps/index.js';
 import { resolveDeployment, type Deployment } from '../deployment.js';
-import { discoverDeployment } from '../discovery.js';
+import { discoverDeployment, resourceLine } from '../discovery.js';
 import type { CommandContext, GlobalOptions } from '../options.js';
 import { runPipeline } from '../pipeline.js';
 
@@ -57,6 +57,6 @@ function statusText(view: StatusView, options: GlobalOptions): string {
       ? `Tagged with this deployment in AWS: ${view.resources.length}`
       : `Recorded resources: ${view.resources.length}`,
   );
-  for (const r of view.resources) lines.push(`  ${r.type.padEnd(28)} ${r.id}  (${r.step})`);
+  for (const r of view.resources) lines.push(resourceLine(r));
   return lines.join('\n');
 }

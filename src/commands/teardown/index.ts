@@ -2,7 +2,7 @@ import { badInput, EXIT, type ExitCode } from '../../errors.js';
 import { readState, StateStore } from '../../state/store.js';
 import type { IoHost } from '../../ui/host.js';
 import { resolveDeployment, type Deployment } from '../deployment.js';
-import { blankState, discoverDeployment, type DiscoveredResource } from '../discovery.js';
+import { blankState, discoverDeployment, resourceLine, type DiscoveredResource } from '../discovery.js';
 import { execute, exitCodeOf } from '../execute.js';
 import { resumeCommand, type CommandContext, type GlobalOptions } from '../options.js';
 import { runPipeline } from '../pipeline.js';
@@ -54,7 +54,7 @@ export async function teardown(ctx: CommandContext, own: TeardownFlags): Promise
             `Teardown of deployment '${name}' in ${where}: ${discovered.length} resources tagged with this deployment` +
               (recorded ? `, ${recorded} recorded in the state file` : '') +
               ':',
-            ...discovered.map((r) => `  ${r.type.padEnd(28)} ${r.id}  (${r.step})`),
+            ...discovered.map(resourceLine),
           ].join('\n'),
           data: { deployment: name, region: deployment.config.region, recorded, resources: discovered },
         });
