@@ -114,6 +114,7 @@ describe('a teardown without a state file or --discover', () => {
     expect(refused.stderr).toContain(command);
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     expect(await sandboxInventory(dir, 'poc')).toEqual(before);
+    expect(existsSync(join(dir, 'poc.json'))).toBe(false);
 
     const [, verb, ...args] = command.split(' ');
     const discovered = await runCli([verb!, ...args, '--yes']);

@@ -1,7 +1,6 @@
 import { makeContext, uniqueResources } from '../engine/run.js';
-import { newStateDoc } from '../state/store.js';
 import type { StateDoc } from '../state/schema.js';
-import { StateStore } from '../state/store.js';
+import { newStateDoc, StateStore } from '../state/store.js';
 import { GUIDE_STEPS } from '../steps/index.js';
 import type { Deployment } from './deployment.js';
 import type { Ready } from './pipeline.js';
