@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAwsSession } from '../src/aws/clients.js';
-import { runCli, sandboxInventory, shape, tempDir } from './helpers.js';
+import { runCli, runRecorded, sandboxInventory, shape, tempDir } from './helpers.js';
 
 /** An installed sandbox deployment whose state file was then lost (moved out of the way). */
 async function installThenLoseState(extra: string[]): Promise<string> {
@@ -59,6 +59,35 @@ describe('teardown --discover, without a state file', () => {
     expect(teardown.stdout).toContain(before.find((r) => r.type === 'AWS::EC2::VPC')!.id);
     expect(await sandboxInventory(dir)).toEqual(before);
     expect(existsSync(join(dir, 'gitlab.json'))).toBe(false);
+  });
+});
+
+describe('teardown --discover with a state file', () => {
+  it('tears down what the state file recorded and what the tags show, leaving no state file', async () => {
+    const dir = await tempDir();
+    expect((await runCli(['install', '--sandbox', '--yes', '--state-dir', dir])).code).toBe(0);
+    const teardown = await runCli(['teardown', '--sandbox', '--discover', '--yes', '--state-dir', dir]);
+    expect(teardown.code, teardown.stderr).toBe(0);
+    expect(teardown.stdout).toMatch(/\d+ resources tagged with this deployment, \d+ recorded in the state file/);
+    expect(await sandboxInventory(dir)).toEqual([]);
+    expect(existsSync(join(dir, 'gitlab.json'))).toBe(false);
+  });
+});
+
+describe('teardown --discover asks through the host', () => {
+  it('asks confirm-teardown-discovered after listing what it found; answered no, it changes nothing', async () => {
+    const dir = await installThenLoseState([]);
+    const before = await sandboxInventory(dir);
+    const { code, host } = await runRecorded(['teardown', '--sandbox', '--discover', '--state-dir', dir], {
+      'confirm-teardown-discovered': false,
+    });
+    expect(code).toBe(2);
+    expect(host.asked).toEqual(['confirm-teardown-discovered']);
+    const listed = host.messages.find((m) => m.code === 'teardown.discovered');
+    expect((listed?.data as { resources: Array<{ id: string }> }).resources.map((r) => r.id).sort()).toEqual(
+      before.map((r) => r.id).sort(),
+    );
+    expect(await sandboxInventory(dir)).toEqual(before);
   });
 });
 
