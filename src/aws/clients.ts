@@ -1,5 +1,5 @@
 import { wallClock, type Clock } from './clock.js';
-import { SERVICE_LOADERS, SERVICE_NAMES, type ServiceClients, type ServiceName } from './services.js';
+import { SERVICE_CLIENT_CONFIG, SERVICE_LOADERS, SERVICE_NAMES, type ServiceClients, type ServiceName } from './services.js';
 
 /**
  * Steps call the aggregated clients (`ec2.createVpc(...)`) and import SDK types only, so
@@ -51,7 +51,11 @@ export async function createAwsSession(options: AwsSessionOptions): Promise<AwsS
       let pending = built.get(name);
       if (!pending) {
         pending = SERVICE_LOADERS[name]().then((Ctor) => {
-          const instance = new (Ctor as unknown as ClientConstructor)({ ...baseConfig, region: options.region });
+          const instance = new (Ctor as unknown as ClientConstructor)({
+            ...baseConfig,
+            ...SERVICE_CLIENT_CONFIG[name],
+            region: options.region,
+          });
           if (interceptor) attachInterceptor(instance, name, options.region, interceptor);
           return instance;
         });
@@ -92,15 +96,23 @@ async function openSandboxInterceptor(stateDir: string): Promise<CallInterceptor
   return openSandbox({ stateDir });
 }
 
+/** What the interceptor reads of the SDK's handler context: the command, and where it is sent. */
+interface InterceptedContext {
+  commandName?: string;
+  endpointV2?: { properties?: { authSchemes?: Array<{ signingRegion?: string }> } };
+}
+
 /**
  * The interceptor answers inside each retry attempt, after serialization and signing and before
  * any HTTP: the SDK's own retry and error handling run exactly as against AWS.
  */
 function attachInterceptor(instance: AnyClient, service: ServiceName, region: string, interceptor: CallInterceptor) {
   instance.middlewareStack.add(
-    (_next: unknown, context: { commandName?: string }) => async (args: { input: unknown }) => {
+    (_next: unknown, context: InterceptedContext) => async (args: { input: unknown }) => {
       const operation = (context.commandName ?? '').replace(/Command$/, '');
-      const output = (await interceptor.intercept({ service, region, operation, input: args.input })) as Record<string, unknown>;
+      // S3 calls go where the SDK addressed them: after a redirect, to the bucket's region.
+      const addressed = service === 's3' ? (context.endpointV2?.properties?.authSchemes?.[0]?.signingRegion ?? region) : region;
+      const output = (await interceptor.intercept({ service, region: addressed, operation, input: args.input })) as Record<string, unknown>;
       return { output: { ...output, $metadata: { httpStatusCode: 200 } }, response: {} };
     },
     { step: 'deserialize', priority: 'high', name: 'gitlabAwsSandbox' },

@@ -13,9 +13,19 @@ export const SERVICE_LOADERS = {
   s3: async () => (await import('@aws-sdk/client-s3')).S3,
   route53: async () => (await import('@aws-sdk/client-route-53')).Route53,
   acm: async () => (await import('@aws-sdk/client-acm')).ACM,
+  tagging: async () => (await import('@aws-sdk/client-resource-groups-tagging-api')).ResourceGroupsTaggingAPI,
 };
 
 export type ServiceName = keyof typeof SERVICE_LOADERS;
+
+/**
+ * Settings a service's client needs beyond the session's. S3 follows a bucket to its region (a
+ * bucket named by a deployment in another region answers PermanentRedirect otherwise, and the
+ * SDK does not follow by default).
+ */
+export const SERVICE_CLIENT_CONFIG: Partial<Record<ServiceName, Record<string, unknown>>> = {
+  s3: { followRegionRedirects: true },
+};
 
 /** The aggregated SDK client of each service (`ec2.createVpc(...)`), derived from its loader. */
 export type ServiceClients = { [K in ServiceName]: InstanceType<Awaited<ReturnType<(typeof SERVICE_LOADERS)[K]>>> };

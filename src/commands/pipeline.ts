@@ -21,10 +21,10 @@ export interface Ready {
 export interface CommandPipeline {
   /** Refusals that need only the configuration and the state file (e.g. resume without one). */
   check?(deployment: Deployment): void;
-  /** Say what is about to happen (the plan, the teardown's extent). */
+  /** Say what is about to happen (the plan, the teardown's extent; it may ask AWS first). */
   present?(ready: Ready): void | Promise<void>;
-  /** The confirmation; refused (exit 2) when answered no. */
-  confirm?(ready: Ready): Question<boolean>;
+  /** The confirmation; refused (exit 2) when answered no; none when there is nothing to confirm. */
+  confirm?(ready: Ready): Question<boolean> | undefined;
   /** The lock's holder name (`gitlab-aws install`); absent for commands that only read. */
   lock?: string;
   /** The work, with the state file re-read (under the lock when there is one). */

@@ -12,6 +12,8 @@ import type {
   GetBucketTaggingCommandOutput,
   GetPublicAccessBlockCommandInput,
   GetPublicAccessBlockCommandOutput,
+  HeadBucketCommandInput,
+  HeadBucketCommandOutput,
   ListObjectVersionsCommandInput,
   ListObjectVersionsCommandOutput,
   PutBucketEncryptionCommandInput,
@@ -112,11 +114,13 @@ function bucket(ctx: OperationContext, name: unknown): S3Bucket {
   if (!found) throw awsError('NoSuchBucket', 'The specified bucket does not exist', 404);
   if (found.owner !== ctx.world.accountId) throw awsError('AccessDenied', 'Access Denied', 403);
   if (found.region !== ctx.region) {
-    throw awsError(
+    const err = awsError(
       'PermanentRedirect',
       `The bucket you are attempting to access must be addressed using the specified endpoint (bucket region ${found.region}).`,
       301,
     );
+    // AWS names the bucket's region in a header; the SDK's followRegionRedirects reads it there.
+    throw Object.assign(err, { $response: { statusCode: 301, headers: { 'x-amz-bucket-region': found.region } } });
   }
   return found;
 }
@@ -304,6 +308,11 @@ const s3 = {
         Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm, ...(KMSMasterKeyID ? { KMSMasterKeyID } : {}) }, BucketKeyEnabled }],
       },
     };
+  },
+
+  /** From another region it answers 301 like every bucket call; the SDK follows it there. */
+  HeadBucket(ctx: OperationContext, input: HeadBucketCommandInput): Answer<HeadBucketCommandOutput> {
+    return { BucketRegion: bucket(ctx, input.Bucket).region, AccessPointAlias: false };
   },
 
   GetBucketTagging(ctx: OperationContext, input: GetBucketTaggingCommandInput): Answer<GetBucketTaggingCommandOutput> {

@@ -7,6 +7,7 @@ import { route53Service } from './route53.js';
 import { s3Service } from './s3.js';
 import { ssmService } from './ssm.js';
 import { stsService } from './sts.js';
+import { taggingService } from './tagging.js';
 
 /**
  * THE registry of the sandbox's services: one line per plug-in. It must name exactly the services
@@ -20,6 +21,7 @@ export const SANDBOX_SERVICES = {
   s3: s3Service,
   route53: route53Service,
   acm: acmService,
+  tagging: taggingService,
 } satisfies { [K in ServiceName]: SandboxService<unknown, K> };
 
 type Registry = typeof SANDBOX_SERVICES;

@@ -3,7 +3,9 @@ import type { S3 } from '@aws-sdk/client-s3';
 import { AWS_MINUTES } from '../aws/durations.js';
 import { errorCode, isKind } from '../aws/errors.js';
 import { callerIdentity } from '../aws/identity.js';
+import { taggedArns } from '../aws/tagging.js';
 import { belongsTo } from '../aws/tags.js';
+import { badInput } from '../errors.js';
 import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
 import { BUCKET_TYPES, bucketNames } from './names.js';
 import { ownership, type Seen } from './ownership.js';
@@ -67,6 +69,20 @@ async function ensureBucket(ctx: StepContext, s3: S3, bucket: string): Promise<v
   });
 }
 
+/**
+ * Bucket names are global: one of ours found by name from another region means the deployment
+ * lives there, and a teardown or status here would see only its buckets. Say where it is.
+ */
+async function refuseOtherRegion(ctx: StepContext, s3: S3, bucket: string): Promise<void> {
+  const { BucketRegion } = await s3.headBucket({ Bucket: bucket });
+  if (BucketRegion && BucketRegion !== ctx.region) {
+    throw badInput(
+      `S3 bucket ${bucket} of deployment '${ctx.deployment}' is in ${BucketRegion}, not ${ctx.region}: the deployment lives there`,
+      `pass --region ${BucketRegion}`,
+    );
+  }
+}
+
 /** Every object version and delete marker, a page at a time. */
 async function* versions(s3: S3, bucket: string) {
   let KeyMarker: string | undefined;
@@ -125,12 +141,21 @@ export const s3Buckets = defineStep({
     return tags.every((t) => belongsTo(t, ctx.deployment));
   },
 
+  /**
+   * The buckets the tagging API lists as this step's in the region (whatever prefix the install
+   * used) and the ones the configuration names, each kept only if its own tags say it is ours.
+   */
   async discover(ctx) {
     const s3 = await ctx.aws.s3();
-    const names = Object.values(bucketNames(ctx.config, (await callerIdentity(ctx.aws)).account));
+    const tagged = new Set(
+      (await taggedArns(ctx.aws, ctx.deployment, ctx.stepId, 's3:bucket')).map((arn) => arn.replace(/^arn:[^:]+:s3:::/, '')),
+    );
+    const named = Object.values(bucketNames(ctx.config, (await callerIdentity(ctx.aws)).account));
     const found: ResourceRef[] = [];
-    for (const bucket of names) {
-      if (belongsTo(await bucketTags(s3, bucket), ctx.deployment)) found.push({ type: BUCKET, id: bucket, name: bucket });
+    for (const bucket of new Set([...tagged, ...named])) {
+      if (!belongsTo(await bucketTags(s3, bucket), ctx.deployment)) continue;
+      if (!tagged.has(bucket)) await refuseOtherRegion(ctx, s3, bucket);
+      found.push({ type: BUCKET, id: bucket, name: bucket });
     }
     return found;
   },

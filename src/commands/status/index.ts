@@ -1,10 +1,9 @@
-import { makeContext, uniqueResources } from '../../engine/run.js';
 import { EXIT, type ExitCode } from '../../errors.js';
-import { newStateDoc, StateStore } from '../../state/store.js';
 import { GUIDE_STEPS } from '../../steps/index.js';
 import { resolveDeployment, type Deployment } from '../deployment.js';
+import { discoverDeployment, resourceLine } from '../discovery.js';
 import type { CommandContext, GlobalOptions } from '../options.js';
-import { runPipeline, type Ready } from '../pipeline.js';
+import { runPipeline } from '../pipeline.js';
 
 interface StatusView {
   deployment: string;
@@ -27,31 +26,8 @@ export async function status(ctx: CommandContext, { discover }: { discover?: boo
     return show(ctx, deployment, resources, 'state');
   }
   return runPipeline(ctx, {
-    run: async (ready) => show(ctx, ready.deployment, await discoverResources(ready), 'discovery'),
+    run: async (ready) => show(ctx, ready.deployment, await discoverDeployment(ready), 'discovery'),
   });
-}
-
-async function discoverResources({ ctx, deployment, aws }: Ready): Promise<StatusView['resources']> {
-  const { options } = ctx;
-  // Discovery only reads; this store lives in memory and is never written.
-  const store = new StateStore(
-    deployment.paths.file,
-    deployment.state ??
-      newStateDoc({
-        deployment: options.deployment,
-        installId: 'discovery',
-        sandbox: options.sandbox,
-        config: deployment.config,
-        writtenBy: 'discovery',
-      }),
-  );
-  const found = await Promise.all(
-    GUIDE_STEPS.map(async (step) => {
-      const refs = await step.discover(makeContext(step, { store, aws, emit: () => undefined }, new AbortController().signal));
-      return uniqueResources(refs).map((r) => ({ type: r.type, id: r.id, step: step.id }));
-    }),
-  );
-  return found.flat();
 }
 
 function show(ctx: CommandContext, deployment: Deployment, resources: StatusView['resources'], source: StatusView['source']): ExitCode {
@@ -81,6 +57,6 @@ function statusText(view: StatusView, options: GlobalOptions): string {
       ? `Tagged with this deployment in AWS: ${view.resources.length}`
       : `Recorded resources: ${view.resources.length}`,
   );
-  for (const r of view.resources) lines.push(`  ${r.type.padEnd(28)} ${r.id}  (${r.step})`);
+  for (const r of view.resources) lines.push(resourceLine(r));
   return lines.join('\n');
 }

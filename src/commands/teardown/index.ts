@@ -1,47 +1,84 @@
 import { badInput, EXIT, type ExitCode } from '../../errors.js';
-import { StateStore } from '../../state/store.js';
+import { readState, StateStore } from '../../state/store.js';
+import type { IoHost } from '../../ui/host.js';
+import { resolveDeployment, type Deployment } from '../deployment.js';
+import { blankState, discoverDeployment, resourceLine, type DiscoveredResource } from '../discovery.js';
 import { execute, exitCodeOf } from '../execute.js';
-import { resumeCommand, type CommandContext } from '../options.js';
+import { resumeCommand, type CommandContext, type GlobalOptions } from '../options.js';
 import { runPipeline } from '../pipeline.js';
+
+interface TeardownFlags {
+  deleteData?: boolean;
+  discover?: boolean;
+}
 
 /**
  * `teardown`: removes exactly what this deployment made: what the state file recorded plus
  * whatever carries the deployment's tags (a crash can create something before it is recorded).
+ * With --discover the state file is not needed: what AWS holds with the tags is listed first.
  */
-export async function teardown(ctx: CommandContext, own: { deleteData?: boolean }): Promise<ExitCode> {
+export async function teardown(ctx: CommandContext, own: TeardownFlags): Promise<ExitCode> {
   const { host } = ctx;
   const options = { ...ctx.options, deleteData: Boolean(own.deleteData) };
   const name = options.deployment;
+  if (!own.discover) {
+    const deployment = await resolveDeployment(options);
+    if (!deployment.state) return withoutStateFile(host, options, deployment);
+  }
+  let discovered: DiscoveredResource[] = [];
   return runPipeline(
     { ...ctx, options },
     {
       check(deployment) {
-        if (!deployment.state) {
-          throw badInput(
-            `there is no deployment '${name}' in ${options.stateDir}`,
-            `check --deployment and --state-dir; 'gitlab-aws status --discover' lists what AWS holds with this deployment's tags`,
-          );
-        }
+        if (!deployment.state && !own.discover) throw noDeployment(options, deployment);
       },
-      present({ deployment }) {
+      async present(ready) {
+        const { deployment } = ready;
+        const where = `${deployment.config.region}${options.sandbox ? ' (sandbox)' : ''}`;
         const recorded = deployment.state?.resources.length ?? 0;
+        if (!own.discover) {
+          host.notify({
+            level: 'info',
+            code: 'teardown.extent',
+            text: `Teardown of deployment '${name}' in ${where}: ${recorded} recorded resources, plus anything tagged with this deployment.`,
+            data: { deployment: name, region: deployment.config.region, recorded },
+          });
+          return;
+        }
+        discovered = await discoverDeployment(ready);
+        if (!discovered.length && !deployment.state) return;
         host.notify({
           level: 'info',
-          code: 'teardown.extent',
-          text: `Teardown of deployment '${name}' in ${deployment.config.region}${options.sandbox ? ' (sandbox)' : ''}: ${recorded} recorded resources, plus anything tagged with this deployment.`,
-          data: { deployment: name, region: deployment.config.region, recorded },
+          code: 'teardown.discovered',
+          text: [
+            `Teardown of deployment '${name}' in ${where}: ${discovered.length} resources tagged with this deployment` +
+              (recorded ? `, ${recorded} recorded in the state file` : '') +
+              ':',
+            ...discovered.map(resourceLine),
+          ].join('\n'),
+          data: { deployment: name, region: deployment.config.region, recorded, resources: discovered },
         });
       },
-      confirm: () => ({
-        id: 'confirm-teardown',
-        message: `Delete everything deployment '${name}' created?`,
-        default: false,
-        withYes: true,
-      }),
+      confirm: ({ deployment }) =>
+        !own.discover
+          ? { id: 'confirm-teardown', message: `Delete everything deployment '${name}' created?`, default: false, withYes: true }
+          : discovered.length || deployment.state
+            ? {
+                id: 'confirm-teardown-discovered',
+                message: `Delete these resources of deployment '${name}'?`,
+                default: false,
+                withYes: true,
+              }
+            : undefined,
       lock: 'gitlab-aws teardown',
       async run({ ctx: runCtx, deployment, aws }, state) {
-        if (!state) throw badInput(`deployment '${name}' disappeared while waiting for the lock`);
-        const store = new StateStore(deployment.paths.file, state);
+        if (!state && !own.discover) throw badInput(`deployment '${name}' disappeared while waiting for the lock`);
+        if (!state && !discovered.length) return nothingToTearDown(host, name, deployment.config.region);
+        // Without a state file the run starts from a blank one, which a clean end removes again.
+        const store = new StateStore(
+          deployment.paths.file,
+          state ?? blankState(deployment, options.sandbox, 'gitlab-aws teardown --discover'),
+        );
         const result = await execute(runCtx, deployment, aws, store, 'teardown');
         // Named whether or not the rest went through: the operator may believe these were ours.
         for (const foreign of result.foreign ?? []) {
@@ -76,5 +113,35 @@ export async function teardown(ctx: CommandContext, own: { deleteData?: boolean 
         return EXIT.ok;
       },
     },
+  );
+}
+
+/**
+ * No state file: a torn-down deployment (its last state, kept as the backup, records nothing
+ * left) has nothing to do; otherwise the state file is elsewhere or was lost, and --discover
+ * finds what AWS holds with the deployment's tags.
+ */
+async function withoutStateFile(host: IoHost, options: GlobalOptions, deployment: Deployment): Promise<ExitCode> {
+  const last = await readState(deployment.paths.backup);
+  const tornDown = last && !last.resources.length && Object.values(last.steps).every((s) => s.status === 'destroyed');
+  if (!tornDown) throw noDeployment(options, deployment);
+  return nothingToTearDown(host, options.deployment, deployment.config.region);
+}
+
+function nothingToTearDown(host: IoHost, name: string, region: string): ExitCode {
+  host.notify({
+    level: 'info',
+    code: 'teardown.nothing',
+    text: `Deployment '${name}' in ${region}: nothing to tear down.`,
+    data: { deployment: name, region },
+  });
+  return EXIT.ok;
+}
+
+function noDeployment(options: GlobalOptions, deployment: Deployment): Error {
+  const discover = `${resumeCommand(options, 'teardown')} --region ${deployment.config.region} --discover`;
+  return badInput(
+    `there is no deployment '${options.deployment}' in ${options.stateDir}`,
+    `check --deployment and --state-dir; to remove what AWS holds tagged with this deployment without a state file: ${discover}`,
   );
 }
