@@ -1,7 +1,7 @@
 import { badInput, EXIT, type ExitCode } from '../../errors.js';
 import { StateStore } from '../../state/store.js';
 import { execute, exitCodeOf } from '../execute.js';
-import { resumeCommand, type CommandContext } from '../options.js';
+import { commandLine, type CommandContext } from '../options.js';
 import { runPipeline } from '../pipeline.js';
 
 /**
@@ -19,7 +19,7 @@ export async function teardown(ctx: CommandContext, own: { deleteData?: boolean 
         if (!deployment.state) {
           throw badInput(
             `there is no deployment '${name}' in ${options.stateDir}`,
-            `check --deployment and --state-dir; 'gitlab-aws status --discover' lists what AWS holds with this deployment's tags`,
+            `check --deployment and --state-dir; '${commandLine(options, 'status', { region: deployment.config.region }, '--discover')}' lists what AWS holds with this deployment's tags`,
           );
         }
       },
@@ -59,7 +59,7 @@ export async function teardown(ctx: CommandContext, own: { deleteData?: boolean 
             code: 'teardown.kept',
             text: [
               `Kept ${kept.length} S3 bucket(s) that hold data: ${kept.map((r) => r.id).join(', ')}.`,
-              `Everything else is gone. To delete the buckets and their data too: ${resumeCommand(options, 'teardown')} --delete-data`,
+              `Everything else is gone. To delete the buckets and their data too: ${commandLine(options, 'teardown', {}, '--delete-data')}`,
             ].join('\n'),
             data: { deployment: name, kept: kept.map((r) => r.id) },
           });
