@@ -129,6 +129,12 @@ const cases: Array<[string, string[], ((dir: string) => Promise<void>) | undefin
     /cannot read state file \S+gitlab\.json \(it is a directory\)/,
   ],
   [
+    'a lock file that names no process',
+    [],
+    async (dir) => writeFile(join(dir, 'gitlab.lock'), '{}'),
+    /the lock file \S+gitlab\.lock is unreadable \(it names no process\) \(fix: if no gitlab-aws run is using this deployment, delete /,
+  ],
+  [
     'an invalid GITLAB_AWS_SANDBOX_FAULTS',
     [],
     undefined,
