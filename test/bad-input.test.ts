@@ -168,6 +168,18 @@ describe('bad input', () => {
     expect(run.stdout).toContain('10.8.0.0/16');
   });
 
+  it.each([
+    ['resume', /start one with 'gitlab-aws install --deployment poc --state-dir (\S+) --sandbox'\)$/],
+    ['root-password', /install it with 'gitlab-aws install --deployment poc --state-dir (\S+) --sandbox'\)$/],
+  ])('%s of a deployment that does not exist names the install command for this state directory', async (verb, hint) => {
+    const dir = await tempDir();
+    const run = await runCli([verb, '--sandbox', '--yes', '--deployment', 'poc', '--state-dir', dir]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(hint.exec(run.stderr.trim())?.[1]).toBe(dir);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('refuses to act without confirmation when nobody can answer', async () => {
     const dir = await tempDir();
     const run = await runCli(['install', '--sandbox', '--state-dir', dir]);

@@ -183,7 +183,7 @@ function checkAccess(config: InstallConfig): void {
     if (problem)
       throw new ConfigError(
         `bucketPrefix '${config.bucketPrefix}' is invalid: ${problem}`,
-        'choose another --bucket-prefix; nothing was created',
+        'choose another bucketPrefix (--bucket-prefix, or in --config); nothing was created',
       );
   }
 }
