@@ -171,7 +171,8 @@ describe('bad input', () => {
   it.each([
     ['resume', /start one with 'gitlab-aws install --deployment poc --state-dir (\S+) --sandbox'\)$/],
     ['root-password', /install it with 'gitlab-aws install --deployment poc --state-dir (\S+) --sandbox'\)$/],
-  ])('%s of a deployment that does not exist names the install command for this state directory', async (verb, hint) => {
+    ['teardown', /'gitlab-aws status --discover --deployment poc --state-dir (\S+) --region us-west-2 --sandbox' lists what AWS holds/],
+  ])('%s of a deployment that does not exist names the command to run next, for this state directory', async (verb, hint) => {
     const dir = await tempDir();
     const run = await runCli([verb, '--sandbox', '--yes', '--deployment', 'poc', '--state-dir', dir]);
     expect(run.code).toBe(2);
