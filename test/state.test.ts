@@ -219,12 +219,25 @@ describe('DeploymentLock', () => {
 describe('temp files of killed writers', () => {
   const uuid = '0f8fad5b-d9cb-469f-a165-70867728950e';
 
-  it("are removed when their writer is dead; a live writer's, and anything else, stay", async () => {
+  it("temp and lock files written aside are removed when their writer is dead; a live writer's, and anything else, stay", async () => {
     const dir = await stateDir();
     const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
     await new Promise((resolve) => child.on('exit', resolve));
-    const dead = [`gitlab.json.${child.pid}.${uuid}.tmp`, `sandbox-world.json.${child.pid}.${uuid}.tmp`];
-    const kept = [`gitlab.json.${process.pid}.${uuid}.tmp`, 'gitlab.json', 'notes.tmp', `gitlab.json.${child.pid}.tmp`];
+    const dead = [
+      `gitlab.json.${child.pid}.${uuid}.tmp`,
+      `sandbox-world.json.${child.pid}.${uuid}.tmp`,
+      `gitlab.lock.${child.pid}`,
+      `sandbox-world.lock.${child.pid}.3`,
+      `sandbox-world.lock.stale.${child.pid}.1`,
+    ];
+    const kept = [
+      `gitlab.json.${process.pid}.${uuid}.tmp`,
+      `gitlab.lock.${process.pid}`,
+      'gitlab.json',
+      'gitlab.lock',
+      'notes.tmp',
+      `gitlab.json.${child.pid}.tmp`,
+    ];
     for (const name of [...dead, ...kept]) await writeFile(join(dir, name), '{}');
 
     expect((await removeDeadTemps(dir)).sort()).toEqual([...dead].sort());
