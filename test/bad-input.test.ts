@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { buildInstallConfig } from '../src/config/schema.js';
+import { newStateDoc } from '../src/state/store.js';
 import { ROOT, runCli, tempDir } from './helpers.js';
 
 /**
@@ -127,6 +129,23 @@ const cases: Array<[string, string[], ((dir: string) => Promise<void>) | undefin
     [],
     async (dir) => mkdir(join(dir, 'gitlab.json')),
     /cannot read state file \S+gitlab\.json \(it is a directory\)/,
+  ],
+  [
+    // Frozen into a state file before zones were checked: every resume failed at the subnets.
+    'an installed deployment whose zones the region does not offer',
+    [],
+    writeState(
+      JSON.stringify(
+        newStateDoc({
+          deployment: 'gitlab',
+          installId: '0123456789abcdef',
+          sandbox: true,
+          config: { ...buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2' }), availabilityZones: ['us-west-2a', 'us-west-2z'] },
+          writtenBy: 'gitlab-aws 0.0.9',
+        }),
+      ),
+    ),
+    /offers no Availability Zone us-west-2z .*\(fix: its zones cannot change: remove it with 'gitlab-aws teardown --state-dir \S+ --sandbox', then install again\)/,
   ],
   [
     'a lock file that names no process',

@@ -6,7 +6,7 @@ import { readState } from '../state/store.js';
 import type { Question } from '../ui/host.js';
 import { resolveDeployment, type Deployment } from './deployment.js';
 import { withLock } from './lock.js';
-import type { CommandContext } from './options.js';
+import { commandLine, type CommandContext } from './options.js';
 import { openSession, preflight } from './session.js';
 
 /** What a command has in hand once preflight passed. */
@@ -48,7 +48,7 @@ export async function runPipeline(ctx: CommandContext, pipeline: CommandPipeline
       ctx,
       deployment,
       aws,
-      identity: await preflight(aws, pipeline.builds ? deployment.config.availabilityZones : []),
+      identity: await preflight(aws, zonesToCheck(ctx, pipeline, deployment)),
     };
     ctx.host.notify({
       level: 'debug',
@@ -68,4 +68,11 @@ export async function runPipeline(ctx: CommandContext, pipeline: CommandPipeline
   } finally {
     await aws.close();
   }
+}
+
+/** The zones preflight checks: those of a command that builds, with how to start over if installed. */
+function zonesToCheck(ctx: CommandContext, pipeline: CommandPipeline, deployment: Deployment) {
+  if (!pipeline.builds) return { wanted: [] };
+  const wanted = deployment.config.availabilityZones;
+  return deployment.state ? { wanted, teardown: commandLine(ctx.options, 'teardown') } : { wanted };
 }

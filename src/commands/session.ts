@@ -16,9 +16,13 @@ export async function openSession(options: GlobalOptions, region: string): Promi
 /**
  * What must hold before anything is created, asked of AWS: the credentials work (who we are),
  * the region exists and is enabled for the account, and it offers the Availability Zones asked
- * for (`zones`: empty when the command builds nothing). Every refusal is an exit-2 one-liner.
+ * for (`zones.wanted`: empty when the command builds nothing; `zones.teardown` when they are an
+ * installed deployment's, the command that removes it). Every refusal is an exit-2 one-liner.
  */
-export async function preflight(aws: AwsSession, zones: readonly string[] = []): Promise<CallerIdentity> {
+export async function preflight(
+  aws: AwsSession,
+  zones: { wanted: readonly string[]; teardown?: string } = { wanted: [] },
+): Promise<CallerIdentity> {
   let identity: CallerIdentity;
   try {
     identity = await callerIdentity(aws);
@@ -37,8 +41,12 @@ export async function preflight(aws: AwsSession, zones: readonly string[] = []):
   const ec2 = await aws.ec2();
   const regionProblem = await ask(aws, 'DescribeRegions', () => regionRefusal(ec2, aws.region));
   if (regionProblem) throw badInput(regionProblem.message, regionProblem.fix);
-  const zoneProblem = await ask(aws, 'DescribeAvailabilityZones', () => zoneRefusal(ec2, aws.region, zones));
-  if (zoneProblem) throw badInput(zoneProblem.message, zoneProblem.fix);
+  const zoneProblem = await ask(aws, 'DescribeAvailabilityZones', () => zoneRefusal(ec2, aws.region, zones.wanted));
+  if (zoneProblem) {
+    // An installed deployment's zones cannot change (one installed before this check existed).
+    const fix = zones.teardown ? `its zones cannot change: remove it with '${zones.teardown}', then install again` : zoneProblem.fix;
+    throw badInput(zoneProblem.message, fix);
+  }
   return identity;
 }
 
