@@ -36,6 +36,12 @@ export async function main(argv: string[], inject?: Io | IoHost, signal?: AbortS
     injectedHost ?? chooseHost(injectedIo ?? processIo(flags.color), { ...flags, signal: interrupt.signal });
   let host = hostFor({ json: argv.includes('--json'), yes: false, verbose: false, color: !argv.includes('--no-color') });
   let exitCode: number = EXIT.ok;
+  // What a command needs done if the operator quits at once (the lock, the continue line).
+  const lastWords = new Set<() => void>();
+  const atQuit = (last: () => void) => {
+    lastWords.add(last);
+    return () => void lastWords.delete(last);
+  };
 
   const program = new Command('gitlab-aws')
     .description('GitLab\'s "Installing a GitLab POC on AWS" guide as one command: plan, install, resume, status, teardown.')
@@ -70,12 +76,16 @@ export async function main(argv: string[], inject?: Io | IoHost, signal?: AbortS
       const options = self.optsWithGlobals() as GlobalOptions;
       host = hostFor(options);
       const handler = await spec.handler();
-      exitCode = await handler({ options, host, signal: interrupt.signal }, own);
+      exitCode = await handler({ options, host, signal: interrupt.signal, atQuit }, own);
     });
   }
 
   const onSigint = () => {
-    if (interrupt.signal.aborted) process.exit(EXIT.interrupted);
+    if (interrupt.signal.aborted) {
+      // Last registered first: the continue line is said before the lock goes.
+      for (const last of [...lastWords].reverse()) last();
+      process.exit(EXIT.interrupted);
+    }
     host.notify({ level: 'warn', code: 'interrupt', text: '\nStopping at a safe point (Ctrl-C again to quit at once)...' });
     interrupt.abort(new Error('interrupted'));
   };

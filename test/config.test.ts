@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { contains, overlaps, parseNetwork } from '../src/config/cidr.js';
 import { readConfigFile } from '../src/config/file.js';
-import { buildInstallConfig, ConfigError, type ConfigFile } from '../src/config/schema.js';
+import { bucketPrefixProblem, buildInstallConfig, ConfigError, LONGEST_BUCKET_TYPE, type ConfigFile } from '../src/config/schema.js';
+import { BUCKET_TYPES } from '../src/steps/names.js';
 import { tempDir } from './helpers.js';
 
 const dirs: string[] = [];
@@ -203,5 +204,52 @@ describe('readConfigFile', () => {
     const err = await configFileError(path);
     expect(err.message).toContain('no such file');
     expect(err.message).toContain(path);
+  });
+
+  it('reads a file that starts with a UTF-8 BOM, as Windows editors save it', async () => {
+    expect(await readConfigFile(await configFile('\uFEFF{"region": "eu-west-1"}'))).toEqual({ region: 'eu-west-1' });
+  });
+});
+
+describe("bucket prefixes follow S3's naming rules for every bucket made from them", () => {
+  it('knows the longest bucket type the steps make', () => {
+    const longest = [...BUCKET_TYPES].map((t) => t.replace(/_/g, '-')).sort((a, b) => b.length - a.length)[0];
+    expect(LONGEST_BUCKET_TYPE.length).toBe(longest!.length);
+  });
+
+  it('accepts the longest prefix whose longest bucket name S3 takes, and not one character more', () => {
+    const longest = 'a'.repeat(63 - `-${LONGEST_BUCKET_TYPE}`.length);
+    expect(bucketPrefixProblem(longest)).toBeUndefined();
+    expect(`${longest}-${LONGEST_BUCKET_TYPE}`).toHaveLength(63);
+    expect(bucketPrefixProblem(`${longest}a`)).toMatch(/at most 46/);
+  });
+
+  it.each(['gl', 'a', 'gl-prod-123456789012', 'x-n--ok'])('accepts %s', (prefix) => {
+    expect(bucketPrefixProblem(prefix)).toBeUndefined();
+  });
+
+  it.each([
+    ['xn--gl', /'xn--'/],
+    ['sthree-configurator', /'sthree-'/],
+    ['amzn-s3-demo-gl', /'amzn-s3-demo-'/],
+    ['gl-s3alias', /'-s3alias'/],
+    ['gl--ol-s3', /'--ol-s3'/],
+    ['gl--table-s3', /'--table-s3'/],
+    ['gl.mrap', /no dots/],
+    ['-gl', /starting and ending/],
+    ['gl_prod', /lowercase letters, digits and hyphens only/],
+    ['', /lowercase letters/],
+  ])('refuses %s', (prefix, why) => {
+    expect(bucketPrefixProblem(prefix)).toMatch(why);
+  });
+});
+
+describe('SSH answers', () => {
+  it('refuses a trusted range together with SSH from anywhere, naming both and the fix', () => {
+    const err = configError(() =>
+      buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2', flags: { sshCidr: '203.0.113.0/24', sshFromAnywhere: true } }),
+    );
+    expect(err.message).toMatch(/--ssh-cidr.*--ssh-from-anywhere/);
+    expect(err.hint).toMatch(/give only one/);
   });
 });

@@ -139,7 +139,7 @@ describe('a teardown without a state file or --discover', () => {
 
     const refused = await runCli(['teardown', '--sandbox', '--yes', ...where]);
     expect(refused.code).toBe(2);
-    const command = `gitlab-aws teardown --deployment poc --state-dir ${dir} --sandbox --region eu-west-1 --discover`;
+    const command = `gitlab-aws teardown --discover --deployment poc --state-dir ${dir} --region eu-west-1 --sandbox`;
     expect(refused.stderr).toContain(command);
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     expect(await sandboxInventory(dir, 'poc')).toEqual(before);

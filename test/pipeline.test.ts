@@ -163,7 +163,9 @@ describe('root-password', () => {
     failGetParameter('ParameterNotFound', 'Parameter not found');
     const missing = await runInProcess(['root-password', '--sandbox', '--state-dir', dir]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/^error: no root password stored at \/gitlab-aws\/gitlab\/root-password \(fix: run install/);
+    expect(missing.stderr).toBe(
+      `error: no root password stored at /gitlab-aws/gitlab/root-password (fix: finish the install first: 'gitlab-aws resume --state-dir ${dir} --sandbox')\n`,
+    );
   });
 });
 

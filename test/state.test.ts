@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildInstallConfig } from '../src/config/schema.js';
 import { ExitError } from '../src/errors.js';
+import { removeDeadTemps } from '../src/state/atomic.js';
+import { checkStateDir } from '../src/state/dir.js';
 import { DeploymentLock } from '../src/state/lock.js';
 import type { ResourceRecord, StateDoc } from '../src/state/schema.js';
 import { newStateDoc, readState, statePaths, StateStore } from '../src/state/store.js';
@@ -194,5 +196,68 @@ describe('DeploymentLock', () => {
 
     expectExit2(await rejection(DeploymentLock.acquire(path, 'install', onStale)), `locked by PID ${pid}`);
     expect(onStale).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['{}', '{}'],
+    ['garbage', 'not json'],
+    ['empty (a power cut after the link)', ''],
+    ['a PID that is not a number', '{"pid":"12","host":"h","command":"install","startedAt":""}'],
+  ])('refuses a lock that names no process (%s): never "PID undefined", says how to remove it', async (_label, text) => {
+    const path = await lockPath();
+    await writeFile(path, text);
+    const onStale = vi.fn();
+    const err = (await rejection(DeploymentLock.acquire(path, 'install', onStale))) as ExitError;
+    expectExit2(err, `the lock file ${path} is unreadable (it names no process)`);
+    expect(err.message).not.toMatch(/undefined/);
+    expect(err.hint).toBe(`if no gitlab-aws run is using this deployment, delete ${path} and run the command again`);
+    expect(onStale).not.toHaveBeenCalled();
+    expect(await readFile(path, 'utf8')).toBe(text); // left for the operator to judge
+  });
+});
+
+describe('temp files of killed writers', () => {
+  const uuid = '0f8fad5b-d9cb-469f-a165-70867728950e';
+
+  it("temp and lock files written aside are removed when their writer is dead; a live writer's, and anything else, stay", async () => {
+    const dir = await stateDir();
+    const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    await new Promise((resolve) => child.on('exit', resolve));
+    const dead = [
+      `gitlab.json.${child.pid}.${uuid}.tmp`,
+      `sandbox-world.json.${child.pid}.${uuid}.tmp`,
+      `gitlab.lock.${child.pid}`,
+      `sandbox-world.lock.${child.pid}.3`,
+      `sandbox-world.lock.stale.${child.pid}.1`,
+    ];
+    const kept = [
+      `gitlab.json.${process.pid}.${uuid}.tmp`,
+      `gitlab.lock.${process.pid}`,
+      'gitlab.json',
+      'gitlab.lock',
+      'notes.tmp',
+      `gitlab.json.${child.pid}.tmp`,
+    ];
+    for (const name of [...dead, ...kept]) await writeFile(join(dir, name), '{}');
+
+    expect((await removeDeadTemps(dir)).sort()).toEqual([...dead].sort());
+    expect((await readdir(dir)).sort()).toEqual([...kept].sort());
+  });
+
+  it('a missing state directory has none', async () => {
+    expect(await removeDeadTemps(join(await stateDir(), 'absent'))).toEqual([]);
+  });
+});
+
+describe('the state directory', () => {
+  it('may be missing: it is created on the first write, and checking it creates nothing', async () => {
+    const dir = await stateDir();
+    await checkStateDir(join(dir, 'a', 'b'), { writes: true });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('is not checked for writing when the command only reads', async () => {
+    await checkStateDir('/sys/gitlab-aws-state', { writes: false });
+    expectExit2(await rejection(checkStateDir('/sys/gitlab-aws-state', { writes: true })), 'cannot write to --state-dir');
   });
 });

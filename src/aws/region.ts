@@ -41,6 +41,27 @@ export async function regionRefusal(ec2: Pick<EC2, 'describeRegions'>, region: s
   return undefined;
 }
 
+/**
+ * Whether the region offers the Availability Zones asked for, as AWS says (EC2
+ * DescribeAvailabilityZones: the zones, and the Local Zones the account opted in to). A zone the
+ * region does not offer would otherwise fail at the subnets, with the VPC and gateways made.
+ */
+export async function zoneRefusal(
+  ec2: Pick<EC2, 'describeAvailabilityZones'>,
+  region: string,
+  wanted: readonly string[],
+): Promise<RegionRefusal | undefined> {
+  if (wanted.length === 0) return undefined;
+  const { AvailabilityZones = [] } = await ec2.describeAvailabilityZones({});
+  const offered = AvailabilityZones.filter((z) => z.State === 'available' && z.ZoneName).map((z) => z.ZoneName!);
+  const missing = wanted.filter((zone) => !offered.includes(zone));
+  if (missing.length === 0) return undefined;
+  return {
+    message: `region ${region} offers no Availability Zone ${missing.join(' or ')} to this account`,
+    fix: `choose two of ${[...offered].sort().join(', ')} (availabilityZones in --config), or leave them out to take the first two`,
+  };
+}
+
 export interface RegionRefusal {
   message: string;
   fix: string;

@@ -5,8 +5,9 @@ import { GUIDE_REGION } from '../config/regions.js';
 import { buildInstallConfig, ConfigError, DEPLOYMENT_NAME, type ConfigFile, type InstallConfig } from '../config/schema.js';
 import { badInput } from '../errors.js';
 import type { StateDoc } from '../state/schema.js';
+import { checkStateDir } from '../state/dir.js';
 import { readState, statePaths } from '../state/store.js';
-import type { GlobalOptions } from './options.js';
+import { commandLine, type GlobalOptions } from './options.js';
 
 export interface Deployment {
   paths: ReturnType<typeof statePaths>;
@@ -19,7 +20,8 @@ export interface Deployment {
  * stand), the --config file, then the flags. Everything checkable without AWS is checked here;
  * every problem is an exit-2 one-liner, and nothing has been written yet.
  */
-export async function resolveDeployment(options: GlobalOptions): Promise<Deployment> {
+export async function resolveDeployment(options: GlobalOptions, { writes = false } = {}): Promise<Deployment> {
+  await checkStateDir(options.stateDir, { writes });
   if (!DEPLOYMENT_NAME.test(options.deployment)) {
     throw badInput(
       `deployment name '${options.deployment}' is invalid`,
@@ -29,7 +31,7 @@ export async function resolveDeployment(options: GlobalOptions): Promise<Deploym
   try {
     const file = options.config ? await readConfigFile(options.config) : undefined;
     const paths = statePaths(options.stateDir, options.deployment);
-    const state = await readState(paths.file);
+    const state = await readState(paths.file, { discover: commandLine(options, 'status', { region: options.region }, '--discover') });
     if (state) {
       checkInstalled(options, state, file);
       return { paths, state, config: state.config };
@@ -43,7 +45,7 @@ export async function resolveDeployment(options: GlobalOptions): Promise<Deploym
     const config = buildInstallConfig({ deployment: options.deployment, region, ...(file ? { file } : {}), flags: answers(options) });
     return { paths, state, config };
   } catch (err) {
-    if (err instanceof ConfigError) throw badInput(err.message, 'fix the value and run the command again; nothing was created');
+    if (err instanceof ConfigError) throw badInput(err.message, err.hint ?? 'fix the value and run the command again; nothing was created');
     throw err;
   }
 }

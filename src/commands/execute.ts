@@ -6,7 +6,7 @@ import { openRunLog } from '../state/log.js';
 import type { StateStore } from '../state/store.js';
 import { GUIDE_STEPS } from '../steps/index.js';
 import type { Deployment } from './deployment.js';
-import { resumeCommand, type CommandContext } from './options.js';
+import { commandLine, type CommandContext } from './options.js';
 
 /**
  * Runs the engine, its events going to the host (live list, plain lines, NDJSON, a record) and to
@@ -27,6 +27,20 @@ export async function execute(
     log.write(event);
   };
   const run = operation === 'install' ? runInstall : runTeardown;
+  const again = commandLine(options, operation === 'install' ? 'resume' : 'teardown');
+  const stopped = (stoppedBy: RunResult['stoppedBy'] | 'quit') =>
+    host.notify({
+      level: 'error',
+      code: 'run.stopped',
+      text: `State saved in ${deployment.paths.file}. Continue with: ${again}`,
+      data: { stateFile: deployment.paths.file, resume: again, stoppedBy },
+    });
+  // Quitting at once loses nothing recorded (every record is written atomically as it happens),
+  // so the operator still learns how to continue.
+  const forget = ctx.atQuit(() => {
+    progress.close();
+    stopped('quit');
+  });
   let result: RunResult;
   try {
     result = await run({
@@ -38,6 +52,7 @@ export async function execute(
       teardown: { deleteData: Boolean(options.deleteData) },
     });
   } finally {
+    forget();
     progress.close();
     await log.close();
   }
@@ -50,13 +65,7 @@ export async function execute(
         data: failure,
       });
     }
-    const again = operation === 'install' ? resumeCommand(options) : resumeCommand(options, 'teardown');
-    host.notify({
-      level: 'error',
-      code: 'run.stopped',
-      text: `State saved in ${deployment.paths.file}. Continue with: ${again}`,
-      data: { stateFile: deployment.paths.file, resume: again, stoppedBy: result.stoppedBy },
-    });
+    stopped(result.stoppedBy);
   }
   return result;
 }

@@ -20,19 +20,40 @@ export interface GlobalOptions {
   deleteData?: boolean;
 }
 
-/** What a command runs with: its options, the host it speaks and asks through, and the interrupt. */
+/**
+ * What a command runs with: its options, the host it speaks and asks through, the interrupt, and
+ * `atQuit`: what must still happen if the operator quits at once (a second Ctrl-C), when no
+ * promise runs again. Each entry is synchronous and quick; the answer takes it back.
+ */
 export interface CommandContext {
   options: GlobalOptions;
   host: IoHost;
   signal: AbortSignal;
+  atQuit(last: () => void): () => void;
 }
 
-/** The command that continues this deployment, with only the options that differ from defaults. */
-export function resumeCommand(options: GlobalOptions, verb = 'resume'): string {
-  const parts = ['gitlab-aws', verb];
+/**
+ * Every command line the CLI prints for the operator to run, built in this one place so it works
+ * when pasted: the verb (`resume`, `status`, `teardown`...), the options that locate this
+ * deployment (--deployment, --state-dir, --profile, --sandbox; --region where the command needs
+ * it without a state file, like `status --discover`: the caller passes it), then `extra`. Defaults are left out.
+ */
+export function commandLine(
+  options: Pick<GlobalOptions, 'deployment' | 'stateDir' | 'sandbox' | 'profile'>,
+  verb: string,
+  { region }: { region?: string | undefined } = {},
+  ...extra: string[]
+): string {
+  const parts = ['gitlab-aws', verb, ...extra];
   if (options.deployment !== 'gitlab') parts.push('--deployment', options.deployment);
   if (options.stateDir !== './.gitlab-aws') parts.push('--state-dir', options.stateDir);
+  if (region) parts.push('--region', region);
   if (options.profile) parts.push('--profile', options.profile);
   if (options.sandbox) parts.push('--sandbox');
-  return parts.join(' ');
+  return parts.map(shellWord).join(' ');
+}
+
+/** A word as a POSIX shell reads it back: bare when safe, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }

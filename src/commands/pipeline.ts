@@ -6,7 +6,7 @@ import { readState } from '../state/store.js';
 import type { Question } from '../ui/host.js';
 import { resolveDeployment, type Deployment } from './deployment.js';
 import { withLock } from './lock.js';
-import type { CommandContext } from './options.js';
+import { commandLine, type CommandContext } from './options.js';
 import { openSession, preflight } from './session.js';
 
 /** What a command has in hand once preflight passed. */
@@ -25,6 +25,8 @@ export interface CommandPipeline {
   present?(ready: Ready): void | Promise<void>;
   /** The confirmation; refused (exit 2) when answered no; none when there is nothing to confirm. */
   confirm?(ready: Ready): Question<boolean> | undefined;
+  /** Whether the command creates resources: preflight then checks what creating needs (the zones). */
+  builds?: boolean;
   /** The lock's holder name (`gitlab-aws install`); absent for commands that only read. */
   lock?: string;
   /** The work, with the state file re-read (under the lock when there is one). */
@@ -37,11 +39,17 @@ export interface CommandPipeline {
  * the state, run. Everything before the lock is free to refuse: nothing has been written yet.
  */
 export async function runPipeline(ctx: CommandContext, pipeline: CommandPipeline): Promise<ExitCode> {
-  const deployment = await resolveDeployment(ctx.options);
+  // A command that locks writes the state directory; a sandbox run writes its world there too.
+  const deployment = await resolveDeployment(ctx.options, { writes: Boolean(pipeline.lock) || ctx.options.sandbox });
   pipeline.check?.(deployment);
   const aws = await openSession(ctx.options, deployment.config.region);
   try {
-    const ready: Ready = { ctx, deployment, aws, identity: await preflight(aws) };
+    const ready: Ready = {
+      ctx,
+      deployment,
+      aws,
+      identity: await preflight(aws, zonesToCheck(ctx, pipeline, deployment)),
+    };
     ctx.host.notify({
       level: 'debug',
       code: 'preflight.identity',
@@ -56,8 +64,15 @@ export async function runPipeline(ctx: CommandContext, pipeline: CommandPipeline
     if (!confirmed) throw new ExitError(2, 'cancelled: nothing was changed');
     const work = async () => pipeline.run(ready, await readState(deployment.paths.file));
     // Re-read under the lock: another run may have changed the file since we looked.
-    return pipeline.lock ? await withLock(ctx.host, deployment.paths.lock, pipeline.lock, work) : await work();
+    return pipeline.lock ? await withLock(ctx, deployment.paths.lock, pipeline.lock, work) : await work();
   } finally {
     await aws.close();
   }
+}
+
+/** The zones preflight checks: those of a command that builds, with how to start over if installed. */
+function zonesToCheck(ctx: CommandContext, pipeline: CommandPipeline, deployment: Deployment) {
+  if (!pipeline.builds) return { wanted: [] };
+  const wanted = deployment.config.availabilityZones;
+  return deployment.state ? { wanted, teardown: commandLine(ctx.options, 'teardown') } : { wanted };
 }

@@ -1,7 +1,7 @@
 import { createAwsSession, type AwsSession } from '../aws/clients.js';
 import { classify, errorCode, remedy } from '../aws/errors.js';
 import { callerIdentity, type CallerIdentity } from '../aws/identity.js';
-import { regionRefusal } from '../aws/region.js';
+import { regionRefusal, zoneRefusal } from '../aws/region.js';
 import { badInput, errorMessage } from '../errors.js';
 import type { GlobalOptions } from './options.js';
 
@@ -15,9 +15,14 @@ export async function openSession(options: GlobalOptions, region: string): Promi
 
 /**
  * What must hold before anything is created, asked of AWS: the credentials work (who we are),
- * and the region exists and is enabled for the account. Every refusal is an exit-2 one-liner.
+ * the region exists and is enabled for the account, and it offers the Availability Zones asked
+ * for (`zones.wanted`: empty when the command builds nothing; `zones.teardown` when they are an
+ * installed deployment's, the command that removes it). Every refusal is an exit-2 one-liner.
  */
-export async function preflight(aws: AwsSession): Promise<CallerIdentity> {
+export async function preflight(
+  aws: AwsSession,
+  zones: { wanted: readonly string[]; teardown?: string } = { wanted: [] },
+): Promise<CallerIdentity> {
   let identity: CallerIdentity;
   try {
     identity = await callerIdentity(aws);
@@ -33,17 +38,28 @@ export async function preflight(aws: AwsSession): Promise<CallerIdentity> {
       'configure credentials (aws configure, aws sso login, or AWS_PROFILE), pass --profile, or rehearse with --sandbox',
     );
   }
-  let refusal;
+  const ec2 = await aws.ec2();
+  const regionProblem = await ask(aws, 'DescribeRegions', () => regionRefusal(ec2, aws.region));
+  if (regionProblem) throw badInput(regionProblem.message, regionProblem.fix);
+  const zoneProblem = await ask(aws, 'DescribeAvailabilityZones', () => zoneRefusal(ec2, aws.region, zones.wanted));
+  if (zoneProblem) {
+    // An installed deployment's zones cannot change (one installed before this check existed).
+    const fix = zones.teardown ? `its zones cannot change: remove it with '${zones.teardown}', then install again` : zoneProblem.fix;
+    throw badInput(zoneProblem.message, fix);
+  }
+  return identity;
+}
+
+/** One preflight question to EC2; an AWS error while asking is refused like bad input. */
+async function ask<T>(aws: AwsSession, operation: string, question: () => Promise<T>): Promise<T> {
   try {
-    refusal = await regionRefusal(await aws.ec2(), aws.region);
+    return await question();
   } catch (err) {
     throw badInput(
-      `cannot check region ${aws.region} (EC2 DescribeRegions): ${errorCode(err) || 'error'}: ${firstLine(err)}`,
+      `cannot check region ${aws.region} (EC2 ${operation}): ${errorCode(err) || 'error'}: ${firstLine(err)}`,
       remedy(err) ?? (classify(err) === 'other' ? 'check the region and your network, then run the command again' : 'run it again'),
     );
   }
-  if (refusal) throw badInput(refusal.message, refusal.fix);
-  return identity;
 }
 
 function firstLine(err: unknown): string {

@@ -12,7 +12,8 @@ export async function readConfigFile(path: string): Promise<ConfigFile> {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // Windows editors (Notepad, PowerShell's Out-File) start UTF-8 files with a BOM; JSON.parse refuses it.
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
     // V8 quotes part of the file, line breaks included: keep the error on one line.
     throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}`);

@@ -68,7 +68,15 @@ export const installConfigSchema = z
   .strict();
 export type InstallConfig = z.infer<typeof installConfigSchema>;
 
-export class ConfigError extends Error {}
+/** A value an operator can fix; `hint` says how when the generic "fix the value" would not. */
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
 
 /** Fills the guide's defaults in and checks everything an operator could get wrong. */
 export function buildInstallConfig(input: {
@@ -120,10 +128,48 @@ function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Bucket names: 3-63 characters in all; the longest type suffix is 17 characters. */
-const BUCKET_PREFIX = /^[a-z0-9][a-z0-9-]{1,44}$/;
+/**
+ * The longest of the bucket types that follow the prefix (`<prefix>-dependency-proxy`); a test
+ * holds it against the steps' list, so the config need not import a step.
+ */
+export const LONGEST_BUCKET_TYPE = 'dependency-proxy';
+const BUCKET_NAME_MAX = 63;
+const BUCKET_PREFIX_MAX = BUCKET_NAME_MAX - `-${LONGEST_BUCKET_TYPE}`.length;
+/**
+ * S3's naming rules as they bear on a prefix: lowercase letters, digits and hyphens, starting and
+ * ending with a letter or digit. No dots, though S3 allows them: GitLab reaches its buckets
+ * virtual-hosted style over HTTPS, and a dotted name breaks the *.s3.amazonaws.com certificate
+ * (and Transfer Acceleration).
+ */
+const BUCKET_PREFIX = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+/** Prefixes and suffixes S3 reserves (its alias, access point and directory bucket names). */
+const RESERVED_BUCKET_STARTS = ['xn--', 'sthree-', 'amzn-s3-demo-'];
+const RESERVED_BUCKET_ENDS = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'];
+
+/** Why S3 would refuse buckets named `<prefix>-<type>`, or undefined when it would not. */
+export function bucketPrefixProblem(prefix: string): string | undefined {
+  if (prefix.length > BUCKET_PREFIX_MAX) {
+    return `it is ${prefix.length} characters; S3 allows ${BUCKET_NAME_MAX} for a whole name and '-${LONGEST_BUCKET_TYPE}' takes ${BUCKET_NAME_MAX - BUCKET_PREFIX_MAX}, so use at most ${BUCKET_PREFIX_MAX}`;
+  }
+  if (!BUCKET_PREFIX.test(prefix)) {
+    return 'use lowercase letters, digits and hyphens only (no dots), starting and ending with a letter or digit';
+  }
+  const start = RESERVED_BUCKET_STARTS.find((reserved) => prefix.startsWith(reserved));
+  if (start) return `S3 reserves names starting with '${start}'`;
+  // Our names end with the type, so S3 would take these; we refuse them anyway so no bucket of
+  // ours reads like an access point or directory bucket alias to whoever audits the account.
+  const end = RESERVED_BUCKET_ENDS.find((reserved) => prefix.endsWith(reserved));
+  if (end) return `S3 reserves '${end}' at the end of a name for its aliases`;
+  return undefined;
+}
 
 function checkAccess(config: InstallConfig): void {
+  if (config.sshCidr !== undefined && config.sshFromAnywhere) {
+    throw new ConfigError(
+      `sshCidr ${config.sshCidr} (--ssh-cidr) and sshFromAnywhere (--ssh-from-anywhere) are both given, and they contradict each other`,
+      'give only one: --ssh-cidr for a trusted range, or --ssh-from-anywhere to open SSH to the whole internet',
+    );
+  }
   if (config.sshCidr !== undefined) {
     const net = parseOrExplain('sshCidr', config.sshCidr);
     if (net.bits === 0) {
@@ -132,10 +178,13 @@ function checkAccess(config: InstallConfig): void {
       );
     }
   }
-  if (config.bucketPrefix !== undefined && !BUCKET_PREFIX.test(config.bucketPrefix)) {
-    throw new ConfigError(
-      `bucketPrefix '${config.bucketPrefix}' is invalid: use 2-45 lowercase letters, digits or hyphens, starting with a letter or digit`,
-    );
+  if (config.bucketPrefix !== undefined) {
+    const problem = bucketPrefixProblem(config.bucketPrefix);
+    if (problem)
+      throw new ConfigError(
+        `bucketPrefix '${config.bucketPrefix}' is invalid: ${problem}`,
+        'choose another bucketPrefix (--bucket-prefix, or in --config); nothing was created',
+      );
   }
 }
 

@@ -1,14 +1,17 @@
 import { hostname } from 'node:os';
+import { unlinkSync } from 'node:fs';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { z } from 'zod';
 import { badInput } from '../errors.js';
 
-export interface LockInfo {
-  pid: number;
-  host: string;
-  command: string;
-  startedAt: string;
-}
+const lockInfoSchema = z.object({
+  pid: z.number().int().positive(),
+  host: z.string(),
+  command: z.string(),
+  startedAt: z.string(),
+});
+export type LockInfo = z.infer<typeof lockInfoSchema>;
 
 /**
  * One run at a time per deployment. The lock file appears atomically (written aside, then
@@ -32,13 +35,23 @@ export class DeploymentLock {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         }
         const holder = await readLock(path);
-        if (holder && isAlive(holder)) {
+        if (holder === 'released') continue;
+        if (!holder) {
+          // Ours appear whole (written aside, then linked), so this one is not ours half-written:
+          // an older tool's, a hand-made one, or emptied by a power cut. Its holder cannot be
+          // checked, and taking it over could let two runs build at once, so the operator decides.
+          throw badInput(
+            `the lock file ${path} is unreadable (it names no process)`,
+            `if no gitlab-aws run is using this deployment, delete ${path} and run the command again`,
+          );
+        }
+        if (isAlive(holder)) {
           throw badInput(
             `deployment is locked by PID ${holder.pid} (${holder.command}, since ${holder.startedAt})`,
             `wait for that run to finish; if PID ${holder.pid} is gone, delete ${path}`,
           );
         }
-        if (holder) onStale(holder);
+        onStale(holder);
         await unlink(path).catch(() => undefined);
       }
       throw badInput(`could not take the lock ${path}`, 'another run keeps taking it; try again');
@@ -50,14 +63,35 @@ export class DeploymentLock {
   async release(): Promise<void> {
     await unlink(this.path).catch(() => undefined);
   }
+
+  /** For a process about to exit at once (a second Ctrl-C), when no promise will run again. */
+  releaseNow(): void {
+    try {
+      unlinkSync(this.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
 }
 
-async function readLock(path: string): Promise<LockInfo | undefined> {
+/** The holder a lock file names, or undefined when it names none (garbage, `{}`, empty). */
+async function readLock(path: string): Promise<LockInfo | 'released' | undefined> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as LockInfo;
-  } catch {
-    return undefined; // unreadable: treat as stale, it was never completely written by us
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    // Released between our link attempt and this read: the next attempt takes it.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'released';
+    throw err;
   }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = lockInfoSchema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** Whether the process that wrote a lock still runs (on another host: assumed so). */

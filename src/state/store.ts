@@ -13,19 +13,23 @@ export function statePaths(stateDir: string, deployment: string) {
  * Reads the state file of a deployment, or undefined when there is none. A file that cannot be
  * trusted (unparseable, invalid, or written by a newer gitlab-aws) is refused, never overwritten.
  */
-export async function readState(file: string): Promise<StateDoc | undefined> {
+export async function readState(file: string, { discover = 'gitlab-aws status --discover' } = {}): Promise<StateDoc | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw badInput(
+      `cannot read state file ${file} (${code === 'EISDIR' ? 'it is a directory' : (code ?? 'error')})`,
+      'move it aside or fix its permissions; it was not changed',
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw corrupted(file, 'it is not valid JSON');
+    throw corrupted(file, 'it is not valid JSON', discover);
   }
   const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (typeof version === 'number' && version > STATE_SCHEMA_VERSION) {
@@ -37,15 +41,16 @@ export async function readState(file: string): Promise<StateDoc | undefined> {
   const parsed = stateSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw corrupted(file, `${issue.path.join('.') || 'document'}: ${issue.message}`);
+    throw corrupted(file, `${issue.path.join('.') || 'document'}: ${issue.message}`, discover);
   }
   return parsed.data;
 }
 
-function corrupted(file: string, why: string) {
+/** `discover` is the command, as the operator would paste it, that lists what AWS holds. */
+function corrupted(file: string, why: string, discover: string) {
   return badInput(
     `state file ${file} is corrupted (${why})`,
-    `it was not changed; restore ${file}.bak over it, or move it aside and run 'gitlab-aws status --discover' to see what exists`,
+    `it was not changed; restore ${file}.bak over it, or move it aside and run '${discover}' to see what exists`,
   );
 }
 

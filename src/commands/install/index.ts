@@ -6,7 +6,7 @@ import { foreignVpcNote, foreignVpcs, foreignVpcWarning } from '../../steps/vpc.
 import { buildPlan, planLines } from '../../ui/plan.js';
 import { VERSION } from '../../version.js';
 import { execute, exitCodeOf } from '../execute.js';
-import { resumeCommand, type CommandContext } from '../options.js';
+import { commandLine, type CommandContext } from '../options.js';
 import { runPipeline } from '../pipeline.js';
 
 /**
@@ -21,7 +21,7 @@ export function install({ resume }: { resume: boolean }) {
         if (resume && !deployment.state) {
           throw badInput(
             `there is no deployment '${options.deployment}' in ${options.stateDir} to resume`,
-            `start one with 'gitlab-aws install'`,
+            `start one with '${commandLine(options, 'install')}'`,
           );
         }
       },
@@ -52,6 +52,7 @@ export function install({ resume }: { resume: boolean }) {
         deployment.state
           ? { id: 'confirm-resume', message: 'Continue this deployment?', default: false, withYes: true }
           : { id: 'confirm-install', message: 'Create these resources?', default: false, withYes: true },
+      builds: true,
       lock: resume ? 'gitlab-aws resume' : 'gitlab-aws install',
       async run({ deployment, aws }, state) {
         const store = state
@@ -74,7 +75,7 @@ export function install({ resume }: { resume: boolean }) {
             code: 'install.done',
             text: [
               `Deployment '${options.deployment}' is up: ${resources} resources recorded in ${deployment.paths.file}.`,
-              `See them with 'gitlab-aws status${options.sandbox ? ' --sandbox' : ''}'; remove them with '${resumeCommand(options, 'teardown')}'.`,
+              `See them with '${commandLine(options, 'status')}'; remove them with '${commandLine(options, 'teardown')}'.`,
             ].join('\n'),
             data: { deployment: options.deployment, resources, stateFile: deployment.paths.file },
           });

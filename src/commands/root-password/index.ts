@@ -1,7 +1,7 @@
 import { classify, errorCode, remedy } from '../../aws/errors.js';
 import { badInput, errorMessage, EXIT, ExitError, type ExitCode } from '../../errors.js';
 import { guideNames } from '../../steps/names.js';
-import type { CommandContext } from '../options.js';
+import { commandLine, type CommandContext } from '../options.js';
 import { runPipeline } from '../pipeline.js';
 
 /**
@@ -12,7 +12,12 @@ export async function rootPassword(ctx: CommandContext): Promise<ExitCode> {
   const { options, host } = ctx;
   return runPipeline(ctx, {
     check(deployment) {
-      if (!deployment.state) throw badInput(`there is no deployment '${options.deployment}' in ${options.stateDir}`);
+      if (!deployment.state) {
+        throw badInput(
+          `there is no deployment '${options.deployment}' in ${options.stateDir}`,
+          `check --deployment and --state-dir, or install it with '${commandLine(options, 'install')}'`,
+        );
+      }
     },
     async run({ aws }) {
       const name = `${guideNames(options.deployment).parameterPath}/root-password`;
@@ -30,7 +35,7 @@ export async function rootPassword(ctx: CommandContext): Promise<ExitCode> {
           );
         }
       }
-      if (!value) throw badInput(`no root password stored at ${name}`, 'run install (or resume) first');
+      if (!value) throw badInput(`no root password stored at ${name}`, `finish the install first: '${commandLine(options, 'resume')}'`);
       host.notify({ level: 'result', code: 'root-password', text: value, data: { username: 'root', password: value } });
       return EXIT.ok;
     },

@@ -4,7 +4,7 @@ import type { IoHost } from '../../ui/host.js';
 import { resolveDeployment, type Deployment } from '../deployment.js';
 import { blankState, discoverDeployment, resourceLine, type DiscoveredResource } from '../discovery.js';
 import { execute, exitCodeOf } from '../execute.js';
-import { resumeCommand, type CommandContext, type GlobalOptions } from '../options.js';
+import { commandLine, type CommandContext, type GlobalOptions } from '../options.js';
 import { runPipeline } from '../pipeline.js';
 
 interface TeardownFlags {
@@ -105,7 +105,7 @@ export async function teardown(ctx: CommandContext, own: TeardownFlags): Promise
             code: 'teardown.kept',
             text: [
               `Kept ${kept.length} S3 bucket(s) that hold data: ${kept.map((r) => r.id).join(', ')}.`,
-              `Everything else is gone. To delete the buckets and their data too: ${resumeCommand(options, 'teardown')} --delete-data`,
+              `Everything else is gone. To delete the buckets and their data too: ${commandLine(options, 'teardown', {}, '--delete-data')}`,
             ].join('\n'),
             data: { deployment: name, kept: kept.map((r) => r.id) },
           });
@@ -139,7 +139,7 @@ function nothingToTearDown(host: IoHost, name: string, region: string): ExitCode
 }
 
 function noDeployment(options: GlobalOptions, deployment: Deployment): Error {
-  const discover = `${resumeCommand(options, 'teardown')} --region ${deployment.config.region} --discover`;
+  const discover = commandLine(options, 'teardown', { region: deployment.config.region }, '--discover');
   return badInput(
     `there is no deployment '${options.deployment}' in ${options.stateDir}`,
     `check --deployment and --state-dir; to remove what AWS holds tagged with this deployment without a state file: ${discover}`,
