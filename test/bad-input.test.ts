@@ -190,7 +190,7 @@ describe('bad input', () => {
   it.each([
     ['resume', /start one with 'gitlab-aws install --deployment poc --state-dir (\S+) --sandbox'\)$/],
     ['root-password', /install it with 'gitlab-aws install --deployment poc --state-dir (\S+) --sandbox'\)$/],
-    ['teardown', /'gitlab-aws status --discover --deployment poc --state-dir (\S+) --region us-west-2 --sandbox' lists what AWS holds/],
+    ['teardown', /without a state file: gitlab-aws teardown --discover --deployment poc --state-dir (\S+) --region us-west-2 --sandbox\)$/],
   ])('%s of a deployment that does not exist names the command to run next, for this state directory', async (verb, hint) => {
     const dir = await tempDir();
     const run = await runCli([verb, '--sandbox', '--yes', '--deployment', 'poc', '--state-dir', dir]);
