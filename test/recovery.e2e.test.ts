@@ -107,6 +107,29 @@ describe('install continues whatever state it finds', () => {
     expect(routeB).toMatchObject({ NatGatewayId: liveB[0]!.NatGatewayId, State: 'active' });
   });
 
+  it('after the IAM policy, a bucket and a secret were deleted by hand, re-creates each of them', async () => {
+    const dir = await tempDir();
+    const plan = await installed(dir);
+    const aws = await operator(dir);
+    const account = (await (await aws.sts()).getCallerIdentity({})).Account!;
+    const iam = await aws.iam();
+    const state = (await readState(statePaths(dir, 'gitlab').file))!;
+    const { roleName, policyArn } = state.steps['iam-role']!.outputs as { roleName: string; policyArn: string };
+    await iam.detachRolePolicy({ RoleName: roleName, PolicyArn: policyArn });
+    await iam.deletePolicy({ PolicyArn: policyArn });
+    await (await aws.s3()).deleteBucket({ Bucket: `gl-gitlab-${account}-pages` });
+    await (await aws.ssm()).deleteParameters({ Names: ['/gitlab-aws/gitlab/root-password'] });
+    await aws.close();
+
+    await expectCleanInstall(dir, plan);
+    const after = await operator(dir);
+    const attached = await (await after.iam()).listAttachedRolePolicies({ RoleName: roleName });
+    const password = await (await after.ssm()).getParameter({ Name: '/gitlab-aws/gitlab/root-password', WithDecryption: true });
+    await after.close();
+    expect(attached.AttachedPolicies?.map((p) => p.PolicyArn)).toEqual([policyArn]);
+    expect(password.Parameter?.Value).toMatch(/^[\w-]{32}$/);
+  });
+
   it('after NAT gateways failed and the operator deleted them as advised, a resume creates new ones', async () => {
     const dir = await tempDir();
     const plan = await planFor(dir);

@@ -140,7 +140,10 @@ export const iamRole = defineStep({
   async verify(ctx, outputs) {
     const iam = await ctx.aws.iam();
     const profile = await unlessNotFound(() => iam.getInstanceProfile({ InstanceProfileName: outputs.instanceProfileName }));
-    return Boolean(profile?.InstanceProfile?.Roles?.some((r) => r.RoleName === outputs.roleName));
+    if (!profile?.InstanceProfile?.Roles?.some((r) => r.RoleName === outputs.roleName)) return false;
+    // The policy can be detached and deleted by hand while role and profile stay.
+    const attached = await unlessNotFound(() => iam.listAttachedRolePolicies({ RoleName: outputs.roleName }));
+    return Boolean(attached?.AttachedPolicies?.some((p) => p.PolicyArn === outputs.policyArn));
   },
 
   async discover(ctx) {
