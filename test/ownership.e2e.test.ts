@@ -1,11 +1,12 @@
-import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
 import { TAG_DEPLOYMENT } from '../src/aws/tags.js';
 import type { StateDoc } from '../src/state/schema.js';
 import { readState } from '../src/state/store.js';
-import { readWorld, runCli, sandboxInventory, statusJson, tempDir } from './helpers.js';
+import { readWorld, runCli, sandboxInventory, statusJson } from './helpers.js';
+import { sandboxFixtures } from './sandbox-fixtures.js';
 
 /**
  * Ownership, checked at the moment of deleting: a resource is this deployment's only if it
@@ -14,19 +15,8 @@ import { readWorld, runCli, sandboxInventory, statusJson, tempDir } from './help
  */
 
 const REGION = 'us-west-2';
-const dirs: string[] = [];
-const sessions: AwsSession[] = [];
 
-afterEach(async () => {
-  for (const session of sessions.splice(0)) await session.close();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function stateDir(): Promise<string> {
-  const dir = await tempDir('gitlab-aws-own-');
-  dirs.push(dir);
-  return dir;
-}
+const { stateDir, keep } = sandboxFixtures('gitlab-aws-own-');
 
 const cli = (dir: string, args: string[], env: Record<string, string> = {}) =>
   runCli([...args, '--sandbox', '--yes', '--state-dir', dir], env);
@@ -55,7 +45,7 @@ async function writeSeed(dir: string, calls: unknown[]): Promise<Record<string, 
 /** "Someone else" in the same sandbox account: the SDK clients on the same world, outside our CLI. */
 async function someoneElse(dir: string): Promise<AwsSession> {
   const session = await createAwsSession({ region: REGION, sandbox: { stateDir: dir } });
-  sessions.push(session);
+  keep(session);
   return session;
 }
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import { readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
@@ -8,27 +8,20 @@ import { TAG_DEPLOYMENT } from '../src/aws/tags.js';
 import { openSandbox, sandboxOptionsFromEnv } from '../src/sandbox/index.js';
 import { dice } from '../src/sandbox/random.js';
 import { worldFile } from '../src/sandbox/world.js';
-import { readWorld, sandboxInventory, tempDir } from './helpers.js';
+import { readWorld, sandboxInventory } from './helpers.js';
+import { sandboxFixtures } from './sandbox-fixtures.js';
 
 const REGION = 'us-west-2';
-const dirs: string[] = [];
-const sessions: AwsSession[] = [];
 
 afterEach(async () => {
   delete process.env.GITLAB_AWS_SANDBOX_SEED;
-  for (const session of sessions.splice(0)) await session.close();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-async function stateDir(): Promise<string> {
-  const dir = await tempDir('gitlab-aws-account-');
-  dirs.push(dir);
-  return dir;
-}
+const { stateDir, keep } = sandboxFixtures('gitlab-aws-account-');
 
 async function session(dir: string): Promise<AwsSession> {
   const s = await createAwsSession({ region: REGION, sandbox: { stateDir: dir } });
-  sessions.push(s);
+  keep(s);
   return s;
 }
 

@@ -1,10 +1,9 @@
-import { rm } from 'node:fs/promises';
 import type { EC2, RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
 import { classify, errorCode } from '../src/aws/errors.js';
 import { AWS_MINUTES, MINUTE } from '../src/aws/durations.js';
-import { tempDir } from './helpers.js';
+import { sandboxFixtures, failure } from './sandbox-fixtures.js';
 
 /**
  * What test/sandbox-vpc-network.test.ts leaves out: instances holding security groups, the
@@ -12,34 +11,21 @@ import { tempDir } from './helpers.js';
  * Driven through the real SDK clients.
  */
 const REGION = 'us-west-2';
-const sessions: AwsSession[] = [];
-const dirs: string[] = [];
+const { stateDir, keep } = sandboxFixtures('gitlab-aws-network-');
 
 beforeEach(() => {
   process.env.GITLAB_AWS_SANDBOX_FAULTS = JSON.stringify({ consistencyLag: 0 });
 });
 afterEach(async () => {
   delete process.env.GITLAB_AWS_SANDBOX_FAULTS;
-  for (const session of sessions.splice(0)) await session.close();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
 /** A sandbox session; it reads GITLAB_AWS_SANDBOX_FAULTS as it is created. */
 async function session(): Promise<AwsSession> {
-  const dir = await tempDir('gitlab-aws-network-');
-  dirs.push(dir);
+  const dir = await stateDir();
   const created = await createAwsSession({ region: REGION, sandbox: { stateDir: dir } });
-  sessions.push(created);
+  keep(created);
   return created;
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
 }
 
 const tagged = (resourceType: string, name: string) => [{ ResourceType: resourceType, Tags: [{ Key: 'Name', Value: name }] }] as never;

@@ -1,29 +1,16 @@
-import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { S3 } from '@aws-sdk/client-s3';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
+import { describe, expect, it } from 'vitest';
+import { createAwsSession } from '../src/aws/clients.js';
 import { classify, errorCode } from '../src/aws/errors.js';
 import type { S3Bucket, S3ObjectVersion } from '../src/sandbox/s3.js';
 import { emptyWorld, saveWorld, worldFile, type World } from '../src/sandbox/world.js';
-import { tempDir } from './helpers.js';
+import { sandboxFixtures } from './sandbox-fixtures.js';
 
 const REGION = 'us-west-2';
 const FOREIGN_ACCOUNT = '999988887777';
 
-const dirs: string[] = [];
-const sessions: AwsSession[] = [];
-
-afterEach(async () => {
-  for (const session of sessions.splice(0)) await session.close();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function stateDir(): Promise<string> {
-  const dir = await tempDir('gitlab-aws-s3-ssm-');
-  dirs.push(dir);
-  return dir;
-}
+const { stateDir, keep, closed } = sandboxFixtures('gitlab-aws-s3-ssm-');
 
 /** A session answered by the sandbox; `seed` writes a world first (what another account holds). */
 async function session(options: { dir?: string; region?: string; seed?: (world: World) => void } = {}) {
@@ -34,7 +21,7 @@ async function session(options: { dir?: string; region?: string; seed?: (world: 
     await saveWorld(worldFile(dir), JSON.stringify(world));
   }
   const s = await createAwsSession({ region: options.region ?? REGION, sandbox: { stateDir: dir } });
-  sessions.push(s);
+  keep(s);
   return { session: s, dir };
 }
 
@@ -136,7 +123,7 @@ describe('sandbox S3 behind the real SDK client', () => {
     const { session: west, dir } = await session();
     await (await west.s3()).createBucket({ Bucket: 'gl-gitlab-pages' });
     await west.close();
-    sessions.splice(sessions.indexOf(west), 1);
+    closed(west);
 
     const { session: east } = await session({ dir, region: 'us-east-1' });
     const s3 = await east.s3();
@@ -529,7 +516,7 @@ describe('sandbox SSM Parameter Store behind the real SDK client', () => {
     const { session: west, dir } = await session();
     await (await west.ssm()).putParameter({ Name: '/gitlab-aws/gitlab/region', Value: 'west', Type: 'String' });
     await west.close();
-    sessions.splice(sessions.indexOf(west), 1);
+    closed(west);
 
     const { session: east } = await session({ dir, region: 'us-east-1' });
     const ssm = await east.ssm();

@@ -1,4 +1,4 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EC2 } from '@aws-sdk/client-ec2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { SANDBOX_SERVICES } from '../src/sandbox/services.js';
 import { emptyWorld, saveWorld, worldFile, type World } from '../src/sandbox/world.js';
 import { openSandbox } from '../src/sandbox/index.js';
 import { tempDir } from './helpers.js';
+import { sandboxFixtures, failure } from './sandbox-fixtures.js';
 
 /**
  * The sandbox's shape as a user of it notices it: one service list shared by the session and the
@@ -21,35 +22,22 @@ import { tempDir } from './helpers.js';
  * gone, DescribeRegions, and the two small services (Route 53, ACM) a seed can stage.
  */
 const REGION = 'us-west-2';
-const sessions: AwsSession[] = [];
-const dirs: string[] = [];
+const { stateDir, keep } = sandboxFixtures('gitlab-aws-structure-');
 
 beforeEach(() => {
   process.env.GITLAB_AWS_SANDBOX_FAULTS = JSON.stringify({ consistencyLag: 0 });
 });
 afterEach(async () => {
   delete process.env.GITLAB_AWS_SANDBOX_FAULTS;
-  for (const session of sessions.splice(0)) await session.close();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
 async function session(dir?: string, region = REGION): Promise<AwsSession> {
-  const stateDir = dir ?? (await tempDir('gitlab-aws-structure-'));
-  dirs.push(stateDir);
-  const created = await createAwsSession({ region, sandbox: { stateDir } });
-  sessions.push(created);
+  const created = await createAwsSession({ region, sandbox: { stateDir: dir ?? (await stateDir()) } });
+  keep(created);
   return created;
 }
 
 /** The error a call failed with; a call that succeeds fails the test. */
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 function fixture(name: string): Promise<Buffer> {
   return readFile(join(import.meta.dirname, 'fixtures', name));
@@ -249,7 +237,8 @@ describe('DescribeRegions', () => {
 
 describe('Route 53 and ACM, enough to stage an existing hosted zone and an issued certificate', () => {
   it('creates hosted zones, gets them by ID (with or without /hostedzone/), and lists them by name in DNS order', async () => {
-    const aws = await session();
+    const dir = await stateDir();
+    const aws = await session(dir);
     const route53 = await aws.route53();
     const created = await route53.createHostedZone({ Name: 'example.com', CallerReference: 'seed-1' });
     const id = created.HostedZone!.Id!;
@@ -280,7 +269,7 @@ describe('Route 53 and ACM, enough to stage an existing hosted zone and an issue
       ResourceId: id,
       AddTags: [{ Key: 'gitlab-aws:deployment', Value: 'dns-team' }],
     });
-    const sandbox = await openSandbox({ stateDir: dirs.at(-1)! });
+    const sandbox = await openSandbox({ stateDir: dir });
     expect(sandbox.inventory('dns-team')).toEqual([
       {
         type: 'AWS::Route53::HostedZone',
@@ -293,7 +282,8 @@ describe('Route 53 and ACM, enough to stage an existing hosted zone and an issue
   });
 
   it('imports a certificate as ISSUED, describes and lists it, and refuses a key that does not match', async () => {
-    const aws = await session();
+    const dir = await stateDir();
+    const aws = await session(dir);
     const acm = await aws.acm();
     const [certificate, key, other] = await Promise.all([
       fixture('gitlab.example.com.crt'),
@@ -327,7 +317,7 @@ describe('Route 53 and ACM, enough to stage an existing hosted zone and an issue
     expect(listed.CertificateSummaryList!.map((c) => [c.CertificateArn, c.DomainName])).toEqual([[CertificateArn, 'gitlab.example.com']]);
     expect((await acm.listCertificates({ CertificateStatuses: ['PENDING_VALIDATION'] })).CertificateSummaryList).toEqual([]);
     // ACM is regional: another region neither lists nor finds it.
-    const elsewhere = await (await session(dirs[0], 'eu-west-1')).acm();
+    const elsewhere = await (await session(dir, 'eu-west-1')).acm();
     expect((await elsewhere.listCertificates({})).CertificateSummaryList).toEqual([]);
     expect((await failure(elsewhere.describeCertificate({ CertificateArn }))).name).toBe('ResourceNotFoundException');
   });

@@ -1,24 +1,16 @@
-import { rm } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
+import { describe, expect, it } from 'vitest';
+import { createAwsSession } from '../src/aws/clients.js';
 import { errorCode } from '../src/aws/errors.js';
 import { resourceTags, TAG_DEPLOYMENT } from '../src/aws/tags.js';
-import { tempDir } from './helpers.js';
+import { sandboxFixtures } from './sandbox-fixtures.js';
 
-const dirs: string[] = [];
-const sessions: AwsSession[] = [];
-
-afterEach(async () => {
-  for (const session of sessions.splice(0)) await session.close();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+const { stateDir, keep } = sandboxFixtures('gitlab-aws-tagging-');
 
 async function account() {
-  const dir = await tempDir('gitlab-aws-tagging-');
-  dirs.push(dir);
+  const dir = await stateDir();
   const open = async (region: string) => {
     const s = await createAwsSession({ region, sandbox: { stateDir: dir } });
-    sessions.push(s);
+    keep(s);
     return s;
   };
   return { oregon: await open('us-west-2'), ireland: await open('eu-west-1') };

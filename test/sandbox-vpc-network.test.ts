@@ -3,6 +3,7 @@ import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
 import { classify, errorCode } from '../src/aws/errors.js';
 import { AWS_MINUTES, MINUTE } from '../src/aws/durations.js';
 import { tempDir } from './helpers.js';
+import { failure } from './sandbox-fixtures.js';
 
 /**
  * The sandbox's networking behaves as AWS does where an installer has to cope: NAT gateways
@@ -18,15 +19,6 @@ beforeEach(async () => {
 afterEach(() => {
   delete process.env.GITLAB_AWS_SANDBOX_FAULTS;
 });
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 async function network(withGateway = true) {
   const ec2 = await aws.ec2();

@@ -1,5 +1,4 @@
 import { Socket } from 'node:net';
-import { rm } from 'node:fs/promises';
 import type { RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
@@ -7,7 +6,8 @@ import { classify } from '../src/aws/errors.js';
 import { AWS_MINUTES, MINUTE } from '../src/aws/durations.js';
 import { TAG_DEPLOYMENT } from '../src/aws/tags.js';
 import { openSandbox, type SandboxFaults } from '../src/sandbox/index.js';
-import { readWorld, shape, tempDir } from './helpers.js';
+import { readWorld, shape } from './helpers.js';
+import { sandboxFixtures } from './sandbox-fixtures.js';
 
 const REGION = 'us-west-2';
 const AZ_A = `${REGION}a`;
@@ -21,22 +21,12 @@ const POLICY = JSON.stringify({
   Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: '*' }],
 });
 
-const dirs: string[] = [];
-const sessions: AwsSession[] = [];
-
 afterEach(async () => {
   delete process.env.GITLAB_AWS_SANDBOX_FAULTS;
   vi.restoreAllMocks();
-  // One at a time: two sandboxes of one process saving into the same directory would race.
-  for (const session of sessions.splice(0)) await session.close();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-async function stateDir(): Promise<string> {
-  const dir = await tempDir('gitlab-aws-sandbox-');
-  dirs.push(dir);
-  return dir;
-}
+const { stateDir, keep, closed } = sandboxFixtures('gitlab-aws-sandbox-');
 
 /**
  * A session whose SDK clients are answered by the sandbox. Faults reach the sandbox only through
@@ -47,7 +37,7 @@ async function sandboxSession(dir: string, faults: SandboxFaults = { consistency
   process.env.GITLAB_AWS_SANDBOX_FAULTS = JSON.stringify(faults);
   try {
     const session = await createAwsSession({ region, sandbox: { stateDir: dir } });
-    sessions.push(session);
+    keep(session);
     return session;
   } finally {
     delete process.env.GITLAB_AWS_SANDBOX_FAULTS;
@@ -273,7 +263,7 @@ describe('sandbox behind the real SDK clients', () => {
     await first.clock.sleep(10 * MINUTE);
     const stoppedAt = first.clock.now();
     await first.close();
-    sessions.splice(sessions.indexOf(first), 1);
+    closed(first);
 
     const second = await sandboxSession(dir);
 
