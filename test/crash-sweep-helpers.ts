@@ -314,6 +314,13 @@ export async function leftOver(stateDir: string): Promise<string[]> {
   return (await sandboxInventory(stateDir)).map((r) => `${r.type} ${r.id}`);
 }
 
+/** Tears the deployment in `dir` down on `lane`: the problems if anything is left, or if it failed. */
+export async function tearsDownToNothing(dir: string, lane: Lane): Promise<string[]> {
+  const torn = await lane.cli('teardown', dir);
+  const left = await leftOver(dir);
+  return torn.code !== 0 || left.length ? [`teardown exited ${torn.code} leaving ${left.join(', ')}: ${firstError(torn.stderr)}`] : [];
+}
+
 /** The first line of what a failed run printed, enough to tell one defect from another. */
 export function firstError(stderr: string): string {
   return (

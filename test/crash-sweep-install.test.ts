@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { statePaths } from '../src/state/store.js';
 import { sandboxInventory, shape } from './helpers.js';
-import { CrashSweep, firstError, installedProblems, leftOver, SWEEP_TIMEOUT } from './crash-sweep-helpers.js';
+import { tearsDownToNothing, CrashSweep, firstError, installedProblems, leftOver, SWEEP_TIMEOUT } from './crash-sweep-helpers.js';
 
 /**
  * The promise of the state file: whatever moment the process dies during an install, a resume
@@ -46,13 +46,7 @@ describe('crash sweep over an install', () => {
   it(
     'tears down to nothing, recorded or not, straight after a crash at every mutating call',
     async () => {
-      const problems = await sweep.fromEveryPoint('teardown', async (dir, lane) => {
-        const torn = await lane.cli('teardown', dir);
-        const left = await leftOver(dir);
-        return torn.code !== 0 || left.length
-          ? [`teardown exited ${torn.code} leaving ${left.join(', ')}: ${firstError(torn.stderr)}`]
-          : [];
-      });
+      const problems = await sweep.fromEveryPoint('teardown', tearsDownToNothing);
       expect(problems).toEqual([]);
     },
     SWEEP_TIMEOUT,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxInventory, shape } from './helpers.js';
-import { CrashSweep, firstError, installedProblems, leftOver, SWEEP_TIMEOUT } from './crash-sweep-helpers.js';
+import { tearsDownToNothing, CrashSweep, firstError, installedProblems, leftOver, SWEEP_TIMEOUT } from './crash-sweep-helpers.js';
 
 /**
  * A teardown may die at any moment too: from wherever it stopped, another teardown must end with
@@ -25,13 +25,7 @@ describe('crash sweep over a teardown', () => {
   it(
     'tears down to nothing after a crash at every mutating call of a teardown',
     async () => {
-      const problems = await sweep.fromEveryPoint('teardown', async (dir, lane) => {
-        const torn = await lane.cli('teardown', dir);
-        const left = await leftOver(dir);
-        return torn.code !== 0 || left.length
-          ? [`teardown exited ${torn.code} leaving ${left.join(', ')}: ${firstError(torn.stderr)}`]
-          : [];
-      });
+      const problems = await sweep.fromEveryPoint('teardown', tearsDownToNothing);
       expect(problems).toEqual([]);
     },
     SWEEP_TIMEOUT,
