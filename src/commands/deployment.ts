@@ -111,7 +111,17 @@ function show(value: unknown): string {
 }
 
 function answers(options: GlobalOptions) {
-  return { sshCidr: options.sshCidr, sshFromAnywhere: options.sshFromAnywhere, bucketPrefix: options.bucketPrefix };
+  const cache = {
+    nodeType: options.cacheNodeType,
+    engine: options.cacheEngine,
+    replicas: options.cacheReplicas === undefined ? undefined : Number(options.cacheReplicas),
+  };
+  return {
+    sshCidr: options.sshCidr,
+    sshFromAnywhere: options.sshFromAnywhere,
+    bucketPrefix: options.bucketPrefix,
+    cache: Object.values(cache).some((v) => v !== undefined) ? cache : undefined,
+  };
 }
 
 function answersGiven(options: GlobalOptions): boolean {

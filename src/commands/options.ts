@@ -16,6 +16,10 @@ export interface GlobalOptions {
   sshCidr?: string;
   sshFromAnywhere?: boolean;
   bucketPrefix?: string;
+  cacheNodeType?: string;
+  cacheEngine?: string;
+  /** As typed: the config check says what is wrong with a count that is not one. */
+  cacheReplicas?: string;
   /** teardown: delete buckets that hold data too. */
   deleteData?: boolean;
 }

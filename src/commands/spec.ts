@@ -26,4 +26,7 @@ export const ANSWER_OPTIONS = [
   { flags: '--ssh-cidr <cidr>', description: 'trusted range for SSH to the load balancer (Git) and the bastions, e.g. 203.0.113.0/24' },
   { flags: '--ssh-from-anywhere', description: 'open SSH to 0.0.0.0/0 and ::/0 (not recommended)' },
   { flags: '--bucket-prefix <prefix>', description: 'S3 bucket names become <prefix>-<type> (default gl-<deployment>-<account>)' },
+  { flags: '--cache-node-type <type>', description: 'ElastiCache node type (default cache.t3.medium)' },
+  { flags: '--cache-engine <engine>', description: "ElastiCache engine: 'valkey' (Valkey 7.2, the default) or 'redis' (Redis OSS 7.1)" },
+  { flags: '--cache-replicas <count>', description: 'ElastiCache replicas beside the primary, 1 to 5 (default 1)' },
 ];

@@ -16,6 +16,20 @@ export const GUIDE_NETWORK = {
 export const SUBNET_KEYS = ['publicA', 'privateA', 'publicB', 'privateB'] as const;
 export type SubnetKey = (typeof SUBNET_KEYS)[number];
 
+/**
+ * The guide's cache: GitLab's docs recommend ElastiCache for Valkey 7.2 on AWS (Redis OSS 7.1 the
+ * alternative), a cache.t3.medium primary and one replica in the other Availability Zone.
+ */
+export const CACHE_DEFAULTS = { nodeType: 'cache.t3.medium', engine: 'valkey', replicas: 1 } as const;
+export const CACHE_ENGINES = ['valkey', 'redis'] as const;
+/**
+ * A cluster-mode-disabled replication group holds a primary and up to five replicas; Multi-AZ
+ * with automatic failover, which the guide turns on, needs at least one.
+ */
+export const CACHE_REPLICAS = { min: 1, max: 5 } as const;
+/** cache.<family>.<size>, as ElastiCache names its node types (cache.t3.medium, cache.r7g.large). */
+const CACHE_NODE_TYPE = /^cache\.[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+
 /** A deployment name becomes part of every resource name, so it must be valid in all of them. */
 export const DEPLOYMENT_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 
@@ -37,6 +51,10 @@ export const configFileSchema = z
     sshCidr: z.string().optional(),
     sshFromAnywhere: z.boolean().optional(),
     bucketPrefix: z.string().optional(),
+    cache: z
+      .object({ nodeType: z.string().optional(), engine: z.string().optional(), replicas: z.number().optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 export type ConfigFile = z.infer<typeof configFileSchema>;
@@ -64,6 +82,11 @@ export const installConfigSchema = z
     sshFromAnywhere: z.boolean(),
     /** Bucket names are `<prefix>-<type>`; absent: gl-<deployment>-<account id>. */
     bucketPrefix: z.string().optional(),
+    /** ElastiCache (guide: "Redis with ElastiCache"); older state files get the defaults. */
+    cache: z
+      .object({ nodeType: z.string(), engine: z.enum(['valkey', 'redis']), replicas: z.number().int() })
+      .strict()
+      .default(() => ({ ...CACHE_DEFAULTS })),
   })
   .strict();
 export type InstallConfig = z.infer<typeof installConfigSchema>;
@@ -84,9 +107,11 @@ export function buildInstallConfig(input: {
   region: string;
   file?: ConfigFile;
   /** Command-line answers; they win over the file's. */
-  flags?: Pick<ConfigFile, 'sshCidr' | 'sshFromAnywhere' | 'bucketPrefix'>;
+  flags?: Pick<ConfigFile, 'sshCidr' | 'sshFromAnywhere' | 'bucketPrefix' | 'cache'>;
 }): InstallConfig {
   const file = { ...input.file, ...definedOnly(input.flags ?? {}) };
+  // A flag overrides one cache answer of the file, not the file's whole cache object.
+  file.cache = { ...input.file?.cache, ...definedOnly(input.flags?.cache ?? {}) };
   const config: InstallConfig = {
     deployment: input.deployment,
     region: input.region,
@@ -96,6 +121,7 @@ export function buildInstallConfig(input: {
     sshFromAnywhere: file.sshFromAnywhere ?? false,
     ...(file.sshCidr ? { sshCidr: file.sshCidr } : {}),
     ...(file.bucketPrefix ? { bucketPrefix: file.bucketPrefix } : {}),
+    cache: cacheAnswers(file.cache),
   };
   checkInstallConfig(config);
   return config;
@@ -122,6 +148,31 @@ export function checkInstallConfig(config: InstallConfig): void {
   }
   checkNetwork(config);
   checkAccess(config);
+}
+
+/** The cache answers with the guide's defaults filled in, checked as ElastiCache would before anything is made. */
+function cacheAnswers(given: ConfigFile['cache']): InstallConfig['cache'] {
+  const cache = { ...CACHE_DEFAULTS, ...definedOnly(given ?? {}) };
+  if (!(CACHE_ENGINES as readonly string[]).includes(cache.engine)) {
+    throw new ConfigError(
+      `cache.engine '${cache.engine}' is not one this installer offers`,
+      `use 'valkey' (Valkey 7.2, GitLab's recommendation on AWS) or 'redis' (Redis OSS 7.1); nothing was created`,
+    );
+  }
+  if (!CACHE_NODE_TYPE.test(cache.nodeType)) {
+    throw new ConfigError(
+      `cache.nodeType '${cache.nodeType}' is not an ElastiCache node type`,
+      'name one like cache.t3.medium or cache.r7g.large; nothing was created',
+    );
+  }
+  const { min, max } = CACHE_REPLICAS;
+  if (!Number.isInteger(cache.replicas) || cache.replicas < min || cache.replicas > max) {
+    throw new ConfigError(
+      `cache.replicas ${cache.replicas} is out of range: a Multi-AZ replication group with automatic failover has ${min} to ${max} replicas`,
+      `set cache.replicas between ${min} and ${max}; nothing was created`,
+    );
+  }
+  return { nodeType: cache.nodeType, engine: cache.engine as InstallConfig['cache']['engine'], replicas: cache.replicas };
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {
