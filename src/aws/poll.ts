@@ -18,6 +18,29 @@ export interface PollOptions {
   onWait?: (seen: string) => void;
 }
 
+/** How long to wait for a resource, and how often to look. */
+export interface PollPace {
+  timeoutMs: number;
+  delayMs: number;
+  maxDelayMs: number;
+}
+
+const MINUTE_MS = 60_000;
+
+/**
+ * The pace for a resource AWS typically makes in `minutes`: the first look at about half that
+ * time, then every sixth of it, giving up at ten times it (five minutes at least). A 12-minute
+ * cache is then looked at about five times, not every 30 s from the start.
+ */
+export function paceFor(minutes: number): PollPace {
+  const typical = minutes * MINUTE_MS;
+  return {
+    timeoutMs: Math.max(5 * MINUTE_MS, 10 * typical),
+    delayMs: Math.max(5_000, Math.round(typical / 2)),
+    maxDelayMs: Math.max(30_000, Math.round(typical / 6)),
+  };
+}
+
 export type Check<T> = () => Promise<{ done: true; value: T } | { done: false; seen: string }>;
 
 /**

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { AwsClients } from '../aws/clients.js';
 import type { Clock } from '../aws/clock.js';
 import type { AwsErrorKind } from '../aws/errors.js';
-import type { Check } from '../aws/poll.js';
+import type { Check, PollPace } from '../aws/poll.js';
 import type { Tag } from '../aws/tags.js';
 import type { InstallConfig } from '../config/schema.js';
 
@@ -60,8 +60,11 @@ export interface StepContext<Needs extends readonly StepRef[] = readonly StepRef
   renewToken(name: string): Promise<void>;
   /** A line of progress for the operator ("waiting for NAT gateway nat-1: pending"). */
   progress(message: string): void;
-  /** Polls on the run's clock until done; fails with what it waited for and last saw. */
-  poll<T>(what: string, timeoutMs: number, check: Check<T>): Promise<T>;
+  /**
+   * Polls on the run's clock until done; fails with what it waited for and last saw. A pace
+   * (`paceFor(minutes)`) spaces the looks to the resource; a bare timeout looks every 5-30 s.
+   */
+  poll<T>(what: string, wait: number | PollPace, check: Check<T>): Promise<T>;
   /**
    * Does `work` for every item side by side, each on a timeline of its own (so in the sandbox
    * the parts take AWS's time once), and waits for every part before it reports the first

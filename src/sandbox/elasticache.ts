@@ -1,7 +1,15 @@
 import type { CacheCluster, ElastiCache, NodeGroup, ReplicationGroup } from '@aws-sdk/client-elasticache';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import { TAG_NAME } from '../aws/tags.js';
-import { awsError, sandboxResource, tagList, tagsFromList, type OperationContext, type SandboxService, type SdkOperations } from './core.js';
+import {
+  awsError,
+  sandboxResource,
+  tagList,
+  tagsFromList,
+  type OperationContext,
+  type SandboxService,
+  type SdkOperations,
+} from './core.js';
 import { byId, type Ec2Resource } from './ec2.js';
 import { placeEni, releaseEnis } from './network-interfaces.js';
 
@@ -144,7 +152,11 @@ function replicationGroupView(ctx: OperationContext, g: ReplicationGroupRecord):
   };
 }
 
-function cacheClusterView(ctx: OperationContext, g: ReplicationGroupRecord, member: ReplicationGroupRecord['members'][number]): CacheCluster {
+function cacheClusterView(
+  ctx: OperationContext,
+  g: ReplicationGroupRecord,
+  member: ReplicationGroupRecord['members'][number],
+): CacheCluster {
   return {
     CacheClusterId: member.id,
     ReplicationGroupId: g.id,

@@ -18,6 +18,9 @@ export function guideNames(deployment: string) {
     privateRouteTable: (zone: 'a' | 'b') => `${deployment}-private-${zone}`,
     securityGroup: (role: SecurityGroupRole) => `${deployment}-${role}-sec-group`,
     parameterPath: `/gitlab-aws/${deployment}`,
+    /** Guide: "Redis with ElastiCache": gitlab-redis-group and gitlab-redis. */
+    cacheSubnetGroup: `${deployment}-redis-group`,
+    replicationGroup: `${deployment}-redis`,
   };
 }
 
