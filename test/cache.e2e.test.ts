@@ -1,0 +1,175 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ElastiCache } from '@aws-sdk/client-elasticache';
+import { createAwsSession } from '../src/aws/clients.js';
+import { runCli, sandboxInventory } from './helpers.js';
+import { heldAndPlanned, planFor } from './plan-helpers.js';
+import { failure, sandboxFixtures } from './sandbox-fixtures.js';
+
+/**
+ * The guide's "Redis with ElastiCache", checked as an operator would read it with the AWS CLI:
+ * the cache subnet group, the replication group's mode, engine, nodes and their zones,
+ * encryption and AUTH; the AUTH token never written anywhere but SSM; a teardown to nothing.
+ */
+const REGION = 'us-west-2';
+const { stateDir, keep } = sandboxFixtures('gitlab-aws-cache-');
+const cli = (dir: string, ...args: string[]) => runCli([...args, '--sandbox', '--yes', '--state-dir', dir]);
+
+async function look(dir: string) {
+  const session = keep(await createAwsSession({ region: REGION, sandbox: { stateDir: dir } }));
+  return { session, ec: await session.elasticache(), ec2: await session.ec2(), ssm: await session.ssm() };
+}
+
+async function cacheAsSeen(ec: ElastiCache, id: string) {
+  const group = (await ec.describeReplicationGroups({ ReplicationGroupId: id })).ReplicationGroups![0]!;
+  const clusters = (await ec.describeCacheClusters({})).CacheClusters!.filter((c) => c.ReplicationGroupId === id);
+  return { group, clusters };
+}
+
+/** What the CLI wrote in `dir`: the state file, its backup, the log; not the sandbox's AWS (which is SSM's side). */
+async function ourFiles(dir: string): Promise<string> {
+  const texts: string[] = [];
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && entry.name !== 'sandbox-world.json') texts.push(await readFile(join(entry.parentPath, entry.name), 'utf8'));
+  }
+  return texts.join('\n');
+}
+
+describe('Redis with ElastiCache', () => {
+  it('builds the guide cache: Valkey 7.2, cluster mode off, a primary and a replica in two zones, encrypted, AUTH from SSM', async () => {
+    const dir = await stateDir();
+    const plan = await planFor(dir);
+    const run = await cli(dir, 'install', '--verbose');
+    expect(run.code, run.stderr).toBe(0);
+    const { held, planned } = await heldAndPlanned(dir, plan);
+    expect(held).toEqual(planned);
+    expect(planned).toEqual(
+      expect.arrayContaining([
+        'elasticache AWS::ElastiCache::SubnetGroup gitlab-redis-group',
+        'elasticache AWS::ElastiCache::ReplicationGroup gitlab-redis',
+      ]),
+    );
+
+    const { ec, ec2, ssm } = await look(dir);
+    const mine = [{ Name: 'tag:gitlab-aws:deployment', Values: ['gitlab'] }];
+    const subnets = (await ec2.describeSubnets({ Filters: mine })).Subnets!;
+    const privateSubnets = subnets.filter((s) => s.Tags?.some((t) => t.Key === 'Name' && t.Value!.startsWith('gitlab-private-')));
+    const subnetGroup = (await ec.describeCacheSubnetGroups({ CacheSubnetGroupName: 'gitlab-redis-group' })).CacheSubnetGroups![0]!;
+    expect(subnetGroup.Subnets!.map((s) => s.SubnetIdentifier).sort()).toEqual(privateSubnets.map((s) => s.SubnetId).sort());
+    const redisGroup = (
+      await ec2.describeSecurityGroups({ Filters: [...mine, { Name: 'group-name', Values: ['gitlab-redis-sec-group'] }] })
+    ).SecurityGroups![0]!;
+
+    const { group, clusters } = await cacheAsSeen(ec, 'gitlab-redis');
+    expect(group).toMatchObject({
+      Status: 'available',
+      ClusterEnabled: false,
+      Engine: 'valkey',
+      CacheNodeType: 'cache.t3.medium',
+      AutomaticFailover: 'enabled',
+      MultiAZ: 'enabled',
+      AtRestEncryptionEnabled: true,
+      TransitEncryptionEnabled: true,
+      AuthTokenEnabled: true,
+    });
+    const members = group.NodeGroups![0]!.NodeGroupMembers!;
+    expect(members.map((m) => m.CurrentRole)).toEqual(['primary', 'replica']);
+    // One node in each private subnet's zone: losing a zone leaves a node to fail over to.
+    expect(members.map((m) => m.PreferredAvailabilityZone).sort()).toEqual(privateSubnets.map((s) => s.AvailabilityZone).sort());
+    expect(group.NodeGroups![0]!.PrimaryEndpoint!.Port).toBe(6379);
+    expect(clusters).toHaveLength(2);
+    for (const cluster of clusters) {
+      expect(cluster).toMatchObject({ EngineVersion: '7.2', CacheSubnetGroupName: 'gitlab-redis-group' });
+      expect(cluster.SecurityGroups!.map((g) => g.SecurityGroupId)).toEqual([redisGroup.GroupId]);
+    }
+
+    // The AUTH token lives in SSM only: not in the state file, the log, or the verbose output.
+    const token = (await ssm.getParameter({ Name: '/gitlab-aws/gitlab/redis-auth-token', WithDecryption: true })).Parameter!.Value!;
+    expect(token.length).toBeGreaterThanOrEqual(16);
+    const files = await ourFiles(dir);
+    expect(files).toContain('gitlab-redis');
+    expect(files).not.toContain(token);
+    expect(run.stdout + run.stderr).not.toContain(token);
+    // The awaited state is in the progress line while the cache is created.
+    expect(run.stdout).toContain('waiting for replication group gitlab-redis to become available: creating');
+
+    const down = await cli(dir, 'teardown', '--delete-data');
+    expect(down.code, down.stderr).toBe(0);
+    expect(await sandboxInventory(dir)).toEqual([]);
+  });
+
+  it('takes Redis OSS 7.1, another node type and more replicas as answers, spreading the nodes over both zones', async () => {
+    const dir = await stateDir();
+    const args = ['--cache-engine', 'redis', '--cache-node-type', 'cache.r7g.large', '--cache-replicas', '2'];
+    const plan = await planFor(dir, args);
+    const run = await cli(dir, 'install', ...args);
+    expect(run.code, run.stderr).toBe(0);
+    const { held, planned } = await heldAndPlanned(dir, plan);
+    expect(held).toEqual(planned);
+    const { ec } = await look(dir);
+    const { group, clusters } = await cacheAsSeen(ec, 'gitlab-redis');
+    expect(group).toMatchObject({ Engine: 'redis', CacheNodeType: 'cache.r7g.large', MultiAZ: 'enabled' });
+    const zones = group.NodeGroups![0]!.NodeGroupMembers!.map((m) => m.PreferredAvailabilityZone);
+    expect(zones).toHaveLength(3);
+    expect(new Set(zones).size).toBe(2);
+    expect(clusters.map((c) => c.EngineVersion)).toEqual(['7.1', '7.1', '7.1']);
+  });
+
+  it('refuses, as ElastiCache does, an AUTH token without encryption in transit and Multi-AZ without failover', async () => {
+    const dir = await stateDir();
+    const run = await cli(dir, 'install');
+    expect(run.code, run.stderr).toBe(0);
+    const { ec } = await look(dir);
+    const base = {
+      ReplicationGroupId: 'someone-else',
+      ReplicationGroupDescription: 'x',
+      Engine: 'valkey',
+      EngineVersion: '7.2',
+      CacheNodeType: 'cache.t3.medium',
+      CacheSubnetGroupName: 'gitlab-redis-group',
+      NumCacheClusters: 2,
+    };
+    const noTransit = await failure(ec.createReplicationGroup({ ...base, AuthToken: 'a-long-enough-token-1234' }));
+    expect(noTransit.name).toBe('InvalidParameterCombination');
+    const badToken = await failure(
+      ec.createReplicationGroup({ ...base, TransitEncryptionEnabled: true, AuthToken: 'has/slash-and-is-long' }),
+    );
+    expect(badToken.name).toBe('InvalidParameterValue');
+    const multiAz = await failure(ec.createReplicationGroup({ ...base, MultiAZEnabled: true }));
+    expect(multiAz.name).toBe('InvalidParameterCombination');
+    // The subnet group cannot go while the cache stands on it.
+    const inUse = await failure(ec.deleteCacheSubnetGroup({ CacheSubnetGroupName: 'gitlab-redis-group' }));
+    expect(inUse.name).toBe('CacheSubnetGroupInUse');
+  });
+});
+
+describe('bad cache answers', () => {
+  /** The install is refused with one line and exit 2, and the state directory stays empty. */
+  async function refused(args: string[], file?: unknown) {
+    const dir = await stateDir();
+    if (file) await writeFile(join(dir, 'answers.json'), JSON.stringify(file));
+    const before = await readdir(dir);
+    const run = await cli(dir, 'install', ...(file ? ['--config', join(dir, 'answers.json')] : []), ...args);
+    expect(run.code, run.stderr).toBe(2);
+    expect(await readdir(dir)).toEqual(before);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    return lines[0]!;
+  }
+
+  it('a replica count outside 1..5, from a flag or the config file', async () => {
+    expect(await refused(['--cache-replicas', '0'])).toMatch(
+      /^error: cache\.replicas 0 is out of range.*\(fix: set cache\.replicas between 1 and 5/,
+    );
+    expect(await refused(['--cache-replicas', '6'])).toMatch(/^error: cache\.replicas 6 is out of range/);
+    expect(await refused([], { cache: { replicas: 2.5 } })).toMatch(/^error: cache\.replicas 2\.5 is out of range/);
+  });
+
+  it('an engine other than valkey or redis, and a node type ElastiCache does not name so', async () => {
+    expect(await refused(['--cache-engine', 'memcached'])).toMatch(/^error: cache\.engine 'memcached'.*\(fix: use 'valkey'/);
+    expect(await refused([], { cache: { nodeType: 't3.medium' } })).toMatch(
+      /^error: cache\.nodeType 't3\.medium' is not an ElastiCache node type/,
+    );
+  });
+});
