@@ -56,6 +56,8 @@ describe('buildInstallConfig', () => {
       subnetCidrs: { publicA: '10.0.0.0/24', privateA: '10.0.1.0/24', publicB: '10.0.2.0/24', privateB: '10.0.3.0/24' },
       // No SSH from outside the VPC until the operator names a trusted range.
       sshFromAnywhere: false,
+      // GitLab's recommendation on AWS: Valkey, a primary and one replica.
+      cache: { nodeType: 'cache.t3.medium', engine: 'valkey', replicas: 1 },
     });
   });
 

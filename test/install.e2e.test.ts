@@ -40,6 +40,7 @@ describe('sandbox install end to end', () => {
         'security-groups',
         's3-buckets',
         'secrets',
+        'elasticache',
       ].map((id) => [id, 'complete']),
     );
     const { held: inAccount, planned } = await heldAndPlanned(dir, plan);
