@@ -1,9 +1,9 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ElastiCache } from '@aws-sdk/client-elasticache';
 import { createAwsSession } from '../src/aws/clients.js';
-import { runCli, sandboxInventory } from './helpers.js';
+import { runCli, sandboxInventory, statusJson } from './helpers.js';
 import { heldAndPlanned, planFor } from './plan-helpers.js';
 import { failure, sandboxFixtures } from './sandbox-fixtures.js';
 
@@ -141,6 +141,73 @@ describe('Redis with ElastiCache', () => {
     // The subnet group cannot go while the cache stands on it.
     const inUse = await failure(ec.deleteCacheSubnetGroup({ CacheSubnetGroupName: 'gitlab-redis-group' }));
     expect(inUse.name).toBe('CacheSubnetGroupInUse');
+  });
+});
+
+/** The engine's events of a --json run, in order. */
+function events(stdout: string) {
+  return stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { type: string; step?: string; message?: string });
+}
+
+describe('the cache among the other steps: timing, recovery, ownership', () => {
+  it('starts alongside the NAT gateways, and a replication group deleted by hand is re-created by the next install', async () => {
+    const dir = await stateDir();
+    const plan = await planFor(dir);
+    const first = await cli(dir, 'install', '--json');
+    expect(first.code, first.stderr).toBe(0);
+    const seen = events(first.stdout);
+    const at = (type: string, step: string) => seen.findIndex((e) => e.type === type && e.step === step);
+    // It needs only the subnets, the security groups and the secrets: no waiting for the NAT gateways.
+    expect(at('step-started', 'elasticache')).toBeGreaterThan(-1);
+    expect(at('step-started', 'elasticache')).toBeLessThan(at('step-finished', 'nat-gateways'));
+    // A handful of looks for a twelve-minute create, not one every 30 s.
+    const looks = seen.filter((e) => e.step === 'elasticache' && e.message?.startsWith('waiting for replication group')).length;
+    expect(looks).toBeGreaterThan(0);
+    expect(looks).toBeLessThanOrEqual(6);
+
+    const { ec } = await look(dir);
+    await ec.deleteReplicationGroup({ ReplicationGroupId: 'gitlab-redis' });
+    const again = await cli(dir, 'install', '--json');
+    expect(again.code, again.stderr).toBe(0);
+    // It waited for AWS to finish deleting the old one (the name is taken until then), then made a new one.
+    expect(
+      events(again.stdout).some((e) => e.message === 'replication group gitlab-redis is still being deleted; waiting to create it again'),
+    ).toBe(true);
+    // A fresh look: a session's clock stands where it was opened, and the install moved AWS on since.
+    const { group } = await cacheAsSeen((await look(dir)).ec, 'gitlab-redis');
+    expect(group.Status).toBe('available');
+    const { held, planned } = await heldAndPlanned(dir, plan);
+    expect(held).toEqual(planned);
+  });
+
+  it('never adopts a replication group another deployment holds, and discovery lists only ours', async () => {
+    const dir = await stateDir();
+    expect((await cli(dir, 'install')).code).toBe(0);
+    const listed = (run: { stdout: string }) =>
+      statusJson(run.stdout)
+        .resources.filter((r) => r.step === 'elasticache')
+        .map((r) => `${r.type} ${r.id}`)
+        .sort();
+    expect(listed(await cli(dir, 'status', '--discover', '--json'))).toEqual([
+      'AWS::ElastiCache::ReplicationGroup gitlab-redis',
+      'AWS::ElastiCache::SubnetGroup gitlab-redis-group',
+    ]);
+
+    const { ec } = await look(dir);
+    const { group } = await cacheAsSeen(ec, 'gitlab-redis');
+    await ec.addTagsToResource({ ResourceName: group.ARN, Tags: [{ Key: 'gitlab-aws:deployment', Value: 'other' }] });
+    expect(listed(await cli(dir, 'status', '--discover', '--json'))).toEqual(['AWS::ElastiCache::SubnetGroup gitlab-redis-group']);
+
+    // Without the state file, an install meets the name taken: it stops, naming it, and makes no second group.
+    await rm(join(dir, 'gitlab.json'));
+    const run = await cli(dir, 'install');
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain("an ElastiCache replication group named gitlab-redis exists and does not belong to deployment 'gitlab'");
+    expect((await ec.describeReplicationGroups({})).ReplicationGroups).toHaveLength(1);
   });
 });
 
