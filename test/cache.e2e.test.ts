@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ElastiCache } from '@aws-sdk/client-elasticache';
 import { createAwsSession } from '../src/aws/clients.js';
+import { paceFor, poll } from '../src/aws/poll.js';
 import { runCli, sandboxInventory, statusJson } from './helpers.js';
 import { heldAndPlanned, planFor } from './plan-helpers.js';
 import { failure, sandboxFixtures } from './sandbox-fixtures.js';
@@ -208,6 +209,32 @@ describe('the cache among the other steps: timing, recovery, ownership', () => {
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain("an ElastiCache replication group named gitlab-redis exists and does not belong to deployment 'gitlab'");
     expect((await ec.describeReplicationGroups({})).ReplicationGroups).toHaveLength(1);
+  });
+});
+
+describe('the pace of waiting', () => {
+  /** The minutes at which poll() looks, at `paceFor(minutes)`, at a resource ready after `minutes`. */
+  async function looks(minutes: number): Promise<number[]> {
+    let now = 0;
+    const clock = {
+      now: () => now,
+      sleep: async (ms: number) => void (now += ms),
+      simulated: true,
+      timeline: <T>(_: number, w: () => Promise<T>) => w(),
+    };
+    const times: number[] = [];
+    await poll({ clock, what: 'the cache', ...paceFor(minutes) }, async () => {
+      times.push(now / 60_000);
+      return now >= minutes * 60_000 ? { done: true, value: undefined } : { done: false, seen: 'creating' };
+    });
+    return times;
+  }
+
+  it('looks at a twelve-minute cache five times, the first after six minutes, and gives up after two hours', async () => {
+    expect(await looks(12)).toEqual([0, 6, 8, 10, 12]);
+    expect(paceFor(12).timeoutMs).toBe(120 * 60_000);
+    // A quick resource is still looked at often enough not to keep the operator waiting.
+    expect(paceFor(0.05)).toMatchObject({ delayMs: 5_000, maxDelayMs: 30_000, timeoutMs: 5 * 60_000 });
   });
 });
 

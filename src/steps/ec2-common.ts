@@ -1,6 +1,7 @@
 import type { Address, EC2, Filter, InternetGateway, NatGateway, RouteTable, SecurityGroup, Subnet, Vpc } from '@aws-sdk/client-ec2';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import { unlessNotFound } from '../aws/errors.js';
+import { paceFor } from '../aws/poll.js';
 import { ec2TagFilters, tagValue } from '../aws/tags.js';
 import type { ResourceRef, StepContext } from '../engine/step.js';
 import type { Seen } from './ownership.js';
@@ -17,9 +18,9 @@ const EVENTUAL_CONSISTENCY_MS = 5 * MINUTE;
  */
 export const DEPENDENCY_WINDOW_MS = 20 * MINUTE;
 
-/** Timeout for a resource the table says is ready in `minutes`: generous, never endless. */
+/** Timeout for a resource the table says is ready in `minutes`: generous, never endless (paceFor's). */
 export function patience(minutes: number): number {
-  return Math.max(5 * MINUTE, minutes * 10 * MINUTE);
+  return paceFor(minutes).timeoutMs;
 }
 
 export const NETWORK_READY_MS = patience(AWS_MINUTES.network.create);
