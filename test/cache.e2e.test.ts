@@ -198,8 +198,19 @@ describe('the cache among the other steps: timing, recovery, ownership', () => {
       'AWS::ElastiCache::SubnetGroup gitlab-redis-group',
     ]);
 
-    const { ec } = await look(dir);
+    const { ec, session } = await look(dir);
     const { group } = await cacheAsSeen(ec, 'gitlab-redis');
+    // The Resource Groups Tagging API indexes both, by their ElastiCache ARNs.
+    const index = await (
+      await session.tagging()
+    ).getResources({
+      TagFilters: [{ Key: 'gitlab-aws:deployment', Values: ['gitlab'] }],
+      ResourceTypeFilters: ['elasticache'],
+    });
+    expect(index.ResourceTagMappingList!.map((r) => r.ResourceARN).sort()).toEqual([
+      group.ARN,
+      `arn:aws:elasticache:${REGION}:123456789012:subnetgroup:gitlab-redis-group`,
+    ]);
     await ec.addTagsToResource({ ResourceName: group.ARN, Tags: [{ Key: 'gitlab-aws:deployment', Value: 'other' }] });
     expect(listed(await cli(dir, 'status', '--discover', '--json'))).toEqual(['AWS::ElastiCache::SubnetGroup gitlab-redis-group']);
 

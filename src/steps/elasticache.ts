@@ -3,6 +3,7 @@ import type { ElastiCache, ReplicationGroup } from '@aws-sdk/client-elasticache'
 import { AWS_MINUTES } from '../aws/durations.js';
 import { errorCode, unlessNotFound } from '../aws/errors.js';
 import { paceFor } from '../aws/poll.js';
+import { taggedArns } from '../aws/tagging.js';
 import { belongsTo } from '../aws/tags.js';
 import type { InstallConfig } from '../config/schema.js';
 import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
@@ -187,13 +188,18 @@ export const elasticache = defineStep({
   async discover(ctx) {
     const ec = await ctx.aws.elasticache();
     const names = guideNames(ctx.deployment);
-    // The names are no proof: anyone may have taken them. The deployment tag is.
+    // The guide's names, and whatever the tag index lists for this step (it may lag a create,
+    // hence the names too). Names are no proof, the index may be stale: each one's own tags decide.
+    const indexed = async (type: 'replicationgroup' | 'subnetgroup') =>
+      (await taggedArns(ctx.aws, ctx.deployment, ctx.stepId, `elasticache:${type}`)).map((arn) => arn.split(`:${type}:`)[1]!);
+    const groups = [...new Set([names.replicationGroup, ...(await indexed('replicationgroup'))])];
+    const subnetGroups = [...new Set([names.cacheSubnetGroup, ...(await indexed('subnetgroup'))])];
     const found: ResourceRef[] = [];
-    if (belongsTo(asTags(await replicationGroupSeen(ec, names.replicationGroup)), ctx.deployment)) {
-      found.push({ type: REPLICATION_GROUP, id: names.replicationGroup, name: names.replicationGroup });
+    for (const id of groups) {
+      if (belongsTo(asTags(await replicationGroupSeen(ec, id)), ctx.deployment)) found.push({ type: REPLICATION_GROUP, id, name: id });
     }
-    if (belongsTo(asTags(await subnetGroupSeen(ec, names.cacheSubnetGroup)), ctx.deployment)) {
-      found.push({ type: SUBNET_GROUP, id: names.cacheSubnetGroup, name: names.cacheSubnetGroup });
+    for (const name of subnetGroups) {
+      if (belongsTo(asTags(await subnetGroupSeen(ec, name)), ctx.deployment)) found.push({ type: SUBNET_GROUP, id: name, name });
     }
     return found;
   },
