@@ -223,6 +223,25 @@ describe('the cache among the other steps: timing, recovery, ownership', () => {
   });
 });
 
+describe('a cache that is not ours on our subnet group', () => {
+  it('is left alone by teardown, which stops at once naming it instead of waiting for the group to free', async () => {
+    const dir = await stateDir();
+    expect((await cli(dir, 'install')).code).toBe(0);
+    const { ec } = await look(dir);
+    const { group } = await cacheAsSeen(ec, 'gitlab-redis');
+    await ec.addTagsToResource({ ResourceName: group.ARN, Tags: [{ Key: 'gitlab-aws:deployment', Value: 'other' }] });
+    const run = await cli(dir, 'teardown', '--json');
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toContain('leaving AWS::ElastiCache::ReplicationGroup gitlab-redis alone: tagged gitlab-aws:deployment=other');
+    expect(run.stdout + run.stderr).toContain(
+      'cache subnet group gitlab-redis-group is in use by gitlab-redis-001, gitlab-redis-002, which this deployment does not own',
+    );
+    // Not an hour of CacheSubnetGroupInUse: one look at who uses it.
+    expect(run.stdout).not.toContain('to be free');
+    expect((await cacheAsSeen((await look(dir)).ec, 'gitlab-redis')).group.Status).toBe('available');
+  });
+});
+
 describe('the pace of waiting', () => {
   /** The minutes at which poll() looks, at `paceFor(minutes)`, at a resource ready after `minutes`. */
   async function looks(minutes: number): Promise<number[]> {

@@ -224,6 +224,7 @@ export const elasticache = defineStep({
     );
     for (const ref of resources.filter((r) => r.type === SUBNET_GROUP)) {
       if (!(await owner.ours(ref, () => subnetGroupSeen(ec, ref.id)))) continue;
+      await refuseWhileOthersUse(ec, ref.id);
       await ctx.retry(
         `cache subnet group ${ref.id} to be free`,
         ['dependency'],
@@ -235,6 +236,27 @@ export const elasticache = defineStep({
     return owner.result();
   },
 });
+
+/**
+ * Ours are gone by now, so whatever cache still stands on the subnet group is someone else's and
+ * will not go by waiting: say so at once rather than retry for an hour.
+ */
+async function refuseWhileOthersUse(ec: ElastiCache, subnetGroup: string): Promise<void> {
+  const users: string[] = [];
+  let Marker: string | undefined;
+  do {
+    const page = await ec.describeCacheClusters({ ...(Marker ? { Marker } : {}) });
+    for (const c of page.CacheClusters ?? []) {
+      if (c.CacheSubnetGroupName === subnetGroup && c.CacheClusterStatus !== 'deleting') users.push(c.CacheClusterId!);
+    }
+    Marker = page.Marker;
+  } while (Marker);
+  if (users.length) {
+    throw new Error(
+      `cache subnet group ${subnetGroup} is in use by ${users.join(', ')}, which this deployment does not own; delete them or move them to another subnet group, then run teardown again`,
+    );
+  }
+}
 
 function asTags(seen: Seen): ReadonlyArray<{ Key?: string; Value?: string }> | undefined {
   return seen === undefined || 'foreign' in seen ? undefined : seen;
