@@ -115,6 +115,11 @@ describe('Redis with ElastiCache', () => {
     expect(zones).toHaveLength(3);
     expect(new Set(zones).size).toBe(2);
     expect(clusters.map((c) => c.EngineVersion)).toEqual(['7.1', '7.1', '7.1']);
+    // The installed answers stay: the same again is a resume, another count is refused by name.
+    expect((await cli(dir, 'install', ...args)).code).toBe(0);
+    const changed = await cli(dir, 'install', '--cache-replicas', '3');
+    expect(changed.code).toBe(2);
+    expect(changed.stderr).toMatch(/^error: cache\.replicas is 2 in the installed deployment 'gitlab', not 3/);
   });
 
   it('refuses, as ElastiCache does, an AUTH token without encryption in transit and Multi-AZ without failover', async () => {
@@ -287,6 +292,7 @@ describe('bad cache answers', () => {
       /^error: cache\.replicas 0 is out of range.*\(fix: set cache\.replicas between 1 and 5/,
     );
     expect(await refused(['--cache-replicas', '6'])).toMatch(/^error: cache\.replicas 6 is out of range/);
+    expect(await refused(['--cache-replicas', 'two'])).toMatch(/^error: --cache-replicas 'two' is not a whole number \(fix: give a count/);
     expect(await refused([], { cache: { replicas: 2.5 } })).toMatch(/^error: cache\.replicas 2\.5 is out of range/);
   });
 

@@ -114,7 +114,7 @@ function answers(options: GlobalOptions) {
   const cache = {
     nodeType: options.cacheNodeType,
     engine: options.cacheEngine,
-    replicas: options.cacheReplicas === undefined ? undefined : Number(options.cacheReplicas),
+    replicas: options.cacheReplicas === undefined ? undefined : count('--cache-replicas', options.cacheReplicas),
   };
   return {
     sshCidr: options.sshCidr,
@@ -122,6 +122,14 @@ function answers(options: GlobalOptions) {
     bucketPrefix: options.bucketPrefix,
     cache: Object.values(cache).some((v) => v !== undefined) ? cache : undefined,
   };
+}
+
+/** A flag's whole number; the config check then judges its range. */
+function count(flag: string, text: string): number {
+  if (!/^\d+$/.test(text.trim())) {
+    throw new ConfigError(`${flag} '${text}' is not a whole number`, `give a count, e.g. ${flag} 2; nothing was created`);
+  }
+  return Number(text);
 }
 
 function answersGiven(options: GlobalOptions): boolean {
