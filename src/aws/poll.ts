@@ -18,6 +18,21 @@ export interface PollOptions {
   onWait?: (seen: string) => void;
 }
 
+/** The first delay between checks, growing by half up to the longest. */
+export interface PollPace {
+  delayMs: number;
+  maxDelayMs: number;
+}
+
+/**
+ * Checks sized to a resource AWS readies in about `minutes`: a few early looks, then one every
+ * third of the typical time, so a 15-minute database costs a handful of calls, not thirty.
+ */
+export function paceFor(minutes: number): PollPace {
+  const third = (minutes * 60_000) / 3;
+  return { delayMs: Math.max(5_000, third / 2), maxDelayMs: Math.max(5_000, third) };
+}
+
 export type Check<T> = () => Promise<{ done: true; value: T } | { done: false; seen: string }>;
 
 /**

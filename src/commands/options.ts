@@ -18,6 +18,7 @@ export interface GlobalOptions {
   bucketPrefix?: string;
   /** teardown: delete buckets that hold data too. */
   deleteData?: boolean;
+  skipFinalSnapshot?: boolean;
 }
 
 /**

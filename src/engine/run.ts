@@ -262,8 +262,11 @@ export function makeContext(
       await store.update((d) => advanceTokens(d, `${step.id}/${name}`));
     },
     progress: (message) => emit({ type: 'step-progress', step: step.id, message } satisfies EngineEvent),
-    poll: (what, timeoutMs, check) =>
-      poll({ clock: aws.clock, what, timeoutMs, signal, onWait: (seen) => context.progress(`waiting for ${what}: ${seen}`) }, check),
+    poll: (what, timeoutMs, check, pace) =>
+      poll(
+        { clock: aws.clock, what, timeoutMs, signal, ...pace, onWait: (seen) => context.progress(`waiting for ${what}: ${seen}`) },
+        check,
+      ),
     retry: (what, kinds, timeoutMs, action) =>
       retryWhile(
         kinds,

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { AwsClients } from '../aws/clients.js';
 import type { Clock } from '../aws/clock.js';
 import type { AwsErrorKind } from '../aws/errors.js';
-import type { Check } from '../aws/poll.js';
+import type { Check, PollPace } from '../aws/poll.js';
 import type { Tag } from '../aws/tags.js';
 import type { InstallConfig } from '../config/schema.js';
 
@@ -60,8 +60,11 @@ export interface StepContext<Needs extends readonly StepRef[] = readonly StepRef
   renewToken(name: string): Promise<void>;
   /** A line of progress for the operator ("waiting for NAT gateway nat-1: pending"). */
   progress(message: string): void;
-  /** Polls on the run's clock until done; fails with what it waited for and last saw. */
-  poll<T>(what: string, timeoutMs: number, check: Check<T>): Promise<T>;
+  /**
+   * Polls on the run's clock until done; fails with what it waited for and last saw. `pace` sizes
+   * the checks to the resource (a 15-minute create needs a handful, not one every 30 s).
+   */
+  poll<T>(what: string, timeoutMs: number, check: Check<T>, pace?: PollPace): Promise<T>;
   /**
    * Does `work` for every item side by side, each on a timeline of its own (so in the sandbox
    * the parts take AWS's time once), and waits for every part before it reports the first
@@ -82,6 +85,8 @@ export interface StepContext<Needs extends readonly StepRef[] = readonly StepRef
 export interface TeardownOptions {
   /** Delete buckets that hold data (every object version) instead of keeping them. */
   deleteData: boolean;
+  /** Delete the RDS instance without the final snapshot it otherwise keeps. */
+  skipFinalSnapshot?: boolean;
 }
 
 /** A resource a `destroy` found not to be this deployment's, and why (its tags, as read then). */

@@ -396,7 +396,7 @@ const operations: SdkOperations<RDS> = {
 
   ModifyDBInstance(ctx, input) {
     const i = instanceOf(ctx, input.DBInstanceIdentifier);
-    if (i.goneAt !== undefined) throw fault('InvalidDBInstanceStateFault', `Database instance is not in available state.`);
+    if (status(i, ctx.now) !== 'available') throw fault('InvalidDBInstanceStateFault', 'Database instance is not in available state.');
     if (input.DeletionProtection !== undefined) i.deletionProtection = input.DeletionProtection;
     if (input.BackupRetentionPeriod !== undefined) i.backupRetentionPeriod = input.BackupRetentionPeriod;
     if (input.AutoMinorVersionUpgrade !== undefined) i.autoMinorVersionUpgrade = input.AutoMinorVersionUpgrade;
@@ -412,6 +412,9 @@ const operations: SdkOperations<RDS> = {
       throw combination('Cannot specify a FinalDBSnapshotIdentifier when SkipFinalSnapshot is true.');
     if (!input.SkipFinalSnapshot && !snapshotId)
       throw combination('FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.');
+    if (snapshotId && status(i, ctx.now) !== 'available') {
+      throw fault('InvalidDBInstanceStateFault', `Instance ${i.id} is currently ${status(i, ctx.now)} - a final snapshot cannot be taken.`);
+    }
     const goneAt = ctx.now + AWS_MINUTES.rdsPostgres.delete * MINUTE;
     if (snapshotId) {
       const sid = identifier(snapshotId, 'FinalDBSnapshotIdentifier');

@@ -9,6 +9,7 @@ import { privateRouteTables } from './private-route-tables.js';
 import { securityGroups } from './security-groups.js';
 import { s3Buckets } from './s3-buckets.js';
 import { secrets } from './secrets.js';
+import { rdsPostgres } from './rds-postgres.js';
 
 /**
  * Every step, in the guide's order. The order is what the operator reads (plan, progress list);
@@ -25,4 +26,5 @@ export const GUIDE_STEPS: readonly EngineStep[] = [
   securityGroups,
   s3Buckets,
   secrets,
+  rdsPostgres,
 ];
