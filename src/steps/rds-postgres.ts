@@ -36,6 +36,12 @@ export function finalSnapshotName(instanceId: string, createdAt: Date): string {
   return `${instanceId}-final-${stamp}`;
 }
 
+/** The final snapshots AWS holds of the instance `instanceId` (what a teardown keeps). */
+export async function finalSnapshots(rds: RDS, instanceId: string): Promise<string[]> {
+  const found = (await rds.describeDBSnapshots({ DBInstanceIdentifier: instanceId })).DBSnapshots ?? [];
+  return found.map((s) => s.DBSnapshotIdentifier!).filter((id) => id.startsWith(`${instanceId}-final-`));
+}
+
 /** The newest version RDS offers in the region for a major (17), or the exact one asked (17.4). */
 async function engineVersion(rds: RDS, wanted: string): Promise<string> {
   const offered: string[] = [];
