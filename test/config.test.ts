@@ -56,7 +56,22 @@ describe('buildInstallConfig', () => {
       subnetCidrs: { publicA: '10.0.0.0/24', privateA: '10.0.1.0/24', publicB: '10.0.2.0/24', privateB: '10.0.3.0/24' },
       // No SSH from outside the VPC until the operator names a trusted range.
       sshFromAnywhere: false,
+      // The guide's database: db.m5.large, io1 100 GiB at 1000 IOPS, the newest PostgreSQL 17.
+      database: {
+        instanceClass: 'db.m5.large',
+        allowBurstable: false,
+        storageType: 'io1',
+        allocatedStorage: 100,
+        iops: 1000,
+        engineVersion: '17',
+      },
     });
+  });
+
+  it('gives gp3 storage no IOPS setting unless asked (its baseline is fixed below 400 GiB)', () => {
+    const config = buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2', file: { database: { storageType: 'gp3' } } });
+    expect(config.database).toMatchObject({ storageType: 'gp3', allocatedStorage: 100 });
+    expect(config.database.iops).toBeUndefined();
   });
 
   it('fills subnets a file leaves out with the guide defaults', () => {
