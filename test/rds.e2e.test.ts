@@ -1,4 +1,4 @@
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
@@ -177,6 +177,27 @@ describe('RDS teardown', () => {
     expect(refused).toMatch(/Cannot delete protected DB Instance/);
     const db = (await rds.describeDBInstances({ DBInstanceIdentifier: 'gitlab-db-ha' })).DBInstances![0]!;
     expect(db.DBInstanceStatus).toBe('available');
+  });
+});
+
+describe('RDS: discovery', () => {
+  it('the Tagging API lists the instance and subnet group by ARN, and teardown --discover without a state file removes them', async () => {
+    const dir = await stateDir();
+    expect((await cli(dir, ['install'])).code).toBe(0);
+    const tagging = await (await session(dir)).tagging();
+    const listed = (await tagging.getResources({ ResourceTypeFilters: ['rds'], TagFilters: [{ Key: TAG_DEPLOYMENT, Values: ['gitlab'] }] }))
+      .ResourceTagMappingList!.map((r) => r.ResourceARN)
+      .sort();
+    expect(listed).toEqual([
+      `arn:aws:rds:${REGION}:123456789012:db:gitlab-db-ha`,
+      `arn:aws:rds:${REGION}:123456789012:subgrp:gitlab-rds-group`,
+    ]);
+
+    await rm(join(dir, 'gitlab.json'));
+    const teardown = await cli(dir, ['teardown', '--discover', '--skip-final-snapshot', '--delete-data']);
+    expect(teardown.code, teardown.stderr).toBe(0);
+    expect(teardown.stdout).toMatch(/AWS::RDS::DBInstance\s+gitlab-db-ha/);
+    expect(await everything(dir)).toEqual([]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { GUIDE_STEPS } from '../src/steps/index.js';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readState } from '../src/state/store.js';
@@ -120,7 +121,7 @@ describe('the sandbox is deterministic', () => {
     expect(await timeline({})).toEqual(plain);
     const faulty = await timeline(faults);
     expect(await timeline(faults)).toEqual(faulty);
-    expect(plain.steps).toHaveLength(10);
+    expect(plain.steps).toHaveLength(GUIDE_STEPS.length);
     // The faults were thrown: retried throttles, errors and missed lookups change the timeline
     // (not necessarily lengthen it: a shifted poll can catch a NAT gateway sooner).
     expect(faulty).not.toEqual(plain);
