@@ -20,6 +20,18 @@ export interface RdsWorld {
   subnetGroups: Record<string, RdsSubnetGroup>;
   instances: Record<string, RdsInstance>;
   snapshots: Record<string, RdsSnapshot>;
+  /** Parameter groups an operator made; each engine's default.postgresNN exists without being made. */
+  parameterGroups?: Record<string, RdsParameterGroup>;
+}
+
+export interface RdsParameterGroup {
+  name: string;
+  region: string;
+  arn: string;
+  family: string;
+  description: string;
+  parameters: Record<string, string>;
+  tags: Record<string, string>;
 }
 
 export interface RdsSubnetGroup {
@@ -84,6 +96,17 @@ const DEFAULT_PARAMETERS: Record<string, string> = {
   quote_all_identifiers: '0',
   default_transaction_isolation: 'read committed',
 };
+
+/** The parameters of a group by name: a default one's engine defaults, or an operator's over them. */
+function parametersOf(ctx: OperationContext, name: string): { family: string; parameters: Record<string, string> } {
+  const made = ctx.world.rds.parameterGroups?.[k(ctx, name)];
+  if (made) return { family: made.family, parameters: { ...DEFAULT_PARAMETERS, ...made.parameters } };
+  const family = /^default\.(postgres\d+)$/.exec(name)?.[1];
+  if (!family || !POSTGRES_VERSIONS.some((v) => `postgres${v.split('.')[0]}` === family)) {
+    throw fault('DBParameterGroupNotFoundFault', `DBParameterGroup not found: ${name}`, 404);
+  }
+  return { family, parameters: { ...DEFAULT_PARAMETERS } };
+}
 
 const fault = (code: string, message: string, status = 400) => awsError(code, message, status);
 const k = (ctx: OperationContext, id: string) => `${ctx.region}:${id.toLowerCase()}`;
@@ -341,8 +364,11 @@ const operations: SdkOperations<RDS> = {
       throw combination('The DB instance and EC2 security group are in different VPCs.');
     }
     const parameterGroup = input.DBParameterGroupName ?? `default.${family(engineVersion)}`;
-    if (parameterGroup !== `default.${family(engineVersion)}`) {
-      throw fault('DBParameterGroupNotFoundFault', `DBParameterGroup not found: ${parameterGroup}`, 404);
+    const groupFamily = parametersOf(ctx, parameterGroup).family;
+    if (groupFamily !== family(engineVersion)) {
+      throw combination(
+        `The parameter group ${parameterGroup} with DBParameterGroupFamily ${groupFamily} can't be used for this instance. Use a parameter group with DBParameterGroupFamily ${family(engineVersion)}.`,
+      );
     }
     const resourceId = `db-${ctx.newId('x', 26).slice(2).toUpperCase()}`;
     const instance: RdsInstance = {
@@ -479,16 +505,50 @@ const operations: SdkOperations<RDS> = {
     };
   },
 
-  DescribeDBParameters(ctx, input) {
-    const name = input.DBParameterGroupName ?? '';
-    if (!/^default\.postgres\d+$/.test(name) || !POSTGRES_VERSIONS.some((v) => `default.${family(v)}` === name)) {
-      throw fault('DBParameterGroupNotFoundFault', `DBParameterGroup not found: ${name}`, 404);
+  CreateDBParameterGroup(ctx, input) {
+    const name = identifier(input.DBParameterGroupName, 'DBParameterGroupName');
+    if (name.startsWith('default.') || ctx.world.rds.parameterGroups?.[k(ctx, name)]) {
+      throw fault('DBParameterGroupAlreadyExistsFault', `Parameter group ${name} already exists`);
     }
+    if (!POSTGRES_VERSIONS.some((v) => family(v) === input.DBParameterGroupFamily)) {
+      throw fault('InvalidParameterValue', `DBParameterGroupFamily ${input.DBParameterGroupFamily} is not offered.`);
+    }
+    const group: RdsParameterGroup = {
+      name,
+      region: ctx.region,
+      arn: `arn:aws:rds:${ctx.region}:${ctx.world.accountId}:pg:${name}`,
+      family: input.DBParameterGroupFamily!,
+      description: input.Description ?? '',
+      parameters: {},
+      tags: tagsFromList(input.Tags),
+    };
+    (ctx.world.rds.parameterGroups ??= {})[k(ctx, name)] = group;
     return {
-      Parameters: Object.entries(DEFAULT_PARAMETERS).map(([ParameterName, ParameterValue]) => ({
+      DBParameterGroup: {
+        DBParameterGroupName: name,
+        DBParameterGroupFamily: group.family,
+        Description: group.description,
+        DBParameterGroupArn: group.arn,
+      },
+    };
+  },
+
+  ModifyDBParameterGroup(ctx, input) {
+    const group = ctx.world.rds.parameterGroups?.[k(ctx, input.DBParameterGroupName ?? '')];
+    if (!group) throw fault('DBParameterGroupNotFoundFault', `DBParameterGroup not found: ${input.DBParameterGroupName}`, 404);
+    for (const p of input.Parameters ?? [])
+      if (p.ParameterName && p.ParameterValue !== undefined) group.parameters[p.ParameterName] = p.ParameterValue;
+    return { DBParameterGroupName: group.name };
+  },
+
+  DescribeDBParameters(ctx, input) {
+    const { parameters } = parametersOf(ctx, input.DBParameterGroupName ?? '');
+    const made = ctx.world.rds.parameterGroups?.[k(ctx, input.DBParameterGroupName ?? '')];
+    return {
+      Parameters: Object.entries(parameters).map(([ParameterName, ParameterValue]) => ({
         ParameterName,
         ParameterValue,
-        Source: 'engine-default',
+        Source: made && ParameterName in made.parameters ? 'user' : 'engine-default',
         ApplyType: 'dynamic',
         IsModifiable: true,
       })),

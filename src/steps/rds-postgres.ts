@@ -43,7 +43,7 @@ export async function finalSnapshots(rds: RDS, instanceId: string): Promise<stri
 }
 
 /** The newest version RDS offers in the region for a major (17), or the exact one asked (17.4). */
-async function engineVersion(rds: RDS, wanted: string): Promise<string> {
+export async function engineVersion(rds: RDS, wanted: string): Promise<string> {
   const offered: string[] = [];
   let Marker: string | undefined;
   do {
@@ -68,7 +68,7 @@ async function engineVersion(rds: RDS, wanted: string): Promise<string> {
 }
 
 /** An operator's parameter group must keep what GitLab needs; RDS's default for the engine does. */
-async function checkParameterGroup(rds: RDS, name: string): Promise<void> {
+export async function checkParameterGroup(rds: RDS, name: string): Promise<void> {
   const values = new Map<string, string | undefined>();
   let Marker: string | undefined;
   do {
