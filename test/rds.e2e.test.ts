@@ -289,6 +289,75 @@ describe('bad database answers', () => {
   });
 });
 
+describe('database answers only AWS can check, before anything is made', () => {
+  async function withSeed(dir: string, calls: unknown[]) {
+    const seed = join(dir, 'seed.json');
+    await writeFile(seed, JSON.stringify({ calls }));
+    return { GITLAB_AWS_SANDBOX_SEED: seed };
+  }
+  const badGroup = [
+    {
+      service: 'rds',
+      call: 'CreateDBParameterGroup',
+      input: { DBParameterGroupName: 'quoted', DBParameterGroupFamily: 'postgres17', Description: 'x' },
+    },
+    {
+      service: 'rds',
+      call: 'ModifyDBParameterGroup',
+      input: {
+        DBParameterGroupName: 'quoted',
+        Parameters: [{ ParameterName: 'quote_all_identifiers', ParameterValue: '1', ApplyMethod: 'immediate' }],
+      },
+    },
+  ];
+
+  it.each([
+    [
+      'a parameter group that quotes all identifiers',
+      { parameterGroup: 'quoted' },
+      /DB parameter group quoted sets quote_all_identifiers=1, which breaks GitLab/,
+    ],
+    ['a parameter group that does not exist', { parameterGroup: 'nowhere' }, /DB parameter group nowhere does not exist in us-west-2/],
+    ['a PostgreSQL version RDS does not offer', { engineVersion: '17.99' }, /RDS offers no PostgreSQL 17.99 in this region/],
+  ])('%s is an exit-2 one-liner and the account stays as the seed made it', async (_, database, message) => {
+    const dir = await stateDir();
+    const env = await withSeed(dir, badGroup);
+    await writeFile(join(dir, 'answers.json'), JSON.stringify({ database }));
+    const run = await cli(dir, ['install', '--config', join(dir, 'answers.json')], env);
+    expect(run.code, run.stderr).toBe(2);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    expect(lines[0]).toMatch(/\(fix: .*\)$/);
+    expect(await readdir(dir)).not.toContain('gitlab.json');
+    expect(await everything(dir)).toEqual([]);
+  });
+
+  it('a parameter group that keeps what GitLab needs is used', async () => {
+    const dir = await stateDir();
+    const env = await withSeed(dir, [
+      {
+        service: 'rds',
+        call: 'CreateDBParameterGroup',
+        input: { DBParameterGroupName: 'tuned', DBParameterGroupFamily: 'postgres17', Description: 'x' },
+      },
+      {
+        service: 'rds',
+        call: 'ModifyDBParameterGroup',
+        input: {
+          DBParameterGroupName: 'tuned',
+          Parameters: [{ ParameterName: 'work_mem', ParameterValue: '65536', ApplyMethod: 'immediate' }],
+        },
+      },
+    ]);
+    await writeFile(join(dir, 'answers.json'), JSON.stringify({ database: { parameterGroup: 'tuned' } }));
+    const run = await cli(dir, ['install', '--config', join(dir, 'answers.json')], env);
+    expect(run.code, run.stderr).toBe(0);
+    const db = (await (await (await session(dir)).rds()).describeDBInstances({ DBInstanceIdentifier: 'gitlab-db-ha' })).DBInstances![0]!;
+    expect(db.DBParameterGroups).toEqual([{ DBParameterGroupName: 'tuned', ParameterApplyStatus: 'in-sync' }]);
+  });
+});
+
 describe('a burstable database class', () => {
   it('is used after the warning when the operator answers yes', async () => {
     const dir = await stateDir();
