@@ -44,6 +44,10 @@ describe('PostgreSQL with RDS in a sandbox install', () => {
   it('builds the guide database: Multi-AZ PostgreSQL 17, io1, encrypted, private, protected, behind the RDS group', async () => {
     const dir = await stateDir();
     const plan = await planFor(dir);
+    const shown = await runCli(['plan', '--sandbox', '--state-dir', dir]);
+    expect(shown.stdout).toContain(
+      "database: PostgreSQL 17 (the newest 17.x RDS offers), db.m5.large Multi-AZ, io1 100 GiB at 1000 IOPS, the engine's default parameter group; teardown keeps a final snapshot",
+    );
     const install = await cli(dir, ['install', '--json']);
     expect(install.code, install.stderr).toBe(0);
     const { held, planned } = await heldAndPlanned(dir, plan);
