@@ -390,4 +390,14 @@ describe('a burstable database class', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(Object.values((await readWorld(dir))!.rds.instances).map((i) => i.instanceClass)).toEqual(['db.t4g.large']);
   });
+
+  it('--db-instance-class answers the class on the command line, under the same rule', async () => {
+    const dir = await stateDir();
+    const burstable = await cli(dir, ['install', '--db-instance-class', 'db.t3.large']);
+    expect(burstable.code).toBe(2);
+    expect(burstable.stderr.trim()).toMatch(/^error: database.instanceClass db.t3.large is burstable and was not confirmed \(fix: /);
+    const run = await cli(dir, ['install', '--db-instance-class', 'db.r6i.large']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(Object.values((await readWorld(dir))!.rds.instances).map((i) => i.instanceClass)).toEqual(['db.r6i.large']);
+  });
 });

@@ -111,7 +111,12 @@ function show(value: unknown): string {
 }
 
 function answers(options: GlobalOptions) {
-  return { sshCidr: options.sshCidr, sshFromAnywhere: options.sshFromAnywhere, bucketPrefix: options.bucketPrefix };
+  return {
+    sshCidr: options.sshCidr,
+    sshFromAnywhere: options.sshFromAnywhere,
+    bucketPrefix: options.bucketPrefix,
+    dbInstanceClass: options.dbInstanceClass,
+  };
 }
 
 function answersGiven(options: GlobalOptions): boolean {

@@ -16,6 +16,7 @@ export interface GlobalOptions {
   sshCidr?: string;
   sshFromAnywhere?: boolean;
   bucketPrefix?: string;
+  dbInstanceClass?: string;
   /** teardown: delete buckets that hold data too. */
   deleteData?: boolean;
   skipFinalSnapshot?: boolean;

@@ -25,5 +25,9 @@ export function defineCommand<Own>(spec: CommandSpec<Own>): CommandSpec<Record<s
 export const ANSWER_OPTIONS = [
   { flags: '--ssh-cidr <cidr>', description: 'trusted range for SSH to the load balancer (Git) and the bastions, e.g. 203.0.113.0/24' },
   { flags: '--ssh-from-anywhere', description: 'open SSH to 0.0.0.0/0 and ::/0 (not recommended)' },
+  {
+    flags: '--db-instance-class <class>',
+    description: 'RDS instance class of the database (default db.m5.large; db.t* only with database.allowBurstable)',
+  },
   { flags: '--bucket-prefix <prefix>', description: 'S3 bucket names become <prefix>-<type> (default gl-<deployment>-<account>)' },
 ];

@@ -127,9 +127,11 @@ export function buildInstallConfig(input: {
   region: string;
   file?: ConfigFile;
   /** Command-line answers; they win over the file's. */
-  flags?: Pick<ConfigFile, 'sshCidr' | 'sshFromAnywhere' | 'bucketPrefix'>;
+  flags?: Pick<ConfigFile, 'sshCidr' | 'sshFromAnywhere' | 'bucketPrefix'> & { dbInstanceClass?: string | undefined };
 }): InstallConfig {
-  const file = { ...input.file, ...definedOnly(input.flags ?? {}) };
+  const { dbInstanceClass, ...flags } = input.flags ?? {};
+  const file = { ...input.file, ...definedOnly(flags) };
+  if (dbInstanceClass !== undefined) file.database = { ...file.database, instanceClass: dbInstanceClass };
   const config: InstallConfig = {
     deployment: input.deployment,
     region: input.region,
