@@ -184,6 +184,58 @@ describe('RDS teardown', () => {
   });
 });
 
+describe('the sandbox refuses what RDS refuses', () => {
+  it('holds the subnets and the RDS group while the database stands, and checks what CreateDBInstance is sent', async () => {
+    const dir = await stateDir();
+    expect((await cli(dir, ['install'])).code).toBe(0);
+    const aws = await session(dir);
+    const [rds, ec2] = [await aws.rds(), await aws.ec2()];
+    const db = (await rds.describeDBInstances({ DBInstanceIdentifier: 'gitlab-db-ha' })).DBInstances![0]!;
+    const why = (p: Promise<unknown>) =>
+      p.then(
+        () => 'accepted',
+        (err: Error) => `${err.name}: ${err.message}`,
+      );
+
+    // Its network interfaces stand in both private subnets (primary and standby) with the RDS group.
+    const rdsGroup = db.VpcSecurityGroups![0]!.VpcSecurityGroupId!;
+    expect(await why(ec2.deleteSecurityGroup({ GroupId: rdsGroup }))).toMatch(/^DependencyViolation/);
+    for (const subnet of db.DBSubnetGroup!.Subnets!) {
+      expect(await why(ec2.deleteSubnet({ SubnetId: subnet.SubnetIdentifier! }))).toMatch(/^DependencyViolation/);
+    }
+    expect(await why(rds.deleteDBSubnetGroup({ DBSubnetGroupName: 'gitlab-rds-group' }))).toMatch(
+      /^InvalidDBSubnetGroupStateFault: .*gitlab-db-ha is still using it/,
+    );
+
+    const other = (await ec2.createVpc({ CidrBlock: '10.7.0.0/16' })).Vpc!.VpcId!;
+    const foreignGroup = (await ec2.createSecurityGroup({ GroupName: 'elsewhere', Description: 'x', VpcId: other })).GroupId!;
+    // EC2 is eventually consistent: a fresh group is not visible to every lookup at once.
+    while ((await why(ec2.describeSecurityGroups({ GroupIds: [foreignGroup] }))) !== 'accepted');
+    const base = {
+      DBInstanceIdentifier: 'probe',
+      Engine: 'postgres',
+      DBInstanceClass: 'db.m5.large',
+      StorageType: 'io1',
+      AllocatedStorage: 100,
+      Iops: 1000,
+      MasterUsername: 'gitlab',
+      MasterUserPassword: 'a-long-enough-password',
+      DBSubnetGroupName: 'gitlab-rds-group',
+      VpcSecurityGroupIds: [rdsGroup],
+      MultiAZ: true,
+    };
+    expect(await why(rds.createDBInstance({ ...base, VpcSecurityGroupIds: [foreignGroup] }))).toMatch(/different VPCs/);
+    expect(await why(rds.createDBInstance({ ...base, Iops: 6000 }))).toMatch(/^InvalidParameterCombination: io1 IOPS must be 0.5-50 times/);
+    expect(await why(rds.createDBInstance({ ...base, DBInstanceClass: 'db.x9.huge' }))).toMatch(
+      /^InvalidParameterCombination: RDS does not support/,
+    );
+    expect(await why(rds.createDBInstance({ ...base, EngineVersion: '17.99' }))).toMatch(/Cannot find version 17.99/);
+    expect(await why(rds.createDBInstance({ ...base, MasterUserPassword: 'has@sign-in-it' }))).toMatch(
+      /MasterUserPassword is not a valid password/,
+    );
+  });
+});
+
 describe('RDS: discovery', () => {
   it('the Tagging API lists the instance and subnet group by ARN, and teardown --discover without a state file removes them', async () => {
     const dir = await stateDir();
