@@ -236,6 +236,30 @@ describe('the sandbox refuses what RDS refuses', () => {
   });
 });
 
+describe('RDS: recovery', () => {
+  it('a database deleted by hand is noticed on resume, waited for while it is deleting, and made again', async () => {
+    const dir = await stateDir();
+    expect((await cli(dir, ['install'])).code).toBe(0);
+    const rds = await (await session(dir)).rds();
+    await rds.modifyDBInstance({ DBInstanceIdentifier: 'gitlab-db-ha', DeletionProtection: false, ApplyImmediately: true });
+    await rds.deleteDBInstance({ DBInstanceIdentifier: 'gitlab-db-ha', SkipFinalSnapshot: true });
+    const first = (await readWorld(dir))!.rds.instances[`${REGION}:gitlab-db-ha`]!.resourceId;
+
+    const resume = await cli(dir, ['resume', '--json']);
+    expect(resume.code, resume.stderr).toBe(0);
+    const said = messages(resume.stdout)
+      .filter((e) => e.type === 'step-progress' && e.step === 'rds-postgres')
+      .map((e) => e.message);
+    expect(said).toContain('waiting for RDS instance gitlab-db-ha to be deleted: deleting');
+    // A new session: the sandbox clock of the one above stood still while the resume ran.
+    const later = await (await session(dir)).rds();
+    const again = (await later.describeDBInstances({ DBInstanceIdentifier: 'gitlab-db-ha' })).DBInstances![0]!;
+    expect(again.DBInstanceStatus).toBe('available');
+    expect(again.DbiResourceId).not.toBe(first);
+    expect(again.DeletionProtection).toBe(true);
+  });
+});
+
 describe('RDS: discovery', () => {
   it('the Tagging API lists the instance and subnet group by ARN, and teardown --discover without a state file removes them', async () => {
     const dir = await stateDir();
