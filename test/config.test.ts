@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { contains, overlaps, parseNetwork } from '../src/config/cidr.js';
 import { readConfigFile } from '../src/config/file.js';
-import { bucketPrefixProblem, buildInstallConfig, ConfigError, LONGEST_BUCKET_TYPE, type ConfigFile } from '../src/config/schema.js';
+import {
+  bucketPrefixProblem,
+  buildInstallConfig,
+  ConfigError,
+  installConfigSchema,
+  LONGEST_BUCKET_TYPE,
+  type ConfigFile,
+} from '../src/config/schema.js';
 import { BUCKET_TYPES } from '../src/steps/names.js';
 import { tempDir } from './helpers.js';
 
@@ -66,6 +73,11 @@ describe('buildInstallConfig', () => {
         engineVersion: '17',
       },
     });
+  });
+
+  it('reads a state file written before the database answers existed as the guide defaults', () => {
+    const { database, ...older } = buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2' });
+    expect(installConfigSchema.parse(older).database).toEqual(database);
   });
 
   it('gives gp3 storage no IOPS setting unless asked (its baseline is fixed below 400 GiB)', () => {

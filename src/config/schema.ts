@@ -98,15 +98,18 @@ export const installConfigSchema = z
     sshFromAnywhere: z.boolean(),
     /** Bucket names are `<prefix>-<type>`; absent: gl-<deployment>-<account id>. */
     bucketPrefix: z.string().optional(),
-    database: z.object({
-      instanceClass: z.string(),
-      allowBurstable: z.boolean(),
-      storageType: z.enum(RDS_STORAGE_TYPES),
-      allocatedStorage: z.number().int(),
-      iops: z.number().int().optional(),
-      engineVersion: z.string(),
-      parameterGroup: z.string().optional(),
-    }),
+    database: z
+      .object({
+        instanceClass: z.string(),
+        allowBurstable: z.boolean(),
+        storageType: z.enum(RDS_STORAGE_TYPES),
+        allocatedStorage: z.number().int(),
+        iops: z.number().int().optional(),
+        engineVersion: z.string(),
+        parameterGroup: z.string().optional(),
+      })
+      // A state file written before the database step existed installed with the guide's defaults.
+      .default(() => databaseAnswers(undefined)),
   })
   .strict();
 export type InstallConfig = z.infer<typeof installConfigSchema>;
