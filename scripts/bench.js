@@ -59,6 +59,25 @@ try {
       .map((s) => `${s.step} ${minutes(s.elapsedMs)}m`)
       .join(', ')}`,
   );
+  // Per step: its simulated time, and the AWS calls it spent waiting (each poll check that found
+  // the resource not ready yet says "waiting for ...": one progress event per such call).
+  const waits = (r) => {
+    const count = {};
+    for (const e of r.events)
+      if (e.type === 'step-progress' && e.message.startsWith('waiting for ')) count[e.step] = (count[e.step] ?? 0) + 1;
+    return count;
+  };
+  const installWaits = waits(install);
+  const teardownWaits = waits(teardown);
+  const teardownSteps = new Map(teardown.events.filter((e) => e.type === 'step-finished').map((e) => [e.step, e.elapsedMs]));
+  console.log('per step                   install (simulated, AWS calls spent waiting: polls and retries) | teardown');
+  for (const s of install.events.filter((e) => e.type === 'step-finished')) {
+    const down = teardownSteps.get(s.step);
+    console.log(
+      `  ${s.step.padEnd(24)} ${minutes(s.elapsedMs).padStart(5)} min, ${String(installWaits[s.step] ?? 0).padStart(2)} waiting` +
+        (down === undefined ? '' : ` | ${minutes(down).padStart(5)} min, ${String(teardownWaits[s.step] ?? 0).padStart(2)} waiting`),
+    );
+  }
   console.log(
     `wall time                  install ${(install.wallMs / 1000).toFixed(2)} s, teardown ${(teardown.wallMs / 1000).toFixed(2)} s`,
   );

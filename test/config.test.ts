@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { contains, overlaps, parseNetwork } from '../src/config/cidr.js';
 import { readConfigFile } from '../src/config/file.js';
-import { bucketPrefixProblem, buildInstallConfig, ConfigError, LONGEST_BUCKET_TYPE, type ConfigFile } from '../src/config/schema.js';
+import {
+  bucketPrefixProblem,
+  buildInstallConfig,
+  ConfigError,
+  installConfigSchema,
+  LONGEST_BUCKET_TYPE,
+  type ConfigFile,
+} from '../src/config/schema.js';
 import { BUCKET_TYPES } from '../src/steps/names.js';
 import { tempDir } from './helpers.js';
 
@@ -56,9 +63,29 @@ describe('buildInstallConfig', () => {
       subnetCidrs: { publicA: '10.0.0.0/24', privateA: '10.0.1.0/24', publicB: '10.0.2.0/24', privateB: '10.0.3.0/24' },
       // No SSH from outside the VPC until the operator names a trusted range.
       sshFromAnywhere: false,
+      // The guide's database: db.m5.large, io1 100 GiB at 1000 IOPS, the newest PostgreSQL 17.
+      database: {
+        instanceClass: 'db.m5.large',
+        allowBurstable: false,
+        storageType: 'io1',
+        allocatedStorage: 100,
+        iops: 1000,
+        engineVersion: '17',
+      },
       // GitLab's recommendation on AWS: Valkey, a primary and one replica.
       cache: { nodeType: 'cache.t3.medium', engine: 'valkey', replicas: 1 },
     });
+  });
+
+  it('reads a state file written before the database answers existed as the guide defaults', () => {
+    const { database, ...older } = buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2' });
+    expect(installConfigSchema.parse(older).database).toEqual(database);
+  });
+
+  it('gives gp3 storage no IOPS setting unless asked (its baseline is fixed below 400 GiB)', () => {
+    const config = buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2', file: { database: { storageType: 'gp3' } } });
+    expect(config.database).toMatchObject({ storageType: 'gp3', allocatedStorage: 100 });
+    expect(config.database.iops).toBeUndefined();
   });
 
   it('fills subnets a file leaves out with the guide defaults', () => {

@@ -23,6 +23,7 @@ describe('sandbox install end to end', () => {
       'Security groups',
       'S3 buckets',
       'Secrets in SSM Parameter Store',
+      'PostgreSQL with RDS',
     ]) {
       expect(install.stdout).toMatch(new RegExp(`✔ ${title}: done \\((\\d+m)?\\d+s simulated\\)`));
     }
@@ -40,6 +41,7 @@ describe('sandbox install end to end', () => {
         'security-groups',
         's3-buckets',
         'secrets',
+        'rds-postgres',
         'elasticache',
       ].map((id) => [id, 'complete']),
     );

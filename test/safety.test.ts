@@ -12,7 +12,7 @@ describe('the safety net of the tests', () => {
   it('sends every real-mode call of every client to the closed local port, and nowhere else', async () => {
     const aws = await createAwsSession({ region: 'us-east-1' });
     const [sts, ec2, iam, ssm, s3] = [await aws.sts(), await aws.ec2(), await aws.iam(), await aws.ssm(), await aws.s3()];
-    const [route53, acm, tagging] = [await aws.route53(), await aws.acm(), await aws.tagging()];
+    const [route53, acm, tagging, rds] = [await aws.route53(), await aws.acm(), await aws.tagging(), await aws.rds()];
     const elasticache = await aws.elasticache();
     const results = await Promise.allSettled([
       sts.getCallerIdentity({}),
@@ -23,13 +23,14 @@ describe('the safety net of the tests', () => {
       route53.listHostedZonesByName({}),
       acm.listCertificates({}),
       tagging.getResources({}),
+      rds.describeDBInstances({}),
       elasticache.describeReplicationGroups({}),
     ]);
     const refusedAt = results.map((r) => {
       const reason = (r as PromiseRejectedResult).reason as { code?: string; address?: string; port?: number };
       return `${reason.code} ${reason.address}:${reason.port}`;
     });
-    expect(refusedAt).toEqual(Array(9).fill('ECONNREFUSED 127.0.0.1:1'));
+    expect(refusedAt).toEqual(Array(10).fill('ECONNREFUSED 127.0.0.1:1'));
     // Every service the session offers was tried: a new one must join this list.
     expect(aws.builtClients().sort()).toEqual([...SERVICE_NAMES].sort());
   });

@@ -200,7 +200,13 @@ describe('the recorder host', () => {
 
     const down = await runRecorded(['teardown', '--sandbox', '--state-dir', dir], { 'confirm-teardown': true });
     expect(down.code).toBe(0);
-    expect(down.host.codes()).toEqual(['preflight.identity', 'teardown.extent', 'teardown.done']);
+    expect(down.host.codes()).toEqual([
+      'preflight.identity',
+      'teardown.extent',
+      'teardown.final-snapshot-planned',
+      'teardown.final-snapshot',
+      'teardown.done',
+    ]);
   });
 
   it('a no to the confirmation cancels with exit 2 and creates nothing', async () => {

@@ -120,6 +120,7 @@ function answers(options: GlobalOptions) {
     sshCidr: options.sshCidr,
     sshFromAnywhere: options.sshFromAnywhere,
     bucketPrefix: options.bucketPrefix,
+    dbInstanceClass: options.dbInstanceClass,
     cache: Object.values(cache).some((v) => v !== undefined) ? cache : undefined,
   };
 }

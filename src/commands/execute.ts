@@ -49,7 +49,7 @@ export async function execute(
       aws,
       emit,
       signal: ctx.signal,
-      teardown: { deleteData: Boolean(options.deleteData) },
+      teardown: { deleteData: Boolean(options.deleteData), skipFinalSnapshot: Boolean(options.skipFinalSnapshot) },
     });
   } finally {
     forget();

@@ -16,12 +16,14 @@ export interface GlobalOptions {
   sshCidr?: string;
   sshFromAnywhere?: boolean;
   bucketPrefix?: string;
+  dbInstanceClass?: string;
   cacheNodeType?: string;
   cacheEngine?: string;
   /** As typed: the config check says what is wrong with a count that is not one. */
   cacheReplicas?: string;
   /** teardown: delete buckets that hold data too. */
   deleteData?: boolean;
+  skipFinalSnapshot?: boolean;
 }
 
 /**

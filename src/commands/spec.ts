@@ -25,6 +25,10 @@ export function defineCommand<Own>(spec: CommandSpec<Own>): CommandSpec<Record<s
 export const ANSWER_OPTIONS = [
   { flags: '--ssh-cidr <cidr>', description: 'trusted range for SSH to the load balancer (Git) and the bastions, e.g. 203.0.113.0/24' },
   { flags: '--ssh-from-anywhere', description: 'open SSH to 0.0.0.0/0 and ::/0 (not recommended)' },
+  {
+    flags: '--db-instance-class <class>',
+    description: 'RDS instance class of the database (default db.m5.large; db.t* only with database.allowBurstable)',
+  },
   { flags: '--bucket-prefix <prefix>', description: 'S3 bucket names become <prefix>-<type> (default gl-<deployment>-<account>)' },
   { flags: '--cache-node-type <type>', description: 'ElastiCache node type (default cache.t3.medium)' },
   { flags: '--cache-engine <engine>', description: "ElastiCache engine: 'valkey' (Valkey 7.2, the default) or 'redis' (Redis OSS 7.1)" },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isRegionName } from './regions.js';
 import { parseNetwork, contains, overlaps, type Network } from './cidr.js';
+import { RDS_POSTGRES_CLASS, RDS_STORAGE_TYPES, rdsStorageProblem } from '../aws/rds-limits.js';
 
 /** The guide's network: one VPC, a public and a private /24 in each of two Availability Zones. */
 export const GUIDE_NETWORK = {
@@ -33,6 +34,38 @@ const CACHE_NODE_TYPE = /^cache\.[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 /** A deployment name becomes part of every resource name, so it must be valid in all of them. */
 export const DEPLOYMENT_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 
+/**
+ * The guide's "PostgreSQL with RDS" answers. Defaults: db.m5.large (the guide advises against
+ * burstable classes), io1 100 GiB at 1000 IOPS, PostgreSQL 17 (the newest 17.x RDS offers in
+ * the region; GitLab 19 needs 17, 18.x accepts 16 or 17).
+ */
+const databaseFileSchema = z
+  .object({
+    instanceClass: z.string().optional(),
+    /** A burstable class (db.t*) is used only when this is true: the one explicit "yes" to it. */
+    allowBurstable: z.boolean().optional(),
+    storageType: z.enum(RDS_STORAGE_TYPES).optional(),
+    allocatedStorage: z.number().int().optional(),
+    iops: z.number().int().optional(),
+    /** A major version (17: its newest minor) or an exact one (17.4). */
+    engineVersion: z.string().optional(),
+    /** An existing DB parameter group to use instead of the engine's default (checked for what GitLab needs). */
+    parameterGroup: z.string().optional(),
+  })
+  .strict();
+
+export const DATABASE_DEFAULTS = {
+  instanceClass: 'db.m5.large',
+  allowBurstable: false,
+  storageType: 'io1',
+  allocatedStorage: 100,
+  iops: 1000,
+  engineVersion: '17',
+} as const;
+
+/** The PostgreSQL majors GitLab runs on. */
+export const POSTGRES_MAJORS = ['16', '17'];
+
 /** What an operator may put in a --config file: every field optional, unknown fields refused. */
 export const configFileSchema = z
   .object({
@@ -51,6 +84,7 @@ export const configFileSchema = z
     sshCidr: z.string().optional(),
     sshFromAnywhere: z.boolean().optional(),
     bucketPrefix: z.string().optional(),
+    database: databaseFileSchema.optional(),
     cache: z
       .object({ nodeType: z.string().optional(), engine: z.string().optional(), replicas: z.number().optional() })
       .strict()
@@ -82,6 +116,18 @@ export const installConfigSchema = z
     sshFromAnywhere: z.boolean(),
     /** Bucket names are `<prefix>-<type>`; absent: gl-<deployment>-<account id>. */
     bucketPrefix: z.string().optional(),
+    database: z
+      .object({
+        instanceClass: z.string(),
+        allowBurstable: z.boolean(),
+        storageType: z.enum(RDS_STORAGE_TYPES),
+        allocatedStorage: z.number().int(),
+        iops: z.number().int().optional(),
+        engineVersion: z.string(),
+        parameterGroup: z.string().optional(),
+      })
+      // A state file written before the database step existed installed with the guide's defaults.
+      .default(() => databaseAnswers(undefined)),
     /** ElastiCache (guide: "Redis with ElastiCache"); older state files get the defaults. */
     cache: z
       .object({ nodeType: z.string(), engine: z.enum(['valkey', 'redis']), replicas: z.number().int() })
@@ -107,9 +153,11 @@ export function buildInstallConfig(input: {
   region: string;
   file?: ConfigFile;
   /** Command-line answers; they win over the file's. */
-  flags?: Pick<ConfigFile, 'sshCidr' | 'sshFromAnywhere' | 'bucketPrefix' | 'cache'>;
+  flags?: Pick<ConfigFile, 'sshCidr' | 'sshFromAnywhere' | 'bucketPrefix' | 'cache'> & { dbInstanceClass?: string | undefined };
 }): InstallConfig {
-  const file = { ...input.file, ...definedOnly(input.flags ?? {}) };
+  const { dbInstanceClass, ...flags } = input.flags ?? {};
+  const file = { ...input.file, ...definedOnly(flags) };
+  if (dbInstanceClass !== undefined) file.database = { ...file.database, instanceClass: dbInstanceClass };
   // A flag overrides one cache answer of the file, not the file's whole cache object.
   file.cache = { ...input.file?.cache, ...definedOnly(input.flags?.cache ?? {}) };
   const config: InstallConfig = {
@@ -121,6 +169,7 @@ export function buildInstallConfig(input: {
     sshFromAnywhere: file.sshFromAnywhere ?? false,
     ...(file.sshCidr ? { sshCidr: file.sshCidr } : {}),
     ...(file.bucketPrefix ? { bucketPrefix: file.bucketPrefix } : {}),
+    database: databaseAnswers(file.database),
     cache: cacheAnswers(file.cache),
   };
   checkInstallConfig(config);
@@ -148,6 +197,50 @@ export function checkInstallConfig(config: InstallConfig): void {
   }
   checkNetwork(config);
   checkAccess(config);
+  checkDatabase(config);
+}
+
+/** The file's database answers over the guide's defaults; IOPS only where the storage takes them. */
+function databaseAnswers(file: ConfigFile['database']): InstallConfig['database'] {
+  const storageType = file?.storageType ?? DATABASE_DEFAULTS.storageType;
+  const allocatedStorage = file?.allocatedStorage ?? DATABASE_DEFAULTS.allocatedStorage;
+  const iops = file?.iops ?? (storageType === 'io1' || storageType === 'io2' ? DATABASE_DEFAULTS.iops : undefined);
+  return {
+    instanceClass: file?.instanceClass ?? DATABASE_DEFAULTS.instanceClass,
+    allowBurstable: file?.allowBurstable ?? DATABASE_DEFAULTS.allowBurstable,
+    storageType,
+    allocatedStorage,
+    ...(iops !== undefined ? { iops } : {}),
+    engineVersion: file?.engineVersion ?? DATABASE_DEFAULTS.engineVersion,
+    ...(file?.parameterGroup ? { parameterGroup: file.parameterGroup } : {}),
+  };
+}
+
+function checkDatabase(config: InstallConfig): void {
+  const db = config.database;
+  if (!RDS_POSTGRES_CLASS.test(db.instanceClass)) {
+    throw new ConfigError(
+      `database.instanceClass '${db.instanceClass}' is not an RDS for PostgreSQL instance class`,
+      `use one like ${DATABASE_DEFAULTS.instanceClass} (the guide's) or db.r6i.large in database.instanceClass`,
+    );
+  }
+  const storage = rdsStorageProblem(db.storageType, db.allocatedStorage, db.iops);
+  if (storage) {
+    throw new ConfigError(
+      `database storage is invalid: ${storage}`,
+      'fix database.storageType, database.allocatedStorage or database.iops in --config; nothing was created',
+    );
+  }
+  const [major] = db.engineVersion.split('.');
+  if (!/^\d+(\.\d+)?$/.test(db.engineVersion) || !POSTGRES_MAJORS.includes(major!)) {
+    throw new ConfigError(
+      `database.engineVersion '${db.engineVersion}' is not a PostgreSQL version GitLab runs on`,
+      `use ${POSTGRES_MAJORS.join(' or ')} (the newest minor RDS offers) or an exact version such as 17.4`,
+    );
+  }
+  if (db.parameterGroup !== undefined && !/^[a-zA-Z][a-zA-Z0-9.-]{0,254}$/.test(db.parameterGroup)) {
+    throw new ConfigError(`database.parameterGroup '${db.parameterGroup}' is not a DB parameter group name`);
+  }
 }
 
 /** The cache answers with the guide's defaults filled in, checked as ElastiCache would before anything is made. */

@@ -85,6 +85,8 @@ export interface StepContext<Needs extends readonly StepRef[] = readonly StepRef
 export interface TeardownOptions {
   /** Delete buckets that hold data (every object version) instead of keeping them. */
   deleteData: boolean;
+  /** Delete the RDS instance without the final snapshot it otherwise keeps. */
+  skipFinalSnapshot?: boolean;
 }
 
 /** A resource a `destroy` found not to be this deployment's, and why (its tags, as read then). */

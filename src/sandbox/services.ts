@@ -4,6 +4,7 @@ import { acmService } from './acm.js';
 import { elasticacheService } from './elasticache.js';
 import { ec2Service } from './ec2-service.js';
 import { iamService } from './iam.js';
+import { rdsService } from './rds.js';
 import { route53Service } from './route53.js';
 import { s3Service } from './s3.js';
 import { ssmService } from './ssm.js';
@@ -22,6 +23,7 @@ export const SANDBOX_SERVICES = {
   s3: s3Service,
   route53: route53Service,
   acm: acmService,
+  rds: rdsService,
   elasticache: elasticacheService,
   tagging: taggingService,
 } satisfies { [K in ServiceName]: SandboxService<unknown, K> };

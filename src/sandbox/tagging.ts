@@ -1,6 +1,7 @@
 import type { ResourceGroupsTaggingAPI } from '@aws-sdk/client-resource-groups-tagging-api';
 import { awsError, tagList, type OperationContext, type SandboxService, type SdkOperations } from './core.js';
 import type { Ec2Kind } from './ec2.js';
+import { rdsTagged } from './rds.js';
 import { elasticacheTagged } from './elasticache.js';
 
 /**
@@ -51,6 +52,8 @@ function taggedInRegion(ctx: OperationContext): Tagged[] {
   for (const c of Object.values(world.acm.certificates)) {
     if (c.region === region) found.push({ arn: c.arn, type: 'acm:certificate', tags: c.tags });
   }
+  // A deleted DB instance is listed until its deletion finished.
+  found.push(...rdsTagged(world, region, ctx.now));
   found.push(...elasticacheTagged(ctx));
   // Resources that never had a tag are not in the tagging API's index at all.
   return found.filter((t) => Object.keys(t.tags).length > 0).sort((a, b) => (a.arn < b.arn ? -1 : a.arn > b.arn ? 1 : 0));

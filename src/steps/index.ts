@@ -9,6 +9,7 @@ import { privateRouteTables } from './private-route-tables.js';
 import { securityGroups } from './security-groups.js';
 import { s3Buckets } from './s3-buckets.js';
 import { secrets } from './secrets.js';
+import { rdsPostgres } from './rds-postgres.js';
 import { elasticache } from './elasticache.js';
 
 /**
@@ -26,5 +27,6 @@ export const GUIDE_STEPS: readonly EngineStep[] = [
   securityGroups,
   s3Buckets,
   secrets,
+  rdsPostgres,
   elasticache,
 ];

@@ -18,6 +18,8 @@ export function guideNames(deployment: string) {
     privateRouteTable: (zone: 'a' | 'b') => `${deployment}-private-${zone}`,
     securityGroup: (role: SecurityGroupRole) => `${deployment}-${role}-sec-group`,
     parameterPath: `/gitlab-aws/${deployment}`,
+    dbSubnetGroup: `${deployment}-rds-group`,
+    dbInstance: `${deployment}-db-ha`,
     /** Guide: "Redis with ElastiCache": gitlab-redis-group and gitlab-redis. */
     cacheSubnetGroup: `${deployment}-redis-group`,
     replicationGroup: `${deployment}-redis`,

@@ -15,6 +15,7 @@ export function planLines(plan: PlanView, config: InstallConfig): string[] {
       .join(', ')}`,
     `  Availability Zones: ${config.availabilityZones.length ? config.availabilityZones.join(', ') : 'the first two the region offers'}`,
     `  SSH from outside: ${sshNote(config)}`,
+    `  database: ${databaseNote(config)}`,
     `  S3 buckets: ${config.bucketPrefix ?? `gl-${config.deployment}-${ACCOUNT_PLACEHOLDER}`}-<type>; secrets under /gitlab-aws/${config.deployment}/ in SSM Parameter Store`,
     '',
   ];
@@ -33,6 +34,13 @@ export function planLines(plan: PlanView, config: InstallConfig): string[] {
       `(one after another it would be ${formatDuration(plan.serialMinutes * MINUTE)}).`,
   );
   return lines;
+}
+
+function databaseNote({ database: db }: InstallConfig): string {
+  const version = db.engineVersion.includes('.') ? db.engineVersion : `${db.engineVersion} (the newest ${db.engineVersion}.x RDS offers)`;
+  const storage = `${db.storageType} ${db.allocatedStorage} GiB${db.iops !== undefined ? ` at ${db.iops} IOPS` : ''}`;
+  const group = db.parameterGroup ? `parameter group ${db.parameterGroup}` : "the engine's default parameter group";
+  return `PostgreSQL ${version}, ${db.instanceClass} Multi-AZ, ${storage}, ${group}; teardown keeps a final snapshot`;
 }
 
 function sshNote(config: InstallConfig): string {

@@ -5,7 +5,9 @@ import { GUIDE_STEPS } from '../../steps/index.js';
 import { foreignVpcNote, foreignVpcs, foreignVpcWarning } from '../../steps/vpc.js';
 import { buildPlan, planLines } from '../../ui/plan.js';
 import { VERSION } from '../../version.js';
+import { rdsPostgres } from '../../steps/rds-postgres.js';
 import { execute, exitCodeOf } from '../execute.js';
+import { checkDatabaseWithAws, confirmBurstableDatabase } from './database.js';
 import { commandLine, type CommandContext } from '../options.js';
 import { runPipeline } from '../pipeline.js';
 
@@ -46,6 +48,10 @@ export function install({ resume }: { resume: boolean }) {
             code: 'warn.ssh-open',
             text: 'warning: SSH (Git over SSH and the bastions) will be open to the whole internet, as asked with --ssh-from-anywhere',
           });
+        }
+        if (status(rdsPostgres.id) !== 'complete') {
+          await checkDatabaseWithAws(aws, deployment.config);
+          await confirmBurstableDatabase(host, deployment.config);
         }
       },
       confirm: ({ deployment }) =>

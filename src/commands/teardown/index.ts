@@ -1,5 +1,9 @@
 import { badInput, EXIT, type ExitCode } from '../../errors.js';
+import type { AwsClients } from '../../aws/clients.js';
+import type { StateDoc } from '../../state/schema.js';
 import { readState, StateStore } from '../../state/store.js';
+import { guideNames } from '../../steps/names.js';
+import { DB_INSTANCE, finalSnapshots, rdsPostgres } from '../../steps/rds-postgres.js';
 import type { IoHost } from '../../ui/host.js';
 import { resolveDeployment, type Deployment } from '../deployment.js';
 import { blankState, discoverDeployment, resourceLine, type DiscoveredResource } from '../discovery.js';
@@ -9,6 +13,7 @@ import { runPipeline } from '../pipeline.js';
 
 interface TeardownFlags {
   deleteData?: boolean;
+  skipFinalSnapshot?: boolean;
   discover?: boolean;
 }
 
@@ -19,7 +24,7 @@ interface TeardownFlags {
  */
 export async function teardown(ctx: CommandContext, own: TeardownFlags): Promise<ExitCode> {
   const { host } = ctx;
-  const options = { ...ctx.options, deleteData: Boolean(own.deleteData) };
+  const options = { ...ctx.options, deleteData: Boolean(own.deleteData), skipFinalSnapshot: Boolean(own.skipFinalSnapshot) };
   const name = options.deployment;
   if (!own.discover) {
     const deployment = await resolveDeployment(options);
@@ -43,6 +48,7 @@ export async function teardown(ctx: CommandContext, own: TeardownFlags): Promise
             text: `Teardown of deployment '${name}' in ${where}: ${recorded} recorded resources, plus anything tagged with this deployment.`,
             data: { deployment: name, region: deployment.config.region, recorded },
           });
+          announceFinalSnapshot(host, options, deployment.state);
           return;
         }
         discovered = await discoverDeployment(ready);
@@ -90,6 +96,7 @@ export async function teardown(ctx: CommandContext, own: TeardownFlags): Promise
           });
         }
         if (!result.ok) return exitCodeOf(result);
+        if (!options.skipFinalSnapshot) await reportFinalSnapshots(host, aws, name);
         const kept = store.state.resources;
         if (kept.length === 0) {
           await store.remove();
@@ -114,6 +121,40 @@ export async function teardown(ctx: CommandContext, own: TeardownFlags): Promise
       },
     },
   );
+}
+
+/** Before: the database's final snapshot is named (or its absence said) while the operator can still decide. */
+function announceFinalSnapshot(host: IoHost, options: GlobalOptions, state: StateDoc | undefined): void {
+  if (!state?.resources.some((r) => r.type === DB_INSTANCE)) return;
+  const planned = state.steps[rdsPostgres.id]?.outputs?.finalSnapshot;
+  const snapshot = typeof planned === 'string' ? planned : `${guideNames(options.deployment).dbInstance}-final-<its creation time>`;
+  host.notify(
+    options.skipFinalSnapshot
+      ? {
+          level: 'warn',
+          code: 'teardown.no-final-snapshot',
+          text: 'The RDS database is deleted without a final snapshot (--skip-final-snapshot): its data will be gone.',
+        }
+      : {
+          level: 'info',
+          code: 'teardown.final-snapshot-planned',
+          text: `The RDS database keeps a final snapshot, ${snapshot}; it is not deleted (add --skip-final-snapshot to delete the database without one).`,
+          data: { snapshot },
+        },
+  );
+}
+
+/** After: the final snapshots AWS now holds of this deployment's database, by name (what teardown leaves). */
+async function reportFinalSnapshots(host: IoHost, aws: AwsClients, deployment: string): Promise<void> {
+  const snapshots = await finalSnapshots(await aws.rds(), guideNames(deployment).dbInstance);
+  for (const snapshot of snapshots) {
+    host.notify({
+      level: 'info',
+      code: 'teardown.final-snapshot',
+      text: `Kept the RDS final snapshot ${snapshot}: restore the database from it, or delete it in the RDS console when it is no longer needed.`,
+      data: { snapshot },
+    });
+  }
 }
 
 /**

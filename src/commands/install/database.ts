@@ -1,0 +1,55 @@
+import { isBurstableDbClass } from '../../aws/rds-limits.js';
+import { DATABASE_DEFAULTS, type InstallConfig } from '../../config/schema.js';
+import { badInput } from '../../errors.js';
+import type { AwsClients } from '../../aws/clients.js';
+import { isKind } from '../../aws/errors.js';
+import { checkParameterGroup, engineVersion } from '../../steps/rds-postgres.js';
+import type { IoHost } from '../../ui/host.js';
+
+/**
+ * The guide advises against a burstable class (db.t*) for GitLab's database: its CPU credits run
+ * out under load. One is used only after a warning and a "yes" the operator gives on purpose:
+ * `database.allowBurstable: true` in the answers, or yes to the question. `--yes` does not count,
+ * since it answers every question at once, unread.
+ */
+export async function confirmBurstableDatabase(host: IoHost, config: InstallConfig): Promise<void> {
+  const { instanceClass, allowBurstable } = config.database;
+  if (!isBurstableDbClass(instanceClass) || allowBurstable) return;
+  const advice = `${instanceClass} is a burstable class; the guide advises against it for GitLab's database (it slows down once its CPU credits run out)`;
+  // The warning is the question itself, so a refusal stays one line.
+  const yes = await host.ask({ id: 'confirm-burstable-db', message: `${advice}. Use it anyway?`, default: false, withYes: false });
+  if (!yes) {
+    throw badInput(
+      `database.instanceClass ${instanceClass} is burstable and was not confirmed`,
+      `choose a non-burstable class such as ${DATABASE_DEFAULTS.instanceClass}, or set database.allowBurstable: true in --config`,
+    );
+  }
+  host.notify({ level: 'warn', code: 'warn.burstable-db', text: `warning: ${advice}; used as confirmed`, data: { instanceClass } });
+}
+
+/**
+ * What only AWS can say of the database answers, asked before anything is made: RDS offers the
+ * PostgreSQL version in this region, and a parameter group the operator names exists and keeps
+ * what GitLab needs. (The step checks both again, for a resume.)
+ */
+export async function checkDatabaseWithAws(aws: AwsClients, config: InstallConfig): Promise<void> {
+  const rds = await aws.rds();
+  const db = config.database;
+  try {
+    await engineVersion(rds, db.engineVersion);
+  } catch (err) {
+    throw badInput((err as Error).message.replace(/; set .*$/, ''), 'set database.engineVersion to a version RDS offers in the region');
+  }
+  if (!db.parameterGroup) return;
+  try {
+    await checkParameterGroup(rds, db.parameterGroup);
+  } catch (err) {
+    const why = isKind(err, 'not-found')
+      ? `DB parameter group ${db.parameterGroup} does not exist in ${config.region}`
+      : (err as Error).message.replace(/; use .*$/, '');
+    throw badInput(
+      why,
+      'use quote_all_identifiers off and default_transaction_isolation read committed in it, or leave database.parameterGroup unset',
+    );
+  }
+}
