@@ -75,6 +75,7 @@ const CHEAP_READS: Record<ServiceName, (session: AwsSession) => Promise<unknown>
   s3: async (s) => (await s.s3()).listBuckets({}),
   route53: async (s) => (await s.route53()).listHostedZonesByName({}),
   acm: async (s) => (await s.acm()).listCertificates({}),
+  elbv2: async (s) => (await s.elbv2()).describeLoadBalancers({}),
   tagging: async (s) => (await s.tagging()).getResources({ ResourcesPerPage: 1 }),
 };
 

@@ -13,6 +13,7 @@ export const SERVICE_LOADERS = {
   s3: async () => (await import('@aws-sdk/client-s3')).S3,
   route53: async () => (await import('@aws-sdk/client-route-53')).Route53,
   acm: async () => (await import('@aws-sdk/client-acm')).ACM,
+  elbv2: async () => (await import('@aws-sdk/client-elastic-load-balancing-v2')).ElasticLoadBalancingV2,
   tagging: async () => (await import('@aws-sdk/client-resource-groups-tagging-api')).ResourceGroupsTaggingAPI,
 };
 

@@ -1,6 +1,7 @@
 import type { ServiceName } from '../aws/services.js';
 import type { SandboxService, ServiceOperations } from './core.js';
 import { acmService } from './acm.js';
+import { elbv2Service } from './elbv2.js';
 import { ec2Service } from './ec2-service.js';
 import { iamService } from './iam.js';
 import { route53Service } from './route53.js';
@@ -21,6 +22,7 @@ export const SANDBOX_SERVICES = {
   s3: s3Service,
   route53: route53Service,
   acm: acmService,
+  elbv2: elbv2Service,
   tagging: taggingService,
 } satisfies { [K in ServiceName]: SandboxService<unknown, K> };
 
