@@ -16,6 +16,10 @@ export interface GlobalOptions {
   sshCidr?: string;
   sshFromAnywhere?: boolean;
   bucketPrefix?: string;
+  domain?: string;
+  createHostedZone?: boolean;
+  certificateArn?: string;
+  proxyProtocol?: boolean;
   /** teardown: delete buckets that hold data too. */
   deleteData?: boolean;
 }

@@ -26,4 +26,11 @@ export const ANSWER_OPTIONS = [
   { flags: '--ssh-cidr <cidr>', description: 'trusted range for SSH to the load balancer (Git) and the bastions, e.g. 203.0.113.0/24' },
   { flags: '--ssh-from-anywhere', description: 'open SSH to 0.0.0.0/0 and ::/0 (not recommended)' },
   { flags: '--bucket-prefix <prefix>', description: 'S3 bucket names become <prefix>-<type> (default gl-<deployment>-<account>)' },
+  { flags: '--domain <name>', description: 'the name GitLab answers on, e.g. gitlab.example.com (the sandbox default)' },
+  { flags: '--create-hosted-zone', description: 'create a public Route 53 zone for the domain when none in the account matches' },
+  {
+    flags: '--certificate-arn <arn>',
+    description: 'use this ISSUED ACM certificate (same region, covering the domain) instead of requesting one',
+  },
+  { flags: '--proxy-protocol', description: 'turn proxy protocol v2 on for the HTTP target group (GitLab must expect it)' },
 ];

@@ -48,6 +48,18 @@ export interface Seed {
   calls: Array<z.infer<typeof entrySchema>>;
 }
 
+/**
+ * The account a sandbox starts with when no seed file is given: a public hosted zone
+ * `example.com` that the account made itself (untagged, not ours), so the default domain
+ * `gitlab.example.com` has a zone to live in and `npm run sandbox` needs no answer. A seed file
+ * replaces it (a test that wants no zone gives a seed without one).
+ */
+export const BUILT_IN_SEED: Seed = {
+  file: '(the sandbox account built in)',
+  digest: 'built-in:example.com',
+  calls: [{ service: 'route53', call: 'CreateHostedZone', input: { Name: 'example.com', CallerReference: 'sandbox-account-example.com' } }],
+};
+
 const FIX = 'fix the seed file named by GITLAB_AWS_SANDBOX_SEED (see src/sandbox/seed.ts for its shape); nothing was created';
 const SEED_AGE_MS = 60 * 60 * 1000;
 
@@ -103,7 +115,8 @@ export function applySeed(world: World, seed: Seed, operationFor: (service: stri
       world.accountId = ownAccount;
     }
   });
-  world.seed = seed.digest;
+  // The built-in account is no seed file: a seed given later is refused as for an unseeded one.
+  if (seed !== BUILT_IN_SEED) world.seed = seed.digest;
   return world;
 }
 

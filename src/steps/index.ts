@@ -9,6 +9,10 @@ import { privateRouteTables } from './private-route-tables.js';
 import { securityGroups } from './security-groups.js';
 import { s3Buckets } from './s3-buckets.js';
 import { secrets } from './secrets.js';
+import { hostedZone } from './hosted-zone.js';
+import { tlsCertificate } from './tls-certificate.js';
+import { loadBalancer } from './load-balancer.js';
+import { dnsRecord } from './dns-record.js';
 
 /**
  * Every step, in the guide's order. The order is what the operator reads (plan, progress list);
@@ -25,4 +29,8 @@ export const GUIDE_STEPS: readonly EngineStep[] = [
   securityGroups,
   s3Buckets,
   secrets,
+  hostedZone,
+  tlsCertificate,
+  loadBalancer,
+  dnsRecord,
 ];

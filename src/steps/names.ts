@@ -18,7 +18,14 @@ export function guideNames(deployment: string) {
     privateRouteTable: (zone: 'a' | 'b') => `${deployment}-private-${zone}`,
     securityGroup: (role: SecurityGroupRole) => `${deployment}-${role}-sec-group`,
     parameterPath: `/gitlab-aws/${deployment}`,
+    loadBalancer: elbName(`${deployment}-loadbalancer`, `${deployment}-lb`),
+    targetGroup: (kind: 'http' | 'ssh') => elbName(`${deployment}-loadbalancer-${kind}-target`, `${deployment}-lb-${kind}`),
   };
+}
+
+/** ELB names stop at 32 characters: the guide's name where it fits, a short form for a long deployment. */
+function elbName(guide: string, short: string): string {
+  return guide.length <= 32 ? guide : short;
 }
 
 /** The guide's security groups, by the role of what they protect (gitlab-<role>-sec-group). */
