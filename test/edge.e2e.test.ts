@@ -129,8 +129,12 @@ describe('edge: certificate, network load balancer, DNS', () => {
 
   it('creates a zone when agreed, prints its name servers, and keeps it at teardown while it holds records not ours', async () => {
     const dir = await fixtures.stateDir();
-    const run = await install(dir, ['--domain', 'gitlab.corp.test', '--create-hosted-zone']);
+    const answers = ['--domain', 'gitlab.corp.test', '--create-hosted-zone'];
+    const plan = await planFor(dir, answers);
+    const run = await install(dir, answers);
     expect(run.code, run.stderr).toBe(0);
+    const { held, planned } = await heldAndPlanned(dir, plan);
+    expect(held).toEqual(planned);
     expect(run.stdout + run.stderr).toMatch(/Hosted zone corp\.test\. was created: set its name servers at your registrar: ns-\d+\.awsdns/);
     const aws = await look(dir);
     const route53 = await aws.route53();

@@ -4,18 +4,23 @@ import { AWS_MINUTES } from '../aws/durations.js';
 import { TAG_DEPLOYMENT } from '../aws/tags.js';
 import { requireDomain } from '../config/schema.js';
 import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
-import { RECORD_SET, currentRecord, deleteRecord, fqdn, insync, longestMatchingZone, parseRecordRef, recordRef } from './dns.js';
+import {
+  RECORD_SET,
+  aliasesLoadBalancer,
+  currentRecord,
+  deleteRecord,
+  fqdn,
+  insync,
+  longestMatchingZone,
+  parseRecordRef,
+  recordRef,
+} from './dns.js';
 import { hostedZone } from './hosted-zone.js';
 import { loadBalancer } from './load-balancer.js';
-import { guideNames } from './names.js';
 import { ownership } from './ownership.js';
 
-/** An alias to this deployment's load balancer: AWS names an NLB `<name>-<hash>.elb.<region>.amazonaws.com`. */
 function aliasesOurs(ctx: StepContext, set: ResourceRecordSet): boolean {
-  const target = fqdn(set.AliasTarget?.DNSName ?? '');
-  return (
-    target.startsWith(`${guideNames(ctx.deployment).loadBalancer.toLowerCase()}-`) && target.endsWith(`.elb.${ctx.region}.amazonaws.com.`)
-  );
+  return aliasesLoadBalancer(set, ctx.deployment, ctx.region);
 }
 
 /**
@@ -29,8 +34,7 @@ export const dnsRecord = defineStep({
   needs: [hostedZone, loadBalancer],
   minutes: AWS_MINUTES.route53Change.create,
   outputs: z.object({ domain: z.string(), zoneId: z.string(), target: z.string() }),
-  // Route 53 records take no tags: the plan's answers line names the record, not the inventory.
-  resources: () => [],
+  resources: (config) => [{ type: RECORD_SET, name: `${config.domain ?? '<domain>'}. A` }],
 
   async create(ctx) {
     const route53 = await ctx.aws.route53();

@@ -5,6 +5,7 @@ import { isKind } from '../aws/errors.js';
 import type { ResourceRef, StepContext } from '../engine/step.js';
 import type { InstallConfig } from '../config/schema.js';
 import { patience } from './ec2-common.js';
+import { guideNames } from './names.js';
 
 /**
  * Route 53 and ACM habits the edge steps share: names spelt as Route 53 answers them, the
@@ -78,6 +79,14 @@ export async function edgeRefusal(
       fix: `create one (or delegate the domain to this account), or pass --create-hosted-zone to let gitlab-aws create ${domain.split('.').slice(1).join('.')}; nothing was created`,
     };
   }
+  const zone = await longestMatchingZone(await clients.route53(), domain);
+  const record = zone && (await currentRecord(await clients.route53(), zone.zoneId, domain, 'A'));
+  if (record && !aliasesLoadBalancer(record, config.deployment, config.region)) {
+    return {
+      message: `${domain} already has an A record (${record.AliasTarget?.DNSName ?? record.ResourceRecords?.map((r) => r.Value).join(', ')}) that is not this deployment's`,
+      fix: 'choose another --domain (each deployment answers on a name of its own), or delete that record; nothing was created',
+    };
+  }
   if (config.certificateArn) {
     const acm = await clients.acm();
     let certificate: CertificateDetail | undefined;
@@ -95,6 +104,12 @@ export async function edgeRefusal(
     }
   }
   return undefined;
+}
+
+/** An alias to the deployment's load balancer: AWS names an NLB `<name>-<hash>.elb.<region>.amazonaws.com`. */
+export function aliasesLoadBalancer(set: ResourceRecordSet, deployment: string, region: string): boolean {
+  const target = fqdn(set.AliasTarget?.DNSName ?? '');
+  return target.startsWith(`${guideNames(deployment).loadBalancer.toLowerCase()}-`) && target.endsWith(`.elb.${region}.amazonaws.com.`);
 }
 
 /** Waits until Route 53 has the change on all its servers. */

@@ -64,8 +64,8 @@ export const hostedZone = defineStep({
   needs: [],
   minutes: AWS_MINUTES.route53Change.create,
   outputs: z.object({ zoneId: z.string(), zoneName: z.string(), created: z.boolean(), nameServers: z.array(z.string()) }),
-  // The zone is looked up at install time; a created one is named by the plan's answers line.
-  resources: () => [],
+  // Found at install time; made only with consent, and then only if none holds the domain (the plan's domain line says so).
+  resources: (config) => (config.createHostedZone && config.domain ? [{ type: HOSTED_ZONE, name: zoneNameFor(config.domain) }] : []),
 
   async create(ctx) {
     const route53 = await ctx.aws.route53();

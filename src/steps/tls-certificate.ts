@@ -95,7 +95,14 @@ export const tlsCertificate = defineStep({
   needs: [hostedZone],
   minutes: AWS_MINUTES.acmCertificate.create + AWS_MINUTES.route53Change.create,
   outputs: z.object({ certificateArn: z.string(), requested: z.boolean() }),
-  resources: (config) => (config.certificateArn ? [] : [{ type: CERTIFICATE, name: config.domain ?? '<domain>' }]),
+  resources: (config) =>
+    config.certificateArn
+      ? []
+      : [
+          { type: CERTIFICATE, name: config.domain ?? '<domain>' },
+          // ACM names the record when it is asked: `_<hash>.<domain>.`.
+          { type: RECORD_SET, name: `_<validation>.${config.domain ?? '<domain>'}. CNAME` },
+        ],
 
   async create(ctx) {
     const acm = await ctx.aws.acm();
