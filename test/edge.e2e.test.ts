@@ -196,6 +196,7 @@ async function seedWithCertificate(dir: string): Promise<Record<string, string>>
   await writeFile(
     file,
     JSON.stringify({
+      startEmpty: true,
       calls: [
         { service: 'route53', call: 'CreateHostedZone', input: { Name: 'example.com', CallerReference: 'theirs' } },
         {

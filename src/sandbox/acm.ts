@@ -112,7 +112,7 @@ function certificateOf(ctx: OperationContext, arn: string | undefined): AcmCerti
 }
 
 /** ISSUED once its validation record has stood in a zone for ACM's time; decided when asked. */
-function status(ctx: OperationContext, c: AcmCertificate): 'ISSUED' | 'PENDING_VALIDATION' {
+export function certificateStatus(ctx: OperationContext, c: AcmCertificate): 'ISSUED' | 'PENDING_VALIDATION' {
   if (c.issuedAt === undefined && c.validation) {
     const record = findRecord(ctx.world, c.validation.name, 'CNAME', c.validation.value);
     if (record) {
@@ -130,7 +130,7 @@ function inUseBy(ctx: OperationContext, c: AcmCertificate): string[] {
 }
 
 function detail(ctx: OperationContext, c: AcmCertificate): CertificateDetail {
-  const current = status(ctx, c);
+  const current = certificateStatus(ctx, c);
   const requested = c.type === 'AMAZON_ISSUED';
   return {
     CertificateArn: c.arn,
@@ -167,7 +167,7 @@ function summary(ctx: OperationContext, c: AcmCertificate): CertificateSummary {
     CertificateArn: c.arn,
     DomainName: c.domainName,
     SubjectAlternativeNameSummaries: c.subjectAlternativeNames,
-    Status: status(ctx, c),
+    Status: certificateStatus(ctx, c),
     Type: c.type ?? 'IMPORTED',
     KeyAlgorithm: c.keyAlgorithm as CertificateSummary['KeyAlgorithm'],
     InUse: inUseBy(ctx, c).length > 0,
@@ -267,7 +267,7 @@ const operations = {
     const statuses = input.CertificateStatuses;
     const max = Math.min(input.MaxItems ?? MAX_ITEMS, MAX_ITEMS);
     const listed = Object.values(ctx.world.acm.certificates)
-      .filter((c) => c.region === ctx.region && (!statuses?.length || statuses.includes(status(ctx, c))))
+      .filter((c) => c.region === ctx.region && (!statuses?.length || statuses.includes(certificateStatus(ctx, c))))
       .sort((a, b) => a.arn.localeCompare(b.arn));
     const start = input.NextToken ? listed.findIndex((c) => c.arn === Buffer.from(input.NextToken!, 'base64url').toString()) : 0;
     if (start < 0) throw invalid('The NextToken is not valid.');

@@ -16,6 +16,7 @@ import {
   type SandboxService,
   type SdkOperations,
 } from './core.js';
+import { certificateStatus } from './acm.js';
 import { byId } from './ec2.js';
 import { placeEni, releaseEnis } from './network-interfaces.js';
 
@@ -343,7 +344,7 @@ const operations: SdkOperations<ElasticLoadBalancingV2> = {
       if (!certificateArn) throw awsError('CertificateNotFound', 'A certificate must be specified for a TLS listener');
       const cert = ctx.world.acm.certificates[certificateArn];
       if (!cert || cert.region !== ctx.region) throw awsError('CertificateNotFound', `Certificate '${certificateArn}' not found`);
-      if (!cert.issuedAt || ctx.now < cert.issuedAt)
+      if (certificateStatus(ctx, cert) !== 'ISSUED')
         throw awsError('UnsupportedCertificate', `The certificate '${certificateArn}' is not issued`);
     }
     const existing = Object.values(slice(ctx).listeners).find((l) => l.loadBalancerArn === lb.arn && l.port === input.Port);
