@@ -220,8 +220,12 @@ export const loadBalancer = defineStep({
       if (g) groups.push(g);
     }
     const refs: ResourceRef[] = [];
-    if (lb && (await isOurs(ctx, elb, lb.LoadBalancerArn!)))
+    if (lb && (await isOurs(ctx, elb, lb.LoadBalancerArn!))) {
       refs.push({ type: LOAD_BALANCER, id: lb.LoadBalancerArn!, name: lb.LoadBalancerName! });
+      for (const l of (await elb.describeListeners({ LoadBalancerArn: lb.LoadBalancerArn! })).Listeners ?? []) {
+        if (await isOurs(ctx, elb, l.ListenerArn!)) refs.push({ type: LISTENER, id: l.ListenerArn!, name: `${l.Protocol} ${l.Port}` });
+      }
+    }
     for (const g of groups) {
       if (await isOurs(ctx, elb, g.TargetGroupArn!)) refs.push({ type: TARGET_GROUP, id: g.TargetGroupArn!, name: g.TargetGroupName! });
     }
