@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readState } from '../src/state/store.js';
 import { TAG_DEPLOYMENT, TAG_STEP } from '../src/aws/tags.js';
-import { readWorld, runCli, sandboxInventory, statusJson, tempDir } from './helpers.js';
+import { inInventory, readWorld, runCli, sandboxInventory, statusJson, tempDir } from './helpers.js';
 import { heldAndPlanned, planFor } from './plan-helpers.js';
 
 /** The README's quick start, as an operator runs it: install, status, teardown, discover. */
@@ -48,8 +48,7 @@ describe('sandbox install end to end', () => {
     );
     const { held: inAccount, planned } = await heldAndPlanned(dir, plan);
     expect(inAccount).toEqual(planned);
-    // All but the DNS records, which take no tags (test/edge.e2e.test.ts reads them from Route 53).
-    const tagged = (r: { type: string }) => r.type !== 'AWS::Route53::RecordSet';
+    const tagged = inInventory;
     expect(planned).toHaveLength(plan.filter(tagged).length);
     const held = await sandboxInventory(dir);
     const recorded = status.resources.filter(tagged);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readState } from '../src/state/store.js';
-import { readWorld, runCli, sandboxInventory, tempDir } from './helpers.js';
+import { inInventory, readWorld, runCli, sandboxInventory, tempDir } from './helpers.js';
 
 const install = (dir: string, deployment: string, env: Record<string, string> = {}) =>
   // Each deployment answers on a name of its own: one domain has one alias record.
@@ -15,7 +15,7 @@ const teardown = (dir: string, deployment: string) =>
   runCli(['teardown', '--sandbox', '--yes', '--state-dir', dir, '--deployment', deployment]);
 
 async function recordedIds(dir: string, deployment: string): Promise<string[]> {
-  return (await readState(join(dir, `${deployment}.json`)))!.resources.map((r) => r.id);
+  return (await readState(join(dir, `${deployment}.json`)))!.resources.filter(inInventory).map((r) => r.id);
 }
 
 const ids = (resources: Array<{ type: string; id: string }>) => resources.map((r) => `${r.type} ${r.id}`).sort();
