@@ -275,3 +275,74 @@ describe('edge answers refused before anything is created', () => {
     expect(await snapshot(dir)).toEqual(before);
   });
 });
+
+/** Why the delete fails, past the few lookups a fresh subnet is invisible for (eventual consistency). */
+async function deleteSubnetRefusal(attempt: () => Promise<unknown>): Promise<string> {
+  for (;;) {
+    try {
+      await attempt();
+      return 'deleted';
+    } catch (err) {
+      if ((err as Error).name !== 'InvalidSubnetID.NotFound') return (err as Error).name;
+    }
+  }
+}
+
+describe("the sandbox's load balancers, zones and certificates keep AWS's rules", () => {
+  it("an NLB's interfaces hold its subnet after it is gone; a target group in use and a zone with records refuse deletion", async () => {
+    const dir = await fixtures.stateDir();
+    const aws = await look(dir);
+    const ec2 = await aws.ec2();
+    const vpc = (await ec2.createVpc({ CidrBlock: '10.7.0.0/16' })).Vpc!.VpcId!;
+    const subnet = (await ec2.createSubnet({ VpcId: vpc, CidrBlock: '10.7.0.0/24', AvailabilityZone: 'us-west-2a' })).Subnet!.SubnetId!;
+    const elb = await aws.elbv2();
+    const lb = (await elb.createLoadBalancer({ Name: 'probe', Type: 'network', Subnets: [subnet] })).LoadBalancers![0]!;
+    expect(lb.State?.Code).toBe('provisioning');
+    const tg = (await elb.createTargetGroup({ Name: 'probe-tg', Protocol: 'TCP', Port: 80, VpcId: vpc })).TargetGroups![0]!;
+    await elb.createListener({
+      LoadBalancerArn: lb.LoadBalancerArn!,
+      Port: 80,
+      Protocol: 'TCP',
+      DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn! }],
+    });
+    await expect(elb.deleteTargetGroup({ TargetGroupArn: tg.TargetGroupArn! })).rejects.toMatchObject({ name: 'ResourceInUse' });
+    await expect(elb.createLoadBalancer({ Name: 'probe', Type: 'network', Subnets: [subnet], Scheme: 'internal' })).rejects.toMatchObject({
+      name: 'DuplicateLoadBalancerName',
+    });
+    await elb.deleteLoadBalancer({ LoadBalancerArn: lb.LoadBalancerArn! });
+    await elb.deleteTargetGroup({ TargetGroupArn: tg.TargetGroupArn! });
+    // The load balancer is gone, its interface lingers: the subnet cannot go yet.
+    expect(await deleteSubnetRefusal(() => ec2.deleteSubnet({ SubnetId: subnet }))).toBe('DependencyViolation');
+
+    const route53 = await aws.route53();
+    const zone = (await route53.listHostedZonesByName({ DNSName: 'example.com' })).HostedZones![0]!;
+    const record = { Name: 'x.example.com', Type: 'CNAME' as const, TTL: 60, ResourceRecords: [{ Value: 'y.example.com' }] };
+    await route53.changeResourceRecordSets({
+      HostedZoneId: zone.Id!,
+      ChangeBatch: { Changes: [{ Action: 'CREATE', ResourceRecordSet: record }] },
+    });
+    await expect(
+      route53.changeResourceRecordSets({
+        HostedZoneId: zone.Id!,
+        ChangeBatch: { Changes: [{ Action: 'CREATE', ResourceRecordSet: record }] },
+      }),
+    ).rejects.toMatchObject({ name: 'InvalidChangeBatch' });
+    await expect(
+      route53.changeResourceRecordSets({
+        HostedZoneId: zone.Id!,
+        ChangeBatch: { Changes: [{ Action: 'DELETE', ResourceRecordSet: { ...record, TTL: 300 } }] },
+      }),
+    ).rejects.toMatchObject({ name: 'InvalidChangeBatch' });
+    await expect(route53.deleteHostedZone({ Id: zone.Id! })).rejects.toMatchObject({ name: 'HostedZoneNotEmpty' });
+
+    // A requested certificate waits for its validation record.
+    const acm = await aws.acm();
+    const arn = (await acm.requestCertificate({ DomainName: 'probe.example.com', ValidationMethod: 'DNS' })).CertificateArn!;
+    const pending = (await acm.describeCertificate({ CertificateArn: arn })).Certificate!;
+    expect(pending.Status).toBe('PENDING_VALIDATION');
+    expect(pending.DomainValidationOptions![0]!.ResourceRecord).toMatchObject({
+      Type: 'CNAME',
+      Name: expect.stringMatching(/\.probe\.example\.com\.$/),
+    });
+  });
+});

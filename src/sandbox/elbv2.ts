@@ -17,7 +17,6 @@ import {
   type SdkOperations,
 } from './core.js';
 import { certificateStatus } from './acm.js';
-import { byId } from './ec2.js';
 import { placeEni, releaseEnis } from './network-interfaces.js';
 
 /** Elastic Load Balancing v2's part of the account: network load balancers, target groups, listeners, by ARN. */
@@ -161,6 +160,13 @@ function targetGroup(ctx: OperationContext, arn: string | undefined): SandboxTar
   return tg;
 }
 
+/** An EC2 resource as another service sees it: existing in the region (its lag is EC2's own API's). */
+function ec2Resource(ctx: OperationContext, kind: 'subnet' | 'security-group' | 'vpc', id: string | undefined, code: string) {
+  const r = id ? ctx.world.ec2[id] : undefined;
+  if (!r || r.kind !== kind || r.region !== ctx.region || r.goneAt !== undefined) throw awsError(code, `The ${kind} '${id}' was not found`);
+  return r;
+}
+
 function inRegion<T extends { region: string }>(ctx: OperationContext, items: Record<string, T>): T[] {
   return Object.values(items).filter((x) => x.region === ctx.region);
 }
@@ -188,7 +194,7 @@ const operations: SdkOperations<ElasticLoadBalancingV2> = {
   CreateLoadBalancer(ctx, input) {
     const name = checkName(input.Name, 'Load balancer');
     if ((input.Type ?? 'application') !== 'network') throw awsError('ValidationError', 'The sandbox makes network load balancers only');
-    const subnets = (input.Subnets ?? []).map((id) => byId(ctx, 'subnet', id));
+    const subnets = (input.Subnets ?? []).map((id) => ec2Resource(ctx, 'subnet', id, 'SubnetNotFound'));
     if (subnets.length === 0) throw awsError('ValidationError', 'At least one subnet must be specified');
     const zones = subnets.map((s) => s.attrs.availabilityZone as string);
     if (new Set(zones).size !== zones.length)
@@ -196,7 +202,7 @@ const operations: SdkOperations<ElasticLoadBalancingV2> = {
     const vpcId = subnets[0]!.attrs.vpcId as string;
     const securityGroups = [...new Set(input.SecurityGroups ?? [])];
     for (const id of securityGroups) {
-      const group = byId(ctx, 'security-group', id);
+      const group = ec2Resource(ctx, 'security-group', id, 'InvalidSecurityGroup');
       if (group.attrs.vpcId !== vpcId) throw awsError('InvalidConfigurationRequest', `Security group '${id}' is not in VPC '${vpcId}'`);
     }
     const existing = inRegion(ctx, slice(ctx).loadBalancers).find((lb) => lb.name === name);
@@ -262,7 +268,7 @@ const operations: SdkOperations<ElasticLoadBalancingV2> = {
 
   CreateTargetGroup(ctx, input) {
     const name = checkName(input.Name, 'Target group');
-    const vpc = byId(ctx, 'vpc', input.VpcId);
+    const vpc = ec2Resource(ctx, 'vpc', input.VpcId, 'ValidationError');
     const protocol = input.Protocol ?? 'TCP';
     const healthProtocol = input.HealthCheckProtocol ?? 'TCP';
     const wanted: Omit<SandboxTargetGroup, 'arn' | 'tags' | 'attributes'> = {
