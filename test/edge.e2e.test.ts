@@ -346,3 +346,39 @@ describe("the sandbox's load balancers, zones and certificates keep AWS's rules"
     });
   });
 });
+
+describe('a load balancer named like ours that is not ours', () => {
+  it('stops the install naming it, and is never touched, not even by the teardown', async () => {
+    const dir = await fixtures.stateDir();
+    const file = join(dir, '..', `${dir.split('/').pop()}-foreign-lb.json`);
+    await writeFile(
+      file,
+      JSON.stringify({
+        calls: [
+          { service: 'ec2', call: 'CreateVpc', input: { CidrBlock: '10.9.0.0/16' }, as: 'vpc' },
+          {
+            service: 'ec2',
+            call: 'CreateSubnet',
+            input: { VpcId: '${vpc.Vpc.VpcId}', CidrBlock: '10.9.0.0/24', AvailabilityZone: 'us-west-2a' },
+            as: 'subnet',
+          },
+          {
+            service: 'elbv2',
+            call: 'CreateLoadBalancer',
+            input: { Name: 'gitlab-loadbalancer', Type: 'network', Subnets: ['${subnet.Subnet.SubnetId}'] },
+          },
+        ],
+      }),
+    );
+    const env = { GITLAB_AWS_SANDBOX_SEED: file };
+    const run = await install(dir, [], env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("load balancer gitlab-loadbalancer exists and is not this deployment's");
+    const down = await runCli(['teardown', '--sandbox', '--yes', '--state-dir', dir], env);
+    expect(down.code, down.stderr).toBe(0);
+    const elb = await (await look(dir)).elbv2();
+    const left = (await elb.describeLoadBalancers({})).LoadBalancers!;
+    expect(left.map((lb) => [lb.LoadBalancerName, lb.State?.Code])).toEqual([['gitlab-loadbalancer', 'active']]);
+    expect(await sandboxInventory(dir)).toEqual([]);
+  });
+});
