@@ -53,7 +53,7 @@ export async function main(argv: string[], inject?: Io | IoHost, signal?: AbortS
     .option('--sandbox', 'rehearse against an in-memory AWS; no account needed', false)
     .option(
       '--config <file>',
-      'JSON file with answers: region, availabilityZones, vpcCidr, subnetCidrs, sshCidr, sshFromAnywhere, bucketPrefix, database, cache',
+      'JSON file with answers: region, availabilityZones, vpcCidr, subnetCidrs, sshCidr, sshFromAnywhere, bucketPrefix, domain, createHostedZone, certificateArn, proxyProtocol, database, cache',
     )
     .option('-y, --yes', "answer every question with its default (and 'yes' to the confirmation)", false)
     .option('--json', 'machine-readable output (NDJSON events while running)', false)

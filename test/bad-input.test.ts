@@ -140,7 +140,10 @@ const cases: Array<[string, string[], ((dir: string) => Promise<void>) | undefin
           deployment: 'gitlab',
           installId: '0123456789abcdef',
           sandbox: true,
-          config: { ...buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2' }), availabilityZones: ['us-west-2a', 'us-west-2z'] },
+          config: {
+            ...buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2', sandbox: true }),
+            availabilityZones: ['us-west-2a', 'us-west-2z'],
+          },
           writtenBy: 'gitlab-aws 0.0.9',
         }),
       ),

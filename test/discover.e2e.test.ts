@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAwsSession } from '../src/aws/clients.js';
-import { runCli, runRecorded, sandboxInventory, shape, tempDir } from './helpers.js';
+import { inInventory, runCli, runRecorded, sandboxInventory, shape, tempDir } from './helpers.js';
 
 /** An installed sandbox deployment whose state file was then lost (moved out of the way). */
 async function installThenLoseState(extra: string[]): Promise<string> {
@@ -84,9 +84,12 @@ describe('teardown --discover asks through the host', () => {
     expect(code).toBe(2);
     expect(host.asked).toEqual(['confirm-teardown-discovered']);
     const listed = host.messages.find((m) => m.code === 'teardown.discovered');
-    expect((listed?.data as { resources: Array<{ id: string }> }).resources.map((r) => r.id).sort()).toEqual(
-      before.map((r) => r.id).sort(),
-    );
+    expect(
+      (listed?.data as { resources: Array<{ type: string; id: string }> }).resources
+        .filter(inInventory)
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(before.map((r) => r.id).sort());
     expect(await sandboxInventory(dir)).toEqual(before);
   });
 });

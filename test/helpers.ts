@@ -93,6 +93,14 @@ export async function sandboxInventory(stateDir: string, deployment = 'gitlab'):
   return inventory(world, world.simNow).filter((r) => r.deployment === deployment);
 }
 
+/**
+ * What an inventory can attribute to a deployment: everything but DNS records, which take no
+ * tags (test/edge.e2e.test.ts reads those from Route 53).
+ */
+export function inInventory(resource: { type: string }): boolean {
+  return resource.type !== 'AWS::Route53::RecordSet';
+}
+
 /** The sandbox world of a state directory, or undefined when none was written; any other failure throws. */
 export async function readWorld(stateDir: string): Promise<World | undefined> {
   const file = worldFile(stateDir);

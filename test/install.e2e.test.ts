@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readState } from '../src/state/store.js';
 import { TAG_DEPLOYMENT, TAG_STEP } from '../src/aws/tags.js';
-import { readWorld, runCli, sandboxInventory, statusJson, tempDir } from './helpers.js';
+import { inInventory, readWorld, runCli, sandboxInventory, statusJson, tempDir } from './helpers.js';
 import { heldAndPlanned, planFor } from './plan-helpers.js';
 
 /** The README's quick start, as an operator runs it: install, status, teardown, discover. */
@@ -41,16 +41,26 @@ describe('sandbox install end to end', () => {
         'security-groups',
         's3-buckets',
         'secrets',
+        'hosted-zone',
+        'tls-certificate',
+        'load-balancer',
+        'dns-record',
         'rds-postgres',
         'elasticache',
       ].map((id) => [id, 'complete']),
     );
     const { held: inAccount, planned } = await heldAndPlanned(dir, plan);
     expect(inAccount).toEqual(planned);
-    expect(planned).toHaveLength(plan.length);
+    const tagged = inInventory;
+    expect(planned).toHaveLength(plan.filter(tagged).length);
     const held = await sandboxInventory(dir);
-    expect(status.resources.map((r) => `${r.type} ${r.id}`).sort()).toEqual(held.map((r) => `${r.type} ${r.id}`).sort());
-    expect(status.resources.every((r) => held.find((h) => h.id === r.id)?.step === r.step)).toBe(true);
+    const recorded = status.resources.filter(tagged);
+    expect(recorded.map((r) => `${r.type} ${r.id}`).sort()).toEqual(held.map((r) => `${r.type} ${r.id}`).sort());
+    expect(recorded.every((r) => held.find((h) => h.id === r.id)?.step === r.step)).toBe(true);
+    expect(status.resources.filter((r) => !tagged(r)).map((r) => r.id.split('/').slice(1).join(' '))).toEqual([
+      expect.stringMatching(/^_\w+\.gitlab\.example\.com\. CNAME$/),
+      'gitlab.example.com. A',
+    ]);
 
     const teardown = await runCli(['teardown', '--sandbox', '--yes', '--state-dir', dir]);
     expect(teardown.code, teardown.stderr).toBe(0);
@@ -124,6 +134,9 @@ describe('sandbox install end to end', () => {
       'acme-staging',
       '--ssh-cidr',
       '203.0.113.0/24',
+      // A second deployment answers on a name of its own: one domain has one alias record.
+      '--domain',
+      'staging.example.com',
     ];
     const defaultPlan = await planFor(dir);
     const stagingPlan = await planFor(dir, stagingAnswers);

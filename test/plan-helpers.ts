@@ -1,5 +1,5 @@
 import { ACCOUNT_PLACEHOLDER, type PlanView } from '../src/engine/plan.js';
-import { readWorld, runCli, sandboxInventory } from './helpers.js';
+import { inInventory, readWorld, runCli, sandboxInventory } from './helpers.js';
 
 export type PlannedResource = PlanView['resources'][number];
 
@@ -16,7 +16,10 @@ export async function planFor(dir: string, args: string[] = []): Promise<Planned
  */
 export async function heldAndPlanned(dir: string, plan: PlannedResource[], deployment = 'gitlab') {
   const account = (await readWorld(dir))?.accountId ?? ACCOUNT_PLACEHOLDER;
-  const planned = plan.map((r) => `${r.step} ${r.type} ${r.name.replace(ACCOUNT_PLACEHOLDER, account)}`).sort();
+  const planned = plan
+    .filter(inInventory)
+    .map((r) => `${r.step} ${r.type} ${r.name.replace(ACCOUNT_PLACEHOLDER, account)}`)
+    .sort();
   const held = (await sandboxInventory(dir, deployment)).map((r) => `${r.step} ${r.type} ${r.name}`).sort();
   return { held, planned };
 }

@@ -33,8 +33,22 @@ describe('the plan', () => {
     expect(of('s3-buckets')).toHaveLength(10);
     expect(of('s3-buckets')).toContain(`AWS::S3::Bucket gl-gitlab-${ACCOUNT_PLACEHOLDER}-artifacts`);
     expect(of('secrets')).toContain('AWS::SSM::Parameter /gitlab-aws/gitlab/rails/ci-jwt-signing-key');
-    // Every step declares what it makes: none is missing from the plan.
-    expect(new Set(plan.resources.map((r) => r.step))).toEqual(new Set(GUIDE_STEPS.map((s) => s.id)));
+    expect(of('dns-record')).toEqual(['AWS::Route53::RecordSet <domain>. A']);
+    expect(of('load-balancer')).toEqual([
+      'AWS::ElasticLoadBalancingV2::LoadBalancer gitlab-loadbalancer',
+      'AWS::ElasticLoadBalancingV2::TargetGroup gitlab-loadbalancer-http-target',
+      'AWS::ElasticLoadBalancingV2::TargetGroup gitlab-loadbalancer-ssh-target',
+      'AWS::ElasticLoadBalancingV2::Listener gitlab-loadbalancer-tcp-22',
+      'AWS::ElasticLoadBalancingV2::Listener gitlab-loadbalancer-tcp-80',
+      'AWS::ElasticLoadBalancingV2::Listener gitlab-loadbalancer-tls-443',
+    ]);
+    // Every step declares what it makes: none is missing from the plan. The hosted zone is found,
+    // and made only when the operator agrees (--create-hosted-zone, below).
+    expect(new Set(plan.resources.map((r) => r.step))).toEqual(new Set(GUIDE_STEPS.map((s) => s.id).filter((id) => id !== 'hosted-zone')));
+    const withZone = buildPlan(GUIDE_STEPS, { ...config, domain: 'gitlab.corp.test', createHostedZone: true }, true, pending);
+    expect(withZone.resources.filter((r) => r.step === 'hosted-zone')).toEqual([
+      { step: 'hosted-zone', type: 'AWS::Route53::HostedZone', name: 'corp.test.' },
+    ]);
   });
 
   test('follows the answers: deployment name, CIDRs, bucket prefix, and the account once known', () => {

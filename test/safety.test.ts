@@ -13,7 +13,7 @@ describe('the safety net of the tests', () => {
     const aws = await createAwsSession({ region: 'us-east-1' });
     const [sts, ec2, iam, ssm, s3] = [await aws.sts(), await aws.ec2(), await aws.iam(), await aws.ssm(), await aws.s3()];
     const [route53, acm, tagging, rds] = [await aws.route53(), await aws.acm(), await aws.tagging(), await aws.rds()];
-    const elasticache = await aws.elasticache();
+    const [elasticache, elbv2] = [await aws.elasticache(), await aws.elbv2()];
     const results = await Promise.allSettled([
       sts.getCallerIdentity({}),
       ec2.describeVpcs({}),
@@ -25,19 +25,20 @@ describe('the safety net of the tests', () => {
       tagging.getResources({}),
       rds.describeDBInstances({}),
       elasticache.describeReplicationGroups({}),
+      elbv2.describeLoadBalancers({}),
     ]);
     const refusedAt = results.map((r) => {
       const reason = (r as PromiseRejectedResult).reason as { code?: string; address?: string; port?: number };
       return `${reason.code} ${reason.address}:${reason.port}`;
     });
-    expect(refusedAt).toEqual(Array(10).fill('ECONNREFUSED 127.0.0.1:1'));
+    expect(refusedAt).toEqual(Array(11).fill('ECONNREFUSED 127.0.0.1:1'));
     // Every service the session offers was tried: a new one must join this list.
     expect(aws.builtClients().sort()).toEqual([...SERVICE_NAMES].sort());
   });
 
   it('the CLI without --sandbox stops at the credential check, creating nothing', async () => {
     const dir = await tempDir();
-    const run = await runCli(['install', '--yes', '--region', 'us-west-2', '--state-dir', dir]);
+    const run = await runCli(['install', '--yes', '--region', 'us-west-2', '--domain', 'gitlab.example.com', '--state-dir', dir]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^error: cannot use AWS credentials/);
     expect(await readdir(dir)).toEqual([]);

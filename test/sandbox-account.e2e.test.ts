@@ -3,15 +3,19 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readState } from '../src/state/store.js';
 import { GUIDE_STEPS } from '../src/steps/index.js';
-import { readWorld, runCli, sandboxInventory, tempDir } from './helpers.js';
+import { inInventory, readWorld, runCli, sandboxInventory, tempDir } from './helpers.js';
 
 const install = (dir: string, deployment: string, env: Record<string, string> = {}) =>
-  runCli(['install', '--sandbox', '--yes', '--json', '--state-dir', dir, '--deployment', deployment], env);
+  // Each deployment answers on a name of its own: one domain has one alias record.
+  runCli(
+    ['install', '--sandbox', '--yes', '--json', '--state-dir', dir, '--deployment', deployment, '--domain', `${deployment}.example.com`],
+    env,
+  );
 const teardown = (dir: string, deployment: string) =>
   runCli(['teardown', '--sandbox', '--yes', '--state-dir', dir, '--deployment', deployment]);
 
 async function recordedIds(dir: string, deployment: string): Promise<string[]> {
-  return (await readState(join(dir, `${deployment}.json`)))!.resources.map((r) => r.id);
+  return (await readState(join(dir, `${deployment}.json`)))!.resources.filter(inInventory).map((r) => r.id);
 }
 
 const ids = (resources: Array<{ type: string; id: string }>) => resources.map((r) => `${r.type} ${r.id}`).sort();

@@ -210,6 +210,8 @@ describe('a seed file stages what the account holds before the first run', () =>
     const dir = await stateDir();
     const fixture = (name: string) => readFile(join(import.meta.dirname, 'fixtures', name), 'utf8');
     const seed = await writeSeed(dir, {
+      // Without the built-in account's zone: this seed stages its own example.com.
+      startEmpty: true,
       calls: [
         { service: 'route53', call: 'CreateHostedZone', input: { Name: 'example.com', CallerReference: 'theirs' }, as: 'zone' },
         {

@@ -15,6 +15,7 @@ export const SERVICE_LOADERS = {
   acm: async () => (await import('@aws-sdk/client-acm')).ACM,
   rds: async () => (await import('@aws-sdk/client-rds')).RDS,
   elasticache: async () => (await import('@aws-sdk/client-elasticache')).ElastiCache,
+  elbv2: async () => (await import('@aws-sdk/client-elastic-load-balancing-v2')).ElasticLoadBalancingV2,
   tagging: async () => (await import('@aws-sdk/client-resource-groups-tagging-api')).ResourceGroupsTaggingAPI,
 };
 

@@ -42,7 +42,13 @@ export async function resolveDeployment(options: GlobalOptions, { writes = false
     if (!region) {
       throw badInput('no AWS region given', 'pass --region (e.g. --region us-west-2), set AWS_REGION, or set one in your AWS profile');
     }
-    const config = buildInstallConfig({ deployment: options.deployment, region, ...(file ? { file } : {}), flags: answers(options) });
+    const config = buildInstallConfig({
+      deployment: options.deployment,
+      region,
+      ...(file ? { file } : {}),
+      flags: answers(options),
+      sandbox: options.sandbox,
+    });
     return { paths, state, config };
   } catch (err) {
     if (err instanceof ConfigError) throw badInput(err.message, err.hint ?? 'fix the value and run the command again; nothing was created');
@@ -71,6 +77,7 @@ function checkInstalled(options: GlobalOptions, state: StateDoc, file: ConfigFil
     region: file?.region ?? installed.region,
     file: { ...stateAnswers(installed), ...file },
     flags: answers(options),
+    sandbox: options.sandbox,
   });
   // By value: the state file's key order is the schema's, a freshly built config's is not.
   if (isDeepStrictEqual(wanted, installed)) return;
@@ -120,6 +127,10 @@ function answers(options: GlobalOptions) {
     sshCidr: options.sshCidr,
     sshFromAnywhere: options.sshFromAnywhere,
     bucketPrefix: options.bucketPrefix,
+    domain: options.domain,
+    createHostedZone: options.createHostedZone,
+    certificateArn: options.certificateArn,
+    proxyProtocol: options.proxyProtocol,
     dbInstanceClass: options.dbInstanceClass,
     cache: Object.values(cache).some((v) => v !== undefined) ? cache : undefined,
   };

@@ -21,6 +21,10 @@ export interface GlobalOptions {
   cacheEngine?: string;
   /** As typed: the config check says what is wrong with a count that is not one. */
   cacheReplicas?: string;
+  domain?: string;
+  createHostedZone?: boolean;
+  certificateArn?: string;
+  proxyProtocol?: boolean;
   /** teardown: delete buckets that hold data too. */
   deleteData?: boolean;
   skipFinalSnapshot?: boolean;

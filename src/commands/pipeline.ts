@@ -1,6 +1,9 @@
 import type { AwsSession } from '../aws/clients.js';
 import type { CallerIdentity } from '../aws/identity.js';
-import { ExitError, type ExitCode } from '../errors.js';
+import { errorCode, remedy } from '../aws/errors.js';
+import { ConfigError, requireDomain } from '../config/schema.js';
+import { ExitError, badInput, errorMessage, type ExitCode } from '../errors.js';
+import { edgeRefusal } from '../steps/dns.js';
 import type { StateDoc } from '../state/schema.js';
 import { readState } from '../state/store.js';
 import type { Question } from '../ui/host.js';
@@ -42,6 +45,7 @@ export async function runPipeline(ctx: CommandContext, pipeline: CommandPipeline
   // A command that locks writes the state directory; a sandbox run writes its world there too.
   const deployment = await resolveDeployment(ctx.options, { writes: Boolean(pipeline.lock) || ctx.options.sandbox });
   pipeline.check?.(deployment);
+  if (pipeline.builds) domainNeeded(deployment);
   const aws = await openSession(ctx.options, deployment.config.region);
   try {
     const ready: Ready = {
@@ -50,6 +54,7 @@ export async function runPipeline(ctx: CommandContext, pipeline: CommandPipeline
       aws,
       identity: await preflight(aws, zonesToCheck(ctx, pipeline, deployment)),
     };
+    if (pipeline.builds) await edgeAnswersHold(aws, deployment);
     ctx.host.notify({
       level: 'debug',
       code: 'preflight.identity',
@@ -68,6 +73,30 @@ export async function runPipeline(ctx: CommandContext, pipeline: CommandPipeline
   } finally {
     await aws.close();
   }
+}
+
+/** On real AWS the domain has no default: an install without one is refused before anything. */
+function domainNeeded(deployment: Deployment): void {
+  try {
+    requireDomain(deployment.config);
+  } catch (err) {
+    if (err instanceof ConfigError) throw badInput(err.message, err.hint ?? 'pass --domain');
+    throw err;
+  }
+}
+
+/** The domain's zone (or consent to create one) and a named certificate, asked of AWS before anything is created. */
+async function edgeAnswersHold(aws: AwsSession, deployment: Deployment): Promise<void> {
+  let refusal: Awaited<ReturnType<typeof edgeRefusal>>;
+  try {
+    refusal = await edgeRefusal(aws, deployment.config);
+  } catch (err) {
+    throw badInput(
+      `cannot check the domain's zone and certificate: ${errorCode(err) || 'error'}: ${errorMessage(err).split('\n')[0]}`,
+      remedy(err) ?? 'run it again',
+    );
+  }
+  if (refusal) throw badInput(refusal.message, refusal.fix);
 }
 
 /** The zones preflight checks: those of a command that builds, with how to start over if installed. */

@@ -33,4 +33,11 @@ export const ANSWER_OPTIONS = [
   { flags: '--cache-node-type <type>', description: 'ElastiCache node type (default cache.t3.medium)' },
   { flags: '--cache-engine <engine>', description: "ElastiCache engine: 'valkey' (Valkey 7.2, the default) or 'redis' (Redis OSS 7.1)" },
   { flags: '--cache-replicas <count>', description: 'ElastiCache replicas beside the primary, 1 to 5 (default 1)' },
+  { flags: '--domain <name>', description: 'the name GitLab answers on, e.g. gitlab.example.com (the sandbox default)' },
+  { flags: '--create-hosted-zone', description: 'create a public Route 53 zone for the domain when none in the account matches' },
+  {
+    flags: '--certificate-arn <arn>',
+    description: 'use this ISSUED ACM certificate (same region, covering the domain) instead of requesting one',
+  },
+  { flags: '--proxy-protocol', description: 'turn proxy protocol v2 on for the HTTP target group (GitLab must expect it)' },
 ];

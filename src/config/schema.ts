@@ -89,6 +89,10 @@ export const configFileSchema = z
       .object({ nodeType: z.string().optional(), engine: z.string().optional(), replicas: z.number().optional() })
       .strict()
       .optional(),
+    domain: z.string().optional(),
+    createHostedZone: z.boolean().optional(),
+    certificateArn: z.string().optional(),
+    proxyProtocol: z.boolean().optional(),
   })
   .strict();
 export type ConfigFile = z.infer<typeof configFileSchema>;
@@ -133,6 +137,17 @@ export const installConfigSchema = z
       .object({ nodeType: z.string(), engine: z.enum(['valkey', 'redis']), replicas: z.number().int() })
       .strict()
       .default(() => ({ ...CACHE_DEFAULTS })),
+    /**
+     * The name GitLab answers on (`gitlab.example.com`): the certificate's and the alias record's.
+     * The sandbox defaults it; on real AWS an install without one is refused before anything.
+     */
+    domain: z.string().optional(),
+    /** The operator agreed to create a public hosted zone for the domain when none matches. */
+    createHostedZone: z.literal(true).optional(),
+    /** An existing ACM certificate for the domain; absent: one is requested and validated by DNS. */
+    certificateArn: z.string().optional(),
+    /** Proxy protocol v2 on the HTTP target group (GitLab's NGINX must then expect it). */
+    proxyProtocol: z.literal(true).optional(),
   })
   .strict();
 export type InstallConfig = z.infer<typeof installConfigSchema>;
@@ -153,7 +168,11 @@ export function buildInstallConfig(input: {
   region: string;
   file?: ConfigFile;
   /** Command-line answers; they win over the file's. */
-  flags?: Pick<ConfigFile, 'sshCidr' | 'sshFromAnywhere' | 'bucketPrefix' | 'cache'> & { dbInstanceClass?: string | undefined };
+  flags?: Pick<ConfigFile, 'sshCidr' | 'sshFromAnywhere' | 'bucketPrefix' | 'cache' | EdgeAnswer> & {
+    dbInstanceClass?: string | undefined;
+  };
+  /** The sandbox account has a zone example.com, so the domain defaults to gitlab.example.com there. */
+  sandbox?: boolean;
 }): InstallConfig {
   const { dbInstanceClass, ...flags } = input.flags ?? {};
   const file = { ...input.file, ...definedOnly(flags) };
@@ -171,6 +190,7 @@ export function buildInstallConfig(input: {
     ...(file.bucketPrefix ? { bucketPrefix: file.bucketPrefix } : {}),
     database: databaseAnswers(file.database),
     cache: cacheAnswers(file.cache),
+    ...edgeAnswers(file, input.sandbox ?? false),
   };
   checkInstallConfig(config);
   return config;
@@ -198,6 +218,7 @@ export function checkInstallConfig(config: InstallConfig): void {
   checkNetwork(config);
   checkAccess(config);
   checkDatabase(config);
+  checkEdge(config);
 }
 
 /** The file's database answers over the guide's defaults; IOPS only where the storage takes them. */
@@ -266,6 +287,58 @@ function cacheAnswers(given: ConfigFile['cache']): InstallConfig['cache'] {
     );
   }
   return { nodeType: cache.nodeType, engine: cache.engine as InstallConfig['cache']['engine'], replicas: cache.replicas };
+}
+
+export type EdgeAnswer = 'domain' | 'createHostedZone' | 'certificateArn' | 'proxyProtocol';
+
+/** The domain the sandbox's built-in zone `example.com` holds (src/sandbox/seed.ts). */
+export const SANDBOX_DOMAIN = 'gitlab.example.com';
+
+function edgeAnswers(file: ConfigFile, sandbox: boolean): Pick<InstallConfig, EdgeAnswer> {
+  const domain = file.domain?.toLowerCase().replace(/\.$/, '') ?? (sandbox ? SANDBOX_DOMAIN : undefined);
+  return {
+    ...(domain ? { domain } : {}),
+    ...(file.createHostedZone ? { createHostedZone: true as const } : {}),
+    ...(file.certificateArn ? { certificateArn: file.certificateArn } : {}),
+    ...(file.proxyProtocol ? { proxyProtocol: true as const } : {}),
+  };
+}
+
+/** A host name of two labels or more, each 1-63 letters, digits or inner hyphens (what ACM and Route 53 take). */
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate\/[0-9a-f-]{36}$/;
+
+function checkEdge(config: InstallConfig): void {
+  if (config.domain !== undefined && !DOMAIN.test(config.domain)) {
+    throw new ConfigError(
+      `domain '${config.domain}' is not a host name`,
+      'give the name GitLab will answer on, like --domain gitlab.example.com; nothing was created',
+    );
+  }
+  if (config.certificateArn !== undefined) {
+    const match = CERTIFICATE_ARN.exec(config.certificateArn);
+    if (!match) {
+      throw new ConfigError(
+        `certificateArn '${config.certificateArn}' is not an ACM certificate ARN`,
+        'give one like arn:aws:acm:us-west-2:123456789012:certificate/<id> (aws acm list-certificates), or leave it out to request one',
+      );
+    }
+    if (match[1] !== config.region) {
+      throw new ConfigError(
+        `certificate ${config.certificateArn} is in ${match[1]}, not ${config.region}: a load balancer takes certificates of its own region only`,
+        `import or request the certificate in ${config.region}, or leave certificateArn out to request one; nothing was created`,
+      );
+    }
+  }
+}
+
+/** The domain an install builds for: refused (exit 2, before anything) when the operator gave none. */
+export function requireDomain(config: InstallConfig): string {
+  if (config.domain) return config.domain;
+  throw new ConfigError(
+    'no domain given: the certificate, the load balancer and the DNS record need the name GitLab answers on',
+    'pass --domain gitlab.yourcompany.com (or "domain" in --config); nothing was created',
+  );
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

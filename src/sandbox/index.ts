@@ -9,7 +9,7 @@ import { withAccountLock } from './account-lock.js';
 import { awsError, isMutating, type Operation } from './core.js';
 import { makeContext } from './context.js';
 import { dice } from './random.js';
-import { applySeed, readSeed, refuseSeed } from './seed.js';
+import { BUILT_IN_SEED, applySeed, readSeed, refuseSeed } from './seed.js';
 import { API_ROUND_TRIP_MS, DEFAULT_SPEED, MINUTE } from '../aws/durations.js';
 import { sandboxService } from './services.js';
 import { emptyWorld, loadWorld, saveWorld, worldFile } from './world.js';
@@ -223,6 +223,7 @@ export async function openSandbox(options: SandboxOptions): Promise<Sandbox> {
     });
   }
   if (seed && world?.seed !== seed.digest) refuseSeed(file, seed, world);
-  const account = new Account(world ?? emptyWorld(Date.now()), file, lockFile);
+  // Without a seed file the account starts as the built-in one; it is written on its first change.
+  const account = new Account(world ?? applySeed(emptyWorld(Date.now()), BUILT_IN_SEED, operationFor), file, lockFile);
   return new Sandbox(account, merged);
 }

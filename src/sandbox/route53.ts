@@ -1,4 +1,6 @@
 import type {
+  ResourceRecordSet,
+  Route53,
   ChangeTagsForResourceCommandInput,
   ChangeTagsForResourceCommandOutput,
   CreateHostedZoneCommandInput,
@@ -9,11 +11,34 @@ import type {
   ListHostedZonesByNameCommandInput,
   ListHostedZonesByNameCommandOutput,
 } from '@aws-sdk/client-route-53';
-import { awsError, sandboxResource, tagsFromList, type Answer, type OperationContext, type SandboxService } from './core.js';
+import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
+import {
+  awsError,
+  sandboxResource,
+  tagList,
+  tagsFromList,
+  type Answer,
+  type OperationContext,
+  type SandboxService,
+  type SdkOperations,
+} from './core.js';
+import type { World } from './world.js';
 
 /** Route 53's part of the account: hosted zones are global, keyed by their bare ID (Z...). */
 export interface Route53World {
   hostedZones: Record<string, Route53HostedZone>;
+  /** Submitted change batches by bare ID: PENDING until AWS_MINUTES.route53Change has passed. */
+  changes?: Record<string, { submittedAt: number }>;
+}
+
+/** A record set other than the zone's own SOA and NS: what ChangeResourceRecordSets manages. */
+export interface Route53Record {
+  name: string;
+  type: string;
+  ttl?: number;
+  values?: string[];
+  alias?: { dnsName: string; hostedZoneId: string; evaluateTargetHealth: boolean };
+  createdAt: number;
 }
 
 export interface Route53HostedZone {
@@ -25,9 +50,159 @@ export interface Route53HostedZone {
   privateZone: boolean;
   createdAt: number;
   tags: Record<string, string>;
+  /** Absent in worlds saved before records existed: none. */
+  records?: Route53Record[];
 }
 
 const MAX_ITEMS = 100;
+
+/** The record of that name, type (and value) in any public zone of the account (ACM looks here). */
+export function findRecord(world: World, name: string, type: string, value?: string): Route53Record | undefined {
+  for (const z of Object.values(world.route53.hostedZones)) {
+    if (z.privateZone) continue;
+    const found = (z.records ?? []).find(
+      (r) => r.name === fqdn(name) && r.type === type && (value === undefined || r.values?.includes(value)),
+    );
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function recordView(r: Route53Record): ResourceRecordSet {
+  return {
+    Name: r.name,
+    Type: r.type as ResourceRecordSet['Type'],
+    ...(r.alias
+      ? {
+          AliasTarget: { DNSName: r.alias.dnsName, HostedZoneId: r.alias.hostedZoneId, EvaluateTargetHealth: r.alias.evaluateTargetHealth },
+        }
+      : { TTL: r.ttl, ResourceRecords: (r.values ?? []).map((Value) => ({ Value })) }),
+  };
+}
+
+function recordFrom(set: ResourceRecordSet, now: number): Route53Record {
+  if (!set.Name || !set.Type) throw awsError('InvalidInput', 'A record set needs a Name and a Type', 400);
+  const alias = set.AliasTarget;
+  if (alias && (set.TTL !== undefined || set.ResourceRecords?.length)) {
+    throw awsError('InvalidChangeBatch', 'An alias record set takes neither a TTL nor ResourceRecords', 400);
+  }
+  if (!alias && (set.TTL === undefined || !set.ResourceRecords?.length)) {
+    throw awsError('InvalidChangeBatch', `Record set ${set.Name} ${set.Type} needs a TTL and ResourceRecords`, 400);
+  }
+  return {
+    name: fqdn(set.Name),
+    type: set.Type,
+    ...(alias
+      ? {
+          alias: {
+            dnsName: fqdn(alias.DNSName ?? ''),
+            hostedZoneId: alias.HostedZoneId ?? '',
+            evaluateTargetHealth: Boolean(alias.EvaluateTargetHealth),
+          },
+        }
+      : { ttl: set.TTL!, values: set.ResourceRecords!.map((r) => r.Value ?? '') }),
+    createdAt: now,
+  };
+}
+
+/** Same name, type and values (or alias target): what a DELETE must name exactly. */
+function sameRecord(a: Route53Record, b: Route53Record): boolean {
+  return JSON.stringify({ ...a, createdAt: 0 }) === JSON.stringify({ ...b, createdAt: 0 });
+}
+
+function zoneOwnRecords(z: Route53HostedZone): ResourceRecordSet[] {
+  return [
+    { Name: z.name, Type: 'NS', TTL: 172800, ResourceRecords: nameServers(z).NameServers.map((Value) => ({ Value: `${Value}.` })) },
+    {
+      Name: z.name,
+      Type: 'SOA',
+      TTL: 900,
+      ResourceRecords: [{ Value: `${nameServers(z).NameServers[0]}. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400` }],
+    },
+  ];
+}
+
+const changes: SdkOperations<Route53> = {
+  ChangeResourceRecordSets(ctx, input) {
+    const z = zone(ctx, input.HostedZoneId);
+    const records = [...(z.records ?? [])];
+    // The whole batch applies or none of it, as Route 53 does.
+    for (const change of input.ChangeBatch?.Changes ?? []) {
+      const wanted = recordFrom(change.ResourceRecordSet ?? ({} as ResourceRecordSet), ctx.now);
+      if (wanted.name !== z.name && !wanted.name.endsWith(`.${z.name}`)) {
+        throw awsError('InvalidChangeBatch', `RRSet with DNS name ${wanted.name} is not permitted in zone ${z.name}`, 400);
+      }
+      const at = records.findIndex((r) => r.name === wanted.name && r.type === wanted.type);
+      const label = `${wanted.name.replace(/\.$/, '')}. type='${wanted.type}'`;
+      if (change.Action === 'CREATE') {
+        if (at >= 0)
+          throw awsError('InvalidChangeBatch', `[Tried to create resource record set [name='${label}] but it already exists]`, 400);
+        records.push(wanted);
+      } else if (change.Action === 'DELETE') {
+        if (at < 0 || !sameRecord(records[at]!, wanted)) {
+          throw awsError(
+            'InvalidChangeBatch',
+            `[Tried to delete resource record set [name='${label}] but ${at < 0 ? 'it was not found' : 'the values provided do not match the current values'}]`,
+            400,
+          );
+        }
+        records.splice(at, 1);
+      } else if (change.Action === 'UPSERT') {
+        if (at >= 0) records[at] = sameRecord(records[at]!, wanted) ? records[at]! : wanted;
+        else records.push(wanted);
+      } else {
+        throw awsError('InvalidInput', `Unknown action ${change.Action}`, 400);
+      }
+    }
+    z.records = records;
+    const id = `C${ctx.newId('x', 20).slice(2).toUpperCase()}`;
+    (ctx.world.route53.changes ??= {})[id] = { submittedAt: ctx.now };
+    return { ChangeInfo: { Id: `/change/${id}`, Status: 'PENDING', SubmittedAt: new Date(ctx.now) } };
+  },
+
+  GetChange(ctx, input) {
+    const id = (input.Id ?? '').replace(/^\/change\//, '');
+    const change = ctx.world.route53.changes?.[id];
+    if (!change) throw awsError('NoSuchChange', `A change with the specified change ID does not exist.`, 404);
+    const synced = ctx.now >= change.submittedAt + AWS_MINUTES.route53Change.create * MINUTE;
+    return { ChangeInfo: { Id: `/change/${id}`, Status: synced ? 'INSYNC' : 'PENDING', SubmittedAt: new Date(change.submittedAt) } };
+  },
+
+  ListResourceRecordSets(ctx, input) {
+    const z = zone(ctx, input.HostedZoneId);
+    const all = [...zoneOwnRecords(z), ...(z.records ?? []).map(recordView)].sort((a, b) =>
+      `${sortKey({ name: a.Name!, id: '' })} ${a.Type}`.localeCompare(`${sortKey({ name: b.Name!, id: '' })} ${b.Type}`),
+    );
+    const max = Math.min(Number(input.MaxItems ?? 300) || 300, 300);
+    const start = input.StartRecordName ? `${sortKey({ name: fqdn(input.StartRecordName), id: '' })} ${input.StartRecordType ?? ''}` : '';
+    const from = all.filter((r) => `${sortKey({ name: r.Name!, id: '' })} ${r.Type}` >= start);
+    const next = from[max];
+    return {
+      ResourceRecordSets: from.slice(0, max),
+      IsTruncated: Boolean(next),
+      MaxItems: max,
+      ...(next ? { NextRecordName: next.Name, NextRecordType: next.Type } : {}),
+    };
+  },
+
+  DeleteHostedZone(ctx, input) {
+    const z = zone(ctx, input.Id);
+    if ((z.records ?? []).length) {
+      throw awsError(
+        'HostedZoneNotEmpty',
+        'The specified hosted zone contains non-required resource record sets and so cannot be deleted.',
+        400,
+      );
+    }
+    delete ctx.world.route53.hostedZones[z.id];
+    return { ChangeInfo: { Id: `/change/C${z.id.slice(1)}`, Status: 'PENDING', SubmittedAt: new Date(ctx.now) } };
+  },
+
+  ListTagsForResource(ctx, input) {
+    const z = zone(ctx, input.ResourceId);
+    return { ResourceTagSet: { ResourceType: 'hostedzone', ResourceId: z.id, Tags: tagList(z.tags) } };
+  },
+};
 
 function fqdn(name: string): string {
   return name.endsWith('.') ? name.toLowerCase() : `${name.toLowerCase()}.`;
@@ -50,7 +225,7 @@ function zoneView(ctx: OperationContext, z: Route53HostedZone): HostedZone {
     Name: z.name,
     CallerReference: z.callerReference,
     Config: { PrivateZone: z.privateZone, ...(z.comment ? { Comment: z.comment } : {}) },
-    ResourceRecordSetCount: 2, // the zone's own SOA and NS records
+    ResourceRecordSetCount: 2 + (z.records?.length ?? 0), // the zone's own SOA and NS records, and the rest
   };
 }
 
@@ -62,6 +237,7 @@ function nameServers(z: Route53HostedZone) {
 }
 
 const operations = {
+  ...changes,
   CreateHostedZone(ctx: OperationContext, input: CreateHostedZoneCommandInput): Answer<CreateHostedZoneCommandOutput> {
     if (!input.Name || !input.CallerReference) {
       throw awsError('InvalidInput', 'Name and CallerReference are required', 400);

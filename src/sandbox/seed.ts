@@ -36,6 +36,8 @@ const entrySchema = z.strictObject({
 });
 const seedSchema = z.strictObject({
   description: z.string().optional(),
+  /** The seed's calls run on the built-in account (the zone example.com) unless this is true. */
+  startEmpty: z.boolean().optional(),
   region: z.string().min(1).optional(),
   calls: z.array(entrySchema),
 });
@@ -45,8 +47,21 @@ export interface Seed {
   /** Identifies the seed's content: an account remembers which seed it was made from. */
   digest: string;
   region?: string;
+  startEmpty?: boolean;
   calls: Array<z.infer<typeof entrySchema>>;
 }
+
+/**
+ * The account a sandbox starts with: a public hosted zone `example.com` that the account made
+ * itself (untagged, not ours), so the default domain `gitlab.example.com` has a zone to live in
+ * and `npm run sandbox` needs no answer. A seed's calls run after it; a seed with
+ * `"startEmpty": true` starts from an account without it.
+ */
+export const BUILT_IN_SEED: Seed = {
+  file: '(the sandbox account built in)',
+  digest: 'built-in:example.com',
+  calls: [{ service: 'route53', call: 'CreateHostedZone', input: { Name: 'example.com', CallerReference: 'sandbox-account-example.com' } }],
+};
 
 const FIX = 'fix the seed file named by GITLAB_AWS_SANDBOX_SEED (see src/sandbox/seed.ts for its shape); nothing was created';
 const SEED_AGE_MS = 60 * 60 * 1000;
@@ -75,11 +90,18 @@ export async function readSeed(file: string): Promise<Seed> {
     throw badInput(`sandbox seed ${file}: ${where}: ${issue.message}`, FIX);
   }
   const digest = `sha256:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
-  return { file, digest, ...(parsed.data.region ? { region: parsed.data.region } : {}), calls: parsed.data.calls };
+  return {
+    file,
+    digest,
+    ...(parsed.data.region ? { region: parsed.data.region } : {}),
+    ...(parsed.data.startEmpty ? { startEmpty: true } : {}),
+    calls: parsed.data.calls,
+  };
 }
 
 /** Runs the seed's calls on a new world, as the account's past; returns the world. */
 export function applySeed(world: World, seed: Seed, operationFor: (service: string, call: string) => Operation | undefined): World {
+  if (seed !== BUILT_IN_SEED && !seed.startEmpty) applySeed(world, BUILT_IN_SEED, operationFor);
   const outputs: Record<string, unknown> = {};
   const ownAccount = world.accountId;
   const now = world.simNow - SEED_AGE_MS;
@@ -103,7 +125,8 @@ export function applySeed(world: World, seed: Seed, operationFor: (service: stri
       world.accountId = ownAccount;
     }
   });
-  world.seed = seed.digest;
+  // The built-in account is no seed file: a seed given later is refused as for an unseeded one.
+  if (seed !== BUILT_IN_SEED) world.seed = seed.digest;
   return world;
 }
 

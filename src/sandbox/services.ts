@@ -2,6 +2,7 @@ import type { ServiceName } from '../aws/services.js';
 import type { SandboxService, ServiceOperations } from './core.js';
 import { acmService } from './acm.js';
 import { elasticacheService } from './elasticache.js';
+import { elbv2Service } from './elbv2.js';
 import { ec2Service } from './ec2-service.js';
 import { iamService } from './iam.js';
 import { rdsService } from './rds.js';
@@ -25,6 +26,7 @@ export const SANDBOX_SERVICES = {
   acm: acmService,
   rds: rdsService,
   elasticache: elasticacheService,
+  elbv2: elbv2Service,
   tagging: taggingService,
 } satisfies { [K in ServiceName]: SandboxService<unknown, K> };
 

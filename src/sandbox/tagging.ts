@@ -55,6 +55,13 @@ function taggedInRegion(ctx: OperationContext): Tagged[] {
   // A deleted DB instance is listed until its deletion finished.
   found.push(...rdsTagged(world, region, ctx.now));
   found.push(...elasticacheTagged(ctx));
+  for (const items of [world.elbv2.loadBalancers, world.elbv2.targetGroups, world.elbv2.listeners]) {
+    for (const r of Object.values(items)) {
+      if (r.region !== region) continue;
+      const type = r.arn.split(':')[5]!.split('/')[0]!;
+      found.push({ arn: r.arn, type: `elasticloadbalancing:${type}`, tags: r.tags });
+    }
+  }
   // Resources that never had a tag are not in the tagging API's index at all.
   return found.filter((t) => Object.keys(t.tags).length > 0).sort((a, b) => (a.arn < b.arn ? -1 : a.arn > b.arn ? 1 : 0));
 }

@@ -9,6 +9,10 @@ import { privateRouteTables } from './private-route-tables.js';
 import { securityGroups } from './security-groups.js';
 import { s3Buckets } from './s3-buckets.js';
 import { secrets } from './secrets.js';
+import { hostedZone } from './hosted-zone.js';
+import { tlsCertificate } from './tls-certificate.js';
+import { loadBalancer } from './load-balancer.js';
+import { dnsRecord } from './dns-record.js';
 import { rdsPostgres } from './rds-postgres.js';
 import { elasticache } from './elasticache.js';
 
@@ -27,6 +31,10 @@ export const GUIDE_STEPS: readonly EngineStep[] = [
   securityGroups,
   s3Buckets,
   secrets,
+  hostedZone,
+  tlsCertificate,
+  loadBalancer,
+  dnsRecord,
   rdsPostgres,
   elasticache,
 ];

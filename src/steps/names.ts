@@ -23,7 +23,14 @@ export function guideNames(deployment: string) {
     /** Guide: "Redis with ElastiCache": gitlab-redis-group and gitlab-redis. */
     cacheSubnetGroup: `${deployment}-redis-group`,
     replicationGroup: `${deployment}-redis`,
+    loadBalancer: elbName(`${deployment}-loadbalancer`, `${deployment}-lb`),
+    targetGroup: (kind: 'http' | 'ssh') => elbName(`${deployment}-loadbalancer-${kind}-target`, `${deployment}-lb-${kind}`),
   };
+}
+
+/** ELB names stop at 32 characters: the guide's name where it fits, a short form for a long deployment. */
+function elbName(guide: string, short: string): string {
+  return guide.length <= 32 ? guide : short;
 }
 
 /** The guide's security groups, by the role of what they protect (gitlab-<role>-sec-group). */

@@ -16,6 +16,7 @@ export function planLines(plan: PlanView, config: InstallConfig): string[] {
     `  Availability Zones: ${config.availabilityZones.length ? config.availabilityZones.join(', ') : 'the first two the region offers'}`,
     `  SSH from outside: ${sshNote(config)}`,
     `  database: ${databaseNote(config)}`,
+    `  Domain: ${domainNote(config, plan.sandbox)}`,
     `  S3 buckets: ${config.bucketPrefix ?? `gl-${config.deployment}-${ACCOUNT_PLACEHOLDER}`}-<type>; secrets under /gitlab-aws/${config.deployment}/ in SSM Parameter Store`,
     '',
   ];
@@ -41,6 +42,18 @@ function databaseNote({ database: db }: InstallConfig): string {
   const storage = `${db.storageType} ${db.allocatedStorage} GiB${db.iops !== undefined ? ` at ${db.iops} IOPS` : ''}`;
   const group = db.parameterGroup ? `parameter group ${db.parameterGroup}` : "the engine's default parameter group";
   return `PostgreSQL ${version}, ${db.instanceClass} Multi-AZ, ${storage}, ${group}; teardown keeps a final snapshot`;
+}
+
+function domainNote(config: InstallConfig, sandbox: boolean): string {
+  if (!config.domain) return 'not given (install needs --domain)';
+  const zone =
+    sandbox && config.domain.endsWith('.example.com')
+      ? "the sandbox account's zone example.com"
+      : 'the longest matching public hosted zone';
+  const create = config.createHostedZone ? ', or a new zone if none matches (--create-hosted-zone)' : '';
+  const certificate = config.certificateArn ? `certificate ${config.certificateArn}` : 'a new ACM certificate validated by DNS';
+  const proxy = config.proxyProtocol ? 'proxy protocol v2 on the HTTP target group' : 'proxy protocol off';
+  return `${config.domain} (alias A record to the load balancer) in ${zone}${create}; ${certificate}; ${proxy}`;
 }
 
 function sshNote(config: InstallConfig): string {

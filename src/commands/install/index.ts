@@ -85,6 +85,17 @@ export function install({ resume }: { resume: boolean }) {
             ].join('\n'),
             data: { deployment: options.deployment, resources, stateFile: deployment.paths.file },
           });
+          const zone = store.state.steps['hosted-zone']?.outputs as
+            { zoneName?: string; created?: boolean; nameServers?: string[] } | undefined;
+          if (zone?.created) {
+            // A zone we made answers for nobody until the registrar delegates to it.
+            host.notify({
+              level: 'info',
+              code: 'install.name-servers',
+              text: `Hosted zone ${zone.zoneName} was created: set its name servers at your registrar: ${zone.nameServers?.join(' ')}`,
+              data: { zone: zone.zoneName, nameServers: zone.nameServers },
+            });
+          }
         }
         return exitCodeOf(result);
       },

@@ -1,3 +1,4 @@
+import type { ResourceRef } from '../../engine/step.js';
 import { badInput, EXIT, type ExitCode } from '../../errors.js';
 import type { AwsClients } from '../../aws/clients.js';
 import type { StateDoc } from '../../state/schema.js';
@@ -110,10 +111,7 @@ export async function teardown(ctx: CommandContext, own: TeardownFlags): Promise
           host.notify({
             level: 'info',
             code: 'teardown.kept',
-            text: [
-              `Kept ${kept.length} S3 bucket(s) that hold data: ${kept.map((r) => r.id).join(', ')}.`,
-              `Everything else is gone. To delete the buckets and their data too: ${commandLine(options, 'teardown', {}, '--delete-data')}`,
-            ].join('\n'),
+            text: keptLines(kept, commandLine(options, 'teardown', {}, '--delete-data'), commandLine(options, 'teardown')).join('\n'),
             data: { deployment: name, kept: kept.map((r) => r.id) },
           });
         }
@@ -155,6 +153,23 @@ async function reportFinalSnapshots(host: IoHost, aws: AwsClients, deployment: s
       data: { snapshot },
     });
   }
+}
+
+/** What a teardown kept on purpose, by kind: buckets holding data, zones holding records not ours. */
+function keptLines(kept: ResourceRef[], deleteData: string, again: string): string[] {
+  const zones = kept.filter((r) => r.type === 'AWS::Route53::HostedZone');
+  const buckets = kept.filter((r) => !zones.includes(r));
+  return [
+    ...(buckets.length ? [`Kept ${buckets.length} S3 bucket(s) that hold data: ${buckets.map((r) => r.id).join(', ')}.`] : []),
+    ...(zones.length
+      ? [`Kept hosted zone(s) ${zones.map((r) => `${r.name ?? ''} (${r.id})`).join(', ')}: they hold DNS records that are not ours.`]
+      : []),
+    [
+      'Everything else is gone.',
+      ...(buckets.length ? [`To delete the buckets and their data too: ${deleteData}`] : []),
+      ...(zones.length ? [`To remove a kept zone: delete its other records, then ${again}`] : []),
+    ].join(' '),
+  ];
 }
 
 /**
