@@ -4,8 +4,8 @@ import { AWS_MINUTES } from '../aws/durations.js';
 import { isKind } from '../aws/errors.js';
 import type { ResourceRef, StepContext } from '../engine/step.js';
 import type { InstallConfig } from '../config/schema.js';
-import { patience } from './ec2-common.js';
 import { guideNames } from './names.js';
+import { paceFor } from '../aws/poll.js';
 
 /**
  * Route 53 and ACM habits the edge steps share: names spelt as Route 53 answers them, the
@@ -114,7 +114,7 @@ export function aliasesLoadBalancer(set: ResourceRecordSet, deployment: string, 
 
 /** Waits until Route 53 has the change on all its servers. */
 export async function insync(ctx: StepContext, route53: Route53, changeId: string, what: string): Promise<void> {
-  await ctx.poll(`${what} to be INSYNC`, patience(AWS_MINUTES.route53Change.create), async () => {
+  await ctx.poll(`${what} to be INSYNC`, paceFor(AWS_MINUTES.route53Change.create), async () => {
     const status = (await route53.getChange({ Id: changeId })).ChangeInfo?.Status;
     return status === 'INSYNC' ? { done: true, value: undefined } : { done: false, seen: String(status) };
   });

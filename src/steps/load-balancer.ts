@@ -12,6 +12,7 @@ import { securityGroups } from './security-groups.js';
 import { subnets } from './subnets.js';
 import { tlsCertificate } from './tls-certificate.js';
 import { vpc } from './vpc.js';
+import { paceFor } from '../aws/poll.js';
 
 const LOAD_BALANCER = 'AWS::ElasticLoadBalancingV2::LoadBalancer';
 const TARGET_GROUP = 'AWS::ElasticLoadBalancingV2::TargetGroup';
@@ -182,7 +183,7 @@ export const loadBalancer = defineStep({
     const listeners = await ensureListeners(ctx, elb, lb, groups, ctx.output('tls-certificate').certificateArn);
     const active = await ctx.poll(
       `load balancer ${lb.LoadBalancerName} to be active`,
-      patience(AWS_MINUTES.networkLoadBalancer.create),
+      paceFor(AWS_MINUTES.networkLoadBalancer.create),
       async () => {
         const now = (await elb.describeLoadBalancers({ LoadBalancerArns: [lb.LoadBalancerArn!] })).LoadBalancers?.[0];
         if (now?.State?.Code === 'failed')
@@ -249,7 +250,7 @@ export const loadBalancer = defineStep({
     for (const ref of of(LOAD_BALANCER)) {
       if (!(await owner.ours(ref, () => elbTags(elb, ref.id)))) continue;
       await elb.deleteLoadBalancer({ LoadBalancerArn: ref.id });
-      await ctx.poll(`load balancer ${ref.name ?? ref.id} to be deleted`, patience(AWS_MINUTES.networkLoadBalancer.delete), async () => {
+      await ctx.poll(`load balancer ${ref.name ?? ref.id} to be deleted`, paceFor(AWS_MINUTES.networkLoadBalancer.delete), async () => {
         const still = await describeByName(async () => (await elb.describeLoadBalancers({ LoadBalancerArns: [ref.id] })).LoadBalancers);
         return still ? { done: false, seen: String(still.State?.Code) } : { done: true, value: undefined };
       });

@@ -20,6 +20,7 @@ import {
 import { patience } from './ec2-common.js';
 import { hostedZone } from './hosted-zone.js';
 import { ownership, type Seen } from './ownership.js';
+import { paceFor } from '../aws/poll.js';
 
 const VALIDATION_TTL = 300;
 
@@ -59,7 +60,7 @@ async function ourCertificates(ctx: StepContext, acm: ACM): Promise<string[]> {
 
 /** The validation CNAME ACM asks for, once it has made it up (a few seconds after the request). */
 async function validationRecord(ctx: StepContext, acm: ACM, arn: string) {
-  return ctx.poll(`certificate ${arn} to name its DNS validation record`, patience(AWS_MINUTES.acmCertificate.delete), async () => {
+  return ctx.poll(`certificate ${arn} to name its DNS validation record`, paceFor(AWS_MINUTES.acmCertificate.delete), async () => {
     const record = (await describe(acm, arn))?.DomainValidationOptions?.[0]?.ResourceRecord;
     return record?.Name && record.Value
       ? { done: true, value: { name: record.Name, value: record.Value } }
@@ -130,7 +131,7 @@ export const tlsCertificate = defineStep({
     const current = await currentRecord(route53, zoneId, record.name, 'CNAME');
     if (current?.ResourceRecords?.[0]?.Value !== record.value) await writeValidation(ctx, route53, zoneId, record);
     else await ctx.record(recordRef(zoneId, record.name, 'CNAME'));
-    await ctx.poll(`certificate for ${domain} to be ISSUED`, patience(AWS_MINUTES.acmCertificate.create), async () => {
+    await ctx.poll(`certificate for ${domain} to be ISSUED`, paceFor(AWS_MINUTES.acmCertificate.create), async () => {
       const status = (await describe(acm, arn))?.Status;
       if (status === 'FAILED' || status === 'VALIDATION_TIMED_OUT')
         throw new Error(`certificate ${arn} is ${status}; delete it and resume`);
