@@ -189,6 +189,31 @@ describe('edge: certificate, network load balancer, DNS', () => {
   });
 });
 
+describe('a validation record another certificate shares', () => {
+  it('is kept by the teardown while a certificate not ours is validated by it', async () => {
+    const dir = await fixtures.stateDir();
+    const file = join(dir, '..', `${dir.split('/').pop()}-seed.json`);
+    // Someone else's certificate for the same name: ACM validates both by one record.
+    const call = { service: 'acm', call: 'RequestCertificate', input: { DomainName: 'gitlab.example.com', ValidationMethod: 'DNS' } };
+    await writeFile(file, JSON.stringify({ calls: [call] }));
+    const seed = { GITLAB_AWS_SANDBOX_SEED: file };
+    expect((await install(dir, [], seed)).code).toBe(0);
+    const torn = await teardown(dir);
+    expect(torn.code, torn.stderr).toBe(0);
+
+    const aws = await look(dir);
+    const route53 = await aws.route53();
+    const zone = (await route53.listHostedZonesByName({ DNSName: 'example.com' })).HostedZones![0]!;
+    const records = (await route53.listResourceRecordSets({ HostedZoneId: zone.Id! })).ResourceRecordSets ?? [];
+    const theirs = (await (await aws.acm()).listCertificates({ CertificateStatuses: ['PENDING_VALIDATION', 'ISSUED'] }))
+      .CertificateSummaryList;
+    await aws.close();
+    fixtures.closed(aws);
+    expect(theirs).toHaveLength(1);
+    expect(records.filter((r) => r.Type === 'CNAME').map((r) => r.Name)).toEqual([expect.stringMatching(/^_\w+\.gitlab\.example\.com\.$/)]);
+  });
+});
+
 /** A seed: the account's zone example.com and an imported certificate for gitlab.example.com. */
 async function seedWithCertificate(dir: string): Promise<Record<string, string>> {
   const fixture = (name: string) => readFile(join(import.meta.dirname, 'fixtures', name), 'utf8');

@@ -200,7 +200,12 @@ const requested: SdkOperations<ACM> = {
       : undefined;
     if (again) return { CertificateArn: again.arn };
     const arn = newArn(ctx);
-    const label = `_${ctx.newId('x', 32).slice(2)}`;
+    // As ACM does, every certificate for one name in an account is validated by the same record.
+    const sibling = Object.values(ctx.world.acm.certificates).find((c) => c.validation && c.domainName === domainName);
+    const validation = sibling?.validation ?? {
+      name: `_${ctx.newId('x', 32).slice(2)}.${domainName}.`,
+      value: `_${ctx.newId('x', 32).slice(2)}.acm-validations.aws.`,
+    };
     ctx.world.acm.certificates[arn] = {
       arn,
       region: ctx.region,
@@ -214,7 +219,7 @@ const requested: SdkOperations<ACM> = {
       notAfter: ctx.now + 395 * 24 * 60 * MINUTE,
       keyAlgorithm: input.KeyAlgorithm ?? 'RSA_2048',
       importedAt: ctx.now,
-      validation: { name: `${label}.${domainName}.`, value: `_${ctx.newId('x', 32).slice(2)}.acm-validations.aws.` },
+      validation: { ...validation },
       ...(token ? { idempotencyToken: token } : {}),
       tags: tagsFromList(input.Tags),
     };

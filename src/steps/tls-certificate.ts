@@ -15,6 +15,7 @@ import {
   fqdn,
   insync,
   longestMatchingZone,
+  parseRecordRef,
   recordRef,
 } from './dns.js';
 import { patience } from './ec2-common.js';
@@ -31,6 +32,28 @@ async function certificateTags(acm: ACM, arn: string): Promise<Seen> {
     if (isKind(err, 'not-found')) return undefined;
     throw err;
   }
+}
+
+const EVERY_STATUS = ['PENDING_VALIDATION', 'ISSUED', 'INACTIVE', 'EXPIRED', 'VALIDATION_TIMED_OUT', 'REVOKED', 'FAILED'] as const;
+
+/**
+ * Another certificate of the account validated by the same record, if any: ACM gives every
+ * certificate for one name in an account the same validation CNAME, so deleting it with ours would
+ * break theirs at its next renewal.
+ */
+async function sharedWith(acm: ACM, recordName: string, gone: ReadonlySet<string>): Promise<string | undefined> {
+  let NextToken: string | undefined;
+  do {
+    const page = await acm.listCertificates({ CertificateStatuses: [...EVERY_STATUS], NextToken });
+    for (const summary of page.CertificateSummaryList ?? []) {
+      const arn = summary.CertificateArn;
+      if (!arn || gone.has(arn)) continue;
+      const options = (await describe(acm, arn))?.DomainValidationOptions ?? [];
+      if (options.some((o) => o.ResourceRecord?.Name && fqdn(o.ResourceRecord.Name) === fqdn(recordName))) return arn;
+    }
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return undefined;
 }
 
 async function describe(acm: ACM, arn: string): Promise<CertificateDetail | undefined> {
@@ -180,7 +203,14 @@ export const tlsCertificate = defineStep({
       );
       await ctx.forget(ref);
     }
+    const gone = new Set(certificates.map((c) => c.id));
     for (const ref of records) {
+      const other = await sharedWith(acm, parseRecordRef(ref).name, gone);
+      if (other) {
+        ctx.progress(`keeping ${ref.name}: certificate ${other} is validated by it too`);
+        await ctx.forget(ref);
+        continue;
+      }
       // Ours: an ACM validation record (`_x.domain CNAME _y.acm-validations.aws.`) we wrote for the domain.
       const ours = (set: { ResourceRecords?: Array<{ Value?: string }> }) =>
         (set.ResourceRecords ?? []).every((r) => fqdn(r.Value ?? '').endsWith('.acm-validations.aws.'));
