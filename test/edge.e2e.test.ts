@@ -189,6 +189,33 @@ describe('edge: certificate, network load balancer, DNS', () => {
   });
 });
 
+describe('the edge deleted by hand', () => {
+  it('a load balancer and its listeners deleted out of band are made again, and the alias record follows the new one', async () => {
+    const dir = await fixtures.stateDir();
+    expect((await install(dir)).code).toBe(0);
+    const before = await look(dir);
+    const elb = await before.elbv2();
+    const old = (await elb.describeLoadBalancers({ Names: ['gitlab-loadbalancer'] })).LoadBalancers![0]!;
+    for (const l of (await elb.describeListeners({ LoadBalancerArn: old.LoadBalancerArn! })).Listeners ?? []) {
+      await elb.deleteListener({ ListenerArn: l.ListenerArn! });
+    }
+    await elb.deleteLoadBalancer({ LoadBalancerArn: old.LoadBalancerArn! });
+    await before.close();
+    fixtures.closed(before);
+
+    const again = await install(dir);
+    expect(again.code, again.stderr).toBe(0);
+    const after = await look(dir);
+    const lbs = (await (await after.elbv2()).describeLoadBalancers({ Names: ['gitlab-loadbalancer'] })).LoadBalancers ?? [];
+    const alias = (await records(after, 'example.com.')).find((r) => r.Type === 'A')!;
+    const listeners = (await (await after.elbv2()).describeListeners({ LoadBalancerArn: lbs[0]!.LoadBalancerArn! })).Listeners ?? [];
+    expect(lbs.map((lb) => lb.State?.Code)).toEqual(['active']);
+    expect(lbs[0]!.LoadBalancerArn).not.toBe(old.LoadBalancerArn);
+    expect(listeners.map((l) => l.Port).sort()).toEqual([22, 443, 80]);
+    expect(alias.AliasTarget?.DNSName?.replace(/\.$/, '')).toBe(lbs[0]!.DNSName!.replace(/\.$/, '').replace(/^dualstack\./, ''));
+  });
+});
+
 describe('a validation record another certificate shares', () => {
   it('is kept by the teardown while a certificate not ours is validated by it', async () => {
     const dir = await fixtures.stateDir();
