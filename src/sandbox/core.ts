@@ -120,3 +120,18 @@ export function tagsFromList(list: Array<{ Key?: string; Value?: string }> | und
   for (const tag of list ?? []) if (tag.Key) tags[tag.Key] = tag.Value ?? '';
   return tags;
 }
+
+/** A pagination token naming the last item handed out, as opaque to callers as AWS's are. */
+export function pageToken(after: string): string {
+  return Buffer.from(JSON.stringify({ after }), 'utf8').toString('base64');
+}
+
+/** The item a token from `pageToken` names, or undefined for a token the sandbox did not hand out. */
+export function pageAfter(token: string): string | undefined {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as { after?: unknown };
+    return typeof parsed.after === 'string' ? parsed.after : undefined;
+  } catch {
+    return undefined;
+  }
+}

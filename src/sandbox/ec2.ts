@@ -3,7 +3,6 @@ import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import {
   awsError,
   tagList,
-  tagsFromList,
   tagsFromSpecifications,
   type OperationContext,
   type SdkOperations,

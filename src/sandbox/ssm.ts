@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { AWS_MINUTES } from '../aws/durations.js';
 import {
   awsError,
+  pageAfter,
+  pageToken,
   sandboxResource,
   tagList,
   type OperationContext,
@@ -136,25 +138,17 @@ function inRegion(ctx: OperationContext): SsmParameter[] {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-function token(name: string): string {
-  return Buffer.from(JSON.stringify({ after: name }), 'utf8').toString('base64');
-}
-
 function untoken(value: string): string {
-  try {
-    const parsed = JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as { after?: unknown };
-    if (typeof parsed.after === 'string') return parsed.after;
-  } catch {
-    // falls through to the error below
-  }
-  throw validation('The specified token is invalid.');
+  const after = pageAfter(value);
+  if (after === undefined) throw validation('The specified token is invalid.');
+  return after;
 }
 
 function page<T extends SsmParameter>(list: T[], max: number, nextToken: string | undefined) {
   const after = nextToken !== undefined ? untoken(nextToken) : undefined;
   const rest = after === undefined ? list : list.filter((p) => p.name > after);
   const items = rest.slice(0, max);
-  return { items, next: rest.length > max ? token(items[items.length - 1]!.name) : undefined };
+  return { items, next: rest.length > max ? pageToken(items[items.length - 1]!.name) : undefined };
 }
 
 function maxResults(value: unknown, limit: number, fallback: number): number {

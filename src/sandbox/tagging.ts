@@ -1,5 +1,5 @@
 import type { ResourceGroupsTaggingAPI } from '@aws-sdk/client-resource-groups-tagging-api';
-import { awsError, tagList, type OperationContext, type SandboxService, type SdkOperations } from './core.js';
+import { awsError, pageAfter, pageToken, tagList, type OperationContext, type SandboxService, type SdkOperations } from './core.js';
 import type { Ec2Kind } from './ec2.js';
 import { rdsTagged } from './rds.js';
 import { elasticacheTagged } from './elasticache.js';
@@ -83,18 +83,10 @@ function tagsMatch(filters: TagFilter[] | undefined, tags: Record<string, string
   return (filters ?? []).every((f) => f.Key !== undefined && f.Key in tags && (!f.Values?.length || f.Values.includes(tags[f.Key]!)));
 }
 
-function pageToken(arn: string): string {
-  return Buffer.from(JSON.stringify({ after: arn }), 'utf8').toString('base64');
-}
-
 function afterToken(token: string): string {
-  try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as { after?: unknown };
-    if (typeof parsed.after === 'string') return parsed.after;
-  } catch {
-    // falls through to AWS's answer for a token it did not hand out
-  }
-  throw awsError('PaginationTokenExpiredException', 'The pagination token is not valid or has expired.');
+  const after = pageAfter(token);
+  if (after === undefined) throw awsError('PaginationTokenExpiredException', 'The pagination token is not valid or has expired.');
+  return after;
 }
 
 const operations: SdkOperations<ResourceGroupsTaggingAPI> = {
