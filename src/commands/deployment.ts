@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { resolveRegion } from '../aws/region.js';
 import { readConfigFile } from '../config/file.js';
 import { GUIDE_REGION } from '../config/regions.js';
+import { readPublicKeyFile, sandboxPublicKey } from '../config/ssh-key.js';
 import { buildInstallConfig, ConfigError, DEPLOYMENT_NAME, type ConfigFile, type InstallConfig } from '../config/schema.js';
 import { badInput } from '../errors.js';
 import type { StateDoc } from '../state/schema.js';
@@ -33,7 +34,7 @@ export async function resolveDeployment(options: GlobalOptions, { writes = false
     const paths = statePaths(options.stateDir, options.deployment);
     const state = await readState(paths.file, { discover: commandLine(options, 'status', { region: options.region }, '--discover') });
     if (state) {
-      checkInstalled(options, state, file);
+      await checkInstalled(options, state, file);
       return { paths, state, config: state.config };
     }
     // --region, then the config file, then the SDK's own sources (AWS_REGION, the profile).
@@ -42,12 +43,14 @@ export async function resolveDeployment(options: GlobalOptions, { writes = false
     if (!region) {
       throw badInput('no AWS region given', 'pass --region (e.g. --region us-west-2), set AWS_REGION, or set one in your AWS profile');
     }
+    const sshPublicKey = await publicKey(options, file);
     const config = buildInstallConfig({
       deployment: options.deployment,
       region,
       ...(file ? { file } : {}),
       flags: answers(options),
       sandbox: options.sandbox,
+      ...(sshPublicKey !== undefined ? { sshPublicKey } : {}),
     });
     return { paths, state, config };
   } catch (err) {
@@ -57,7 +60,7 @@ export async function resolveDeployment(options: GlobalOptions, { writes = false
 }
 
 /** An installed deployment keeps its answers: the same ones again are fine, a change is refused by name. */
-function checkInstalled(options: GlobalOptions, state: StateDoc, file: ConfigFile | undefined): void {
+async function checkInstalled(options: GlobalOptions, state: StateDoc, file: ConfigFile | undefined): Promise<void> {
   const installed = state.config;
   if (state.sandbox !== options.sandbox) {
     throw badInput(
@@ -72,12 +75,14 @@ function checkInstalled(options: GlobalOptions, state: StateDoc, file: ConfigFil
     );
   }
   if (!file && !answersGiven(options)) return;
+  const sshPublicKey = (await publicKey(options, file)) ?? installed.sshPublicKey;
   const wanted = buildInstallConfig({
     deployment: options.deployment,
     region: file?.region ?? installed.region,
     file: { ...stateAnswers(installed), ...file },
     flags: answers(options),
     sandbox: options.sandbox,
+    ...(sshPublicKey !== undefined ? { sshPublicKey } : {}),
   });
   // By value: the state file's key order is the schema's, a freshly built config's is not.
   if (isDeepStrictEqual(wanted, installed)) return;
@@ -145,12 +150,19 @@ function count(flag: string, text: string): number {
 }
 
 function answersGiven(options: GlobalOptions): boolean {
-  return Object.values(answers(options)).some((v) => v !== undefined);
+  return options.sshPublicKey !== undefined || Object.values(answers(options)).some((v) => v !== undefined);
+}
+
+/** The key's material: --ssh-public-key, then the file's sshPublicKeyFile; the sandbox makes one of its own. */
+async function publicKey(options: GlobalOptions, file: ConfigFile | undefined): Promise<string | undefined> {
+  const path = options.sshPublicKey ?? file?.sshPublicKeyFile;
+  if (path !== undefined) return readPublicKeyFile(path);
+  return options.sandbox ? sandboxPublicKey(options.deployment) : undefined;
 }
 
 /** An installed deployment's answers in config-file form, so a partial --config or flag compares fairly. */
 function stateAnswers(config: InstallConfig): ConfigFile {
-  const { deployment: _d, region: _r, availabilityZones, ...rest } = config;
+  const { deployment: _d, region: _r, availabilityZones, sshPublicKey: _k, ...rest } = config;
   const [first, second] = availabilityZones;
   return { ...rest, ...(first && second ? { availabilityZones: [first, second] } : {}) };
 }

@@ -25,6 +25,8 @@ export interface GlobalOptions {
   createHostedZone?: boolean;
   certificateArn?: string;
   proxyProtocol?: boolean;
+  /** A file holding the operator's SSH public key. */
+  sshPublicKey?: string;
   /** teardown: delete buckets that hold data too. */
   deleteData?: boolean;
   skipFinalSnapshot?: boolean;

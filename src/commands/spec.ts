@@ -39,5 +39,9 @@ export const ANSWER_OPTIONS = [
     flags: '--certificate-arn <arn>',
     description: 'use this ISSUED ACM certificate (same region, covering the domain) instead of requesting one',
   },
+  {
+    flags: '--ssh-public-key <file>',
+    description: 'your SSH public key for the bastions and instances, e.g. ~/.ssh/id_ed25519.pub (the sandbox generates one)',
+  },
   { flags: '--proxy-protocol', description: 'turn proxy protocol v2 on for the HTTP target group (GitLab must expect it)' },
 ];

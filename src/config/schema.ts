@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { isRegionName } from './regions.js';
 import { parseNetwork, contains, overlaps, type Network } from './cidr.js';
 import { RDS_POSTGRES_CLASS, RDS_STORAGE_TYPES, rdsStorageProblem } from '../aws/rds-limits.js';
+import { computeAnswers, computeConfigSchema, computeFileSchema } from './compute.js';
+import { ConfigError } from './errors.js';
 
 /** The guide's network: one VPC, a public and a private /24 in each of two Availability Zones. */
 export const GUIDE_NETWORK = {
@@ -93,6 +95,7 @@ export const configFileSchema = z
     createHostedZone: z.boolean().optional(),
     certificateArn: z.string().optional(),
     proxyProtocol: z.boolean().optional(),
+    ...computeFileSchema,
   })
   .strict();
 export type ConfigFile = z.infer<typeof configFileSchema>;
@@ -148,19 +151,12 @@ export const installConfigSchema = z
     certificateArn: z.string().optional(),
     /** Proxy protocol v2 on the HTTP target group (GitLab's NGINX must then expect it). */
     proxyProtocol: z.literal(true).optional(),
+    ...computeConfigSchema,
   })
   .strict();
 export type InstallConfig = z.infer<typeof installConfigSchema>;
 
-/** A value an operator can fix; `hint` says how when the generic "fix the value" would not. */
-export class ConfigError extends Error {
-  constructor(
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-  }
-}
+export { ConfigError };
 
 /** Fills the guide's defaults in and checks everything an operator could get wrong. */
 export function buildInstallConfig(input: {
@@ -171,6 +167,8 @@ export function buildInstallConfig(input: {
   flags?: Pick<ConfigFile, 'sshCidr' | 'sshFromAnywhere' | 'bucketPrefix' | 'cache' | EdgeAnswer> & {
     dbInstanceClass?: string | undefined;
   };
+  /** The SSH public key's material, read from --ssh-public-key or sshPublicKeyFile by the caller. */
+  sshPublicKey?: string;
   /** The sandbox account has a zone example.com, so the domain defaults to gitlab.example.com there. */
   sandbox?: boolean;
 }): InstallConfig {
@@ -191,6 +189,7 @@ export function buildInstallConfig(input: {
     database: databaseAnswers(file.database),
     cache: cacheAnswers(file.cache),
     ...edgeAnswers(file, input.sandbox ?? false),
+    ...computeAnswers({ ...file, ...(input.sshPublicKey !== undefined ? { sshPublicKey: input.sshPublicKey } : {}) }),
   };
   checkInstallConfig(config);
   return config;
