@@ -25,6 +25,21 @@ export function guideNames(deployment: string) {
     replicationGroup: `${deployment}-redis`,
     loadBalancer: elbName(`${deployment}-loadbalancer`, `${deployment}-lb`),
     targetGroup: (kind: 'http' | 'ssh') => elbName(`${deployment}-loadbalancer-${kind}-target`, `${deployment}-lb-${kind}`),
+    /** The guide's per-host key pairs (bastion-host-a, gitaly, gitlab, ...) collapse into one: the operator's key. */
+    keyPair: `${deployment}-key`,
+    /** Guide: "Bastion Host A" and "Bastion Host B", each with an Elastic IP. */
+    bastion: (zone: 'a' | 'b') => `${deployment}-bastion-host-${zone}`,
+    bastionAddress: (zone: 'a' | 'b') => `${deployment}-bastion-host-${zone}-eip`,
+    gitaly: `${deployment}-gitaly`,
+    /** Guide: the instance named "GitLab" that the custom AMI is made from. */
+    baseInstance: `${deployment}-gitlab-source`,
+    /** Guide: "GitLab-Source", here with the release and the time it was baked. */
+    image: (edition: string, version: string, stamp: string) => `${deployment}-gitlab-source-${edition}-${version}-${stamp}`,
+    launchTemplate: `${deployment}-launch-template`,
+    autoScalingGroup: `${deployment}-auto-scaling-group`,
+    /** Guide: "Scale Up Policy" and "Scale Down Policy", each driven by a CPUUtilization alarm. */
+    scalingPolicy: (direction: 'up' | 'down') => `${deployment}-scale-${direction}-policy`,
+    cpuAlarm: (direction: 'up' | 'down') => `${deployment}-cpu-${direction === 'up' ? 'high' : 'low'}`,
   };
 }
 
