@@ -74,6 +74,12 @@ describe('buildInstallConfig', () => {
       },
       // GitLab's recommendation on AWS: Valkey, a primary and one replica.
       cache: { nodeType: 'cache.t3.medium', engine: 'valkey', replicas: 1 },
+      // The guide's compute: GitLab c5.2xlarge (EE, newest release), Gitaly m5.xlarge on io1
+      // 20 GiB / 1000 IOPS, bastions t3.micro, a 2/2/4 group scaling at 60 % and 45 % CPU.
+      gitlab: { edition: 'ee', instanceType: 'c5.2xlarge' },
+      gitaly: { instanceType: 'm5.xlarge', volumeSize: 20, iops: 1000 },
+      bastion: { instanceType: 't3.micro' },
+      autoScaling: { min: 2, desired: 2, max: 4, healthCheckGracePeriod: 600, scaleUpCpu: 60, scaleDownCpu: 45 },
     });
   });
 
