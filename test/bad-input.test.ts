@@ -163,6 +163,24 @@ const cases: Array<[string, string[], ((dir: string) => Promise<void>) | undefin
     /GITLAB_AWS_SANDBOX_FAULTS is invalid \(throttleRate/,
     { GITLAB_AWS_SANDBOX_FAULTS: '{"throttleRate":7}' },
   ],
+  [
+    'an SSH public key file that does not exist',
+    ['--ssh-public-key', 'DIR/missing.pub'],
+    undefined,
+    /cannot read the SSH public key \S+missing\.pub: no such file \(fix: pass an existing \.pub file/,
+  ],
+  [
+    'a private key given as the SSH public key',
+    ['--ssh-public-key', 'DIR/id_ed25519'],
+    async (dir) => writeFile(join(dir, 'id_ed25519'), '-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n'),
+    /\S+id_ed25519 is a private key \(fix: pass the public half/,
+  ],
+  [
+    'a Gitaly volume with more IOPS than io1 allows for its size',
+    ['--config', 'CONFIG'],
+    writeConfig('{"gitaly":{"volumeSize":10,"iops":1000}}'),
+    /gitaly\.iops 1000 is out of range for 10 GiB of io1/,
+  ],
 ];
 
 describe('bad input', () => {
