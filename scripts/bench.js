@@ -9,6 +9,15 @@ import { PassThrough } from 'node:stream';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const { main } = await import('../dist/cli.js');
+const { observeCalls } = await import('../dist/sandbox/index.js');
+
+/** AWS calls by operation, per command (every attempt, throttled retries included). */
+const calls = { install: {}, teardown: {} };
+let counting = calls.install;
+observeCalls((service, operation) => {
+  const key = `${service}:${operation}`;
+  counting[key] = (counting[key] ?? 0) + 1;
+});
 
 async function run(args) {
   const events = [];
@@ -38,6 +47,7 @@ const common = ['--sandbox', '--json', '--state-dir', dir];
 try {
   const plan = (await run(['plan', ...common])).events[0];
   const install = await run(['install', '--yes', ...common]);
+  counting = calls.teardown;
   const teardown = await run(['teardown', '--yes', ...common]);
   clearInterval(sampler);
 
@@ -76,6 +86,23 @@ try {
     console.log(
       `  ${s.step.padEnd(24)} ${minutes(s.elapsedMs).padStart(5)} min, ${String(installWaits[s.step] ?? 0).padStart(2)} waiting` +
         (down === undefined ? '' : ` | ${minutes(down).padStart(5)} min, ${String(teardownWaits[s.step] ?? 0).padStart(2)} waiting`),
+    );
+  }
+  for (const [command, counts] of Object.entries(calls)) {
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const top = Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    const byService = {};
+    for (const [key, count] of top) byService[key.split(':')[0]] = (byService[key.split(':')[0]] ?? 0) + count;
+    console.log(
+      `AWS calls, ${command.padEnd(16)} ${total} in all (${Object.entries(byService)
+        .map(([s, n]) => `${s} ${n}`)
+        .join(', ')})`,
+    );
+    console.log(
+      `  most called               ${top
+        .slice(0, 8)
+        .map(([op, n]) => `${op} ${n}`)
+        .join(', ')}`,
     );
   }
   console.log(

@@ -62,6 +62,14 @@ export function observeMutations(listener: (count: number) => void): () => void 
   return () => void mutationListeners.delete(listener);
 }
 
+const callListeners = new Set<(service: ServiceName, operation: string) => void>();
+
+/** For the benchmark: `listener` hears every call a sandbox in this process answers (retried attempts too). */
+export function observeCalls(listener: (service: ServiceName, operation: string) => void): () => void {
+  callListeners.add(listener);
+  return () => void callListeners.delete(listener);
+}
+
 /**
  * An in-memory AWS account behind the real SDK clients. It answers the operations the steps call
  * with AWS's shapes, states, timings and rules, and keeps its world in the state directory, where
@@ -101,6 +109,7 @@ export class Sandbox implements CallInterceptor {
     if (!service || !operation) {
       throw awsError('InvalidAction', `The sandbox does not implement ${call.service}:${call.operation}`);
     }
+    for (const listener of callListeners) listener(call.service, call.operation);
     const faults = this.options.faults ?? {};
     // Keyed by the caller's own time (its timeline's, exact), not by how many calls came before.
     const roll = dice(faults.seed ?? 1, call.service, call.operation, this.clock.now() - this.origin);
