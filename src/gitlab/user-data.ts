@@ -124,7 +124,8 @@ function sshd(role: RailsNodeInput['role']): string[] {
         ]
       : []),
     'sshd -t',
-    'systemctl reload ssh',
+    // Ubuntu 24.04 starts sshd from ssh.socket on the first connection: a plain reload fails while it is not running.
+    'systemctl try-reload-or-restart ssh',
   ];
 }
 
