@@ -1,6 +1,13 @@
 import ipaddr from 'ipaddr.js';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import { awsError, tagList, tagsFromSpecifications, type OperationContext, type SdkOperations, type Latency } from './core.js';
+import {
+  awsError,
+  tagList,
+  tagsFromSpecifications,
+  type OperationContext,
+  type SdkOperations,
+  type Latency,
+} from './core.js';
 import type { EC2, Instance, InstanceStateName, Subnet, Vpc } from '@aws-sdk/client-ec2';
 import { instanceProfileUsableAt } from './iam.js';
 import { placeEni, refuseWhileInUse, releaseEnis } from './network-interfaces.js';
