@@ -321,7 +321,7 @@ describe.each(VERSIONS)('GitLab %s', (version) => {
     expect(lines.indexOf('rm -f /var/lib/cloud/scripts/per-instance/gitlab')).toBeGreaterThan(reconfigure);
     expect(lines.at(-1)).toBe(`echo '${READY_FOR_IMAGING}'`);
     expect(r.baseData).toContain('for key in /etc/ssh/ssh_host_*_key; do');
-    expect(r.baseData).toContain('echo "HostKey /etc/ssh_static/$(basename "$key")"');
+    expect(r.baseData).toContain('echo "HostKey /etc/ssh_static/ssh_host_${type}_key"');
     expect(r.baseData).not.toMatch(/dsa/);
     expect(r.baseData).toContain("gitlab-rails runner 'ApplicationSetting.current.update!(ci_job_live_trace_enabled: true)'");
     for (const bakeOnly of [
@@ -332,6 +332,33 @@ describe.each(VERSIONS)('GitLab %s', (version) => {
     ]) {
       expect(r.cloneData).not.toContain(bakeOnly);
     }
+  });
+
+  test('the static host keys: one HostKey line for each key type the node has, copies beside them', () => {
+    const lines = r.baseData.split('\n');
+    const from = lines.indexOf('install -d -m 0755 /etc/ssh_static');
+    const to = lines.indexOf('done', from);
+    expect(from).toBeGreaterThan(0);
+    const etc = mkdtempSync(join(scratch, 'etc-'));
+    execFileSync('mkdir', ['-p', join(etc, 'ssh', 'sshd_config.d')]);
+    // Ubuntu 24.04's types: no DSA.
+    for (const type of ['rsa', 'ecdsa', 'ed25519']) {
+      writeFileSync(join(etc, 'ssh', `ssh_host_${type}_key`), `private ${type}`);
+      writeFileSync(join(etc, 'ssh', `ssh_host_${type}_key.pub`), `public ${type}`);
+    }
+    execFileSync('bash', [
+      '-euo',
+      'pipefail',
+      '-c',
+      lines
+        .slice(from, to + 1)
+        .join('\n')
+        .replaceAll('/etc/', `${etc}/`),
+    ]);
+    expect(readFileSync(join(etc, 'ssh', 'sshd_config.d', 'gitlab-aws-host-keys.conf'), 'utf8')).toBe(
+      ['ecdsa', 'ed25519', 'rsa'].map((type) => `HostKey ${etc}/ssh_static/ssh_host_${type}_key\n`).join(''),
+    );
+    expect(readFileSync(join(etc, 'ssh_static', 'ssh_host_ed25519_key'), 'utf8')).toBe('private ed25519');
   });
 
   test('the sed flip turns exactly the base gitlab.rb into the clone one', () => {

@@ -118,8 +118,10 @@ function sshd(role: RailsNodeInput['role']): string[] {
           ': > /etc/ssh/sshd_config.d/gitlab-aws-host-keys.conf',
           'for key in /etc/ssh/ssh_host_*_key; do',
           '  [ -e "$key" ] || continue',
+          '  type="${key#/etc/ssh/ssh_host_}"',
+          '  type="${type%_key}"',
           '  cp -p "$key" "$key.pub" /etc/ssh_static/',
-          '  echo "HostKey /etc/ssh_static/$(basename "$key")" >> /etc/ssh/sshd_config.d/gitlab-aws-host-keys.conf',
+          '  echo "HostKey /etc/ssh_static/ssh_host_${type}_key" >> /etc/ssh/sshd_config.d/gitlab-aws-host-keys.conf',
           'done',
         ]
       : []),
