@@ -2,7 +2,7 @@ import type { SecretName } from '../steps/secrets.js';
 import { GITALY_PORT, renderGitalyGitlabRb, renderRailsGitlabRb } from './gitlab-rb.js';
 import type { BastionInput, GitalyNodeInput, GitlabRelease, RailsNodeInput } from './inputs.js';
 import { shellWord } from '../commands/options.js';
-import { shellString as sh } from './ruby.js';
+import { shellString as sh } from './quote.js';
 import { GITLAB_SECRETS_JSON, RAILS_SECRETS, SECRET_DIR, SHARED_SECRETS, secretFile } from './secrets.js';
 import { SSM_GET_PATH, SSM_GET_PY } from './ssm-get.js';
 import { versionFeatures } from './versions.js';
