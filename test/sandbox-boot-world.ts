@@ -28,7 +28,16 @@ export interface WorldOptions {
   withoutNatRoute?: boolean;
   /** Proxy protocol v2 on the HTTP target group. */
   proxyProtocol?: boolean;
+  /** Every secret of src/steps/secrets.ts, as the renderers' user-data fetches them all. */
+  allSecrets?: boolean;
 }
+
+/** The secrets the hand-written scripts leave out (gitlab-secrets.json's Rails keys). */
+const OTHER_SECRETS: Record<string, string> = Object.fromEntries(
+  ['secret-key-base', 'db-key-base', 'otp-key-base', 'encrypted-settings-key-base', 'openid-connect-signing-key', 'ci-jwt-signing-key'].map(
+    (name) => [`rails/${name}`, `${name}-value-0123456789`],
+  ),
+);
 
 export interface DeploymentWorld {
   aws: AwsSession;
@@ -115,7 +124,7 @@ export async function buildWorld(stateDir: string, options: WorldOptions = {}): 
   await iam.addRoleToInstanceProfile({ InstanceProfileName: 'demo-instance-profile', RoleName: 'demo-instance-role' });
 
   const ssm = await aws.ssm();
-  for (const [name, value] of Object.entries(SECRET_VALUES)) {
+  for (const [name, value] of Object.entries({ ...SECRET_VALUES, ...(options.allSecrets ? OTHER_SECRETS : {}) })) {
     await ssm.putParameter({ Name: `${PATH}/${name}`, Value: value, Type: 'SecureString' });
   }
 

@@ -1,7 +1,12 @@
 import type { RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AWS_MINUTES, MINUTE } from '../src/aws/durations.js';
+import { renderGitalyUserData, renderRailsUserData } from '../src/gitlab/user-data.js';
+import { BUCKET_TYPES, type BucketType } from '../src/steps/names.js';
+import { SECRETS, type SecretName } from '../src/steps/secrets.js';
 import { sandboxFixtures } from './sandbox-fixtures.js';
+
+const SECRET_NAMES = Object.keys(SECRETS) as SecretName[];
 import {
   ACCOUNT,
   PATH,
@@ -56,8 +61,8 @@ async function gitaly(w: DeploymentWorld, userData = gitalyUserData()): Promise<
 }
 
 /** The base instance launched, running and registered in the HTTP target group; when it started running. */
-async function railsBase(w: DeploymentWorld, script: Partial<RailsScript> & { gitalyIp: string }) {
-  const userData = railsUserData({ dbHost: w.dbHost, redisHost: w.redisHost, vpcCidr: w.vpcCidr, ...script });
+async function railsBase(w: DeploymentWorld, script: Partial<RailsScript> & { gitalyIp: string; rendered?: string }) {
+  const userData = script.rendered ?? railsUserData({ dbHost: w.dbHost, redisHost: w.redisHost, vpcCidr: w.vpcCidr, ...script });
   const instance = (await w.ec2.runInstances(launchSpec(w, w.gitlabImage, w.groups.gitlab, userData))).Instances![0]!;
   const runningAt = instance.LaunchTime!.getTime() + AWS_MINUTES.ec2Instance.create * MINUTE;
   await w.aws.clock.sleep(AWS_MINUTES.ec2Instance.create * MINUTE);
@@ -82,6 +87,10 @@ async function brokenBoot(w: DeploymentWorld, script: Partial<RailsScript> & { g
   const { id } = await railsBase(w, script);
   await w.aws.clock.sleep((AWS_MINUTES.gitlabBaseConfigure.create + 5) * MINUTE);
   return { health: await health(w, id), console: await consoleText(w, id) };
+}
+
+function release() {
+  return { edition: 'ee' as const, version: '19.5.1' };
 }
 
 describe('the boot simulator', () => {
@@ -218,5 +227,26 @@ describe('the boot simulator', () => {
       gitalyIp: (await w.ec2.describeInstances({ InstanceIds: [id] })).Reservations![0]!.Instances![0]!.PrivateIpAddress!,
     });
     expect(h.State).toBe('unhealthy');
+  });
+
+  it("brings the renderers' own Gitaly and base-instance user-data to healthy", async () => {
+    const w = await world({ allSecrets: true });
+    const parameters = Object.fromEntries(SECRET_NAMES.map((name) => [name, `${PATH}/${name}`])) as Record<SecretName, string>;
+    const common = { release: release(), domain: 'gitlab.example.com', region: REGION, vpcCidr: w.vpcCidr, parameters };
+    const { ip } = await gitaly(w, renderGitalyUserData(common));
+    const buckets = Object.fromEntries(BUCKET_TYPES.map((type) => [type, `demo-${type}`])) as Record<BucketType, string>;
+    const userData = renderRailsUserData({
+      ...common,
+      role: 'base',
+      database: { host: w.dbHost, port: 5432, name: 'gitlabhq_production', username: 'gitlab' },
+      redis: { host: w.redisHost, port: 6379 },
+      gitalyAddress: ip,
+      buckets,
+      proxyProtocol: false,
+    });
+    const { id, runningAt } = await railsBase(w, { gitalyIp: ip, rendered: userData });
+    await w.aws.clock.sleep(runningAt + AWS_MINUTES.gitlabBaseConfigure.create * MINUTE - w.aws.clock.now());
+    expect(await health(w, id)).toEqual({ State: 'healthy' });
+    expect(await consoleText(w, id)).toContain('gitlab-aws: ready for imaging');
   });
 });
