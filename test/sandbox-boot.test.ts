@@ -61,9 +61,9 @@ async function gitaly(w: DeploymentWorld, userData = gitalyUserData()): Promise<
 }
 
 /** The base instance launched, running and registered in the HTTP target group; when it started running. */
-async function railsBase(w: DeploymentWorld, script: Partial<RailsScript> & { gitalyIp: string; rendered?: string }) {
+async function railsBase(w: DeploymentWorld, script: Partial<RailsScript> & { gitalyIp: string; rendered?: string; image?: string }) {
   const userData = script.rendered ?? railsUserData({ dbHost: w.dbHost, redisHost: w.redisHost, vpcCidr: w.vpcCidr, ...script });
-  const instance = (await w.ec2.runInstances(launchSpec(w, w.gitlabImage, w.groups.gitlab, userData))).Instances![0]!;
+  const instance = (await w.ec2.runInstances(launchSpec(w, script.image ?? w.gitlabImage, w.groups.gitlab, userData))).Instances![0]!;
   const runningAt = instance.LaunchTime!.getTime() + AWS_MINUTES.ec2Instance.create * MINUTE;
   await w.aws.clock.sleep(AWS_MINUTES.ec2Instance.create * MINUTE);
   const elb = await w.aws.elbv2();
@@ -248,5 +248,21 @@ describe('the boot simulator', () => {
     await w.aws.clock.sleep(runningAt + AWS_MINUTES.gitlabBaseConfigure.create * MINUTE - w.aws.clock.now());
     expect(await health(w, id)).toEqual({ State: 'healthy' });
     expect(await consoleText(w, id)).toContain('gitlab-aws: ready for imaging');
+  });
+
+  it('boots a clone of the baked base image to healthy about 5.5 minutes after it runs', async () => {
+    const w = await world();
+    const { ip } = await gitaly(w);
+    const base = await railsBase(w, { gitalyIp: ip });
+    await w.aws.clock.sleep(base.runningAt + AWS_MINUTES.gitlabBaseConfigure.create * MINUTE - w.aws.clock.now());
+    const { ImageId } = await w.ec2.createImage({ InstanceId: base.id, Name: 'demo-gitlab-source-ee-19.5.1', NoReboot: true });
+    await w.aws.clock.sleep(AWS_MINUTES.ami.create * MINUTE);
+    const clone = await railsBase(w, { gitalyIp: ip, kind: 'rails-clone', image: ImageId! });
+    const cloneMinutes = AWS_MINUTES.autoScalingGroup.create - AWS_MINUTES.ec2Instance.create;
+    await w.aws.clock.sleep(clone.runningAt + cloneMinutes * MINUTE - w.aws.clock.now() - 1_000);
+    expect((await health(w, clone.id)).State).toBe('unhealthy');
+    await w.aws.clock.sleep(2_000);
+    expect(await health(w, clone.id)).toEqual({ State: 'healthy' });
+    expect(await consoleText(w, clone.id)).not.toContain('ready for imaging');
   });
 });
