@@ -142,6 +142,9 @@ describe('sandbox EC2 compute', () => {
     const address = (await ec2.describeAddresses({ AllocationIds: [AllocationId!] })).Addresses![0]!;
     expect([address.AssociationId, address.InstanceId]).toEqual([AssociationId, id]);
     expect(errorCode(await failure(ec2.releaseAddress({ AllocationId })))).toBe('InvalidIPAddress.InUse');
+    const other = (await ec2.runInstances(launch(subnetId))).Instances![0]!.InstanceId!;
+    await aws.clock.sleep(AWS_MINUTES.ec2Instance.create * MINUTE);
+    expect(errorCode(await failure(ec2.associateAddress({ AllocationId, InstanceId: other })))).toBe('Resource.AlreadyAssociated');
     await ec2.terminateInstances({ InstanceIds: [id] });
     expect((await ec2.describeAddresses({ AllocationIds: [AllocationId!] })).Addresses![0]!.InstanceId).toBeUndefined();
     await ec2.releaseAddress({ AllocationId });
