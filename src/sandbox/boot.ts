@@ -187,7 +187,7 @@ function boot(ctx: OperationContext, instance: Ec2Resource): Outcome {
   if (script.kind === 'bastion') return { readyAt: running, lines: log.say('gitlab-aws: bastion ready').lines };
   const secrets = fetchSecrets(ctx, instance, script, log);
   if (secrets.failure) return secrets.failure;
-  if (script.kind === 'gitaly') return gitalyBoot(ctx, instance, script, log);
+  if (script.kind === 'gitaly') return gitalyBoot(ctx, instance, script, secrets.values, log);
   return railsBoot(ctx, instance, script, secrets.values, log);
 }
 
@@ -378,7 +378,13 @@ function secretsReadable(s: Settings, values: Record<string, string>, log: BootL
   );
 }
 
-function gitalyBoot(ctx: OperationContext, instance: Ec2Resource, script: BootScript, log: BootLog): Outcome {
+function gitalyBoot(
+  ctx: OperationContext,
+  instance: Ec2Resource,
+  script: BootScript,
+  values: Record<string, string>,
+  log: BootLog,
+): Outcome {
   const s = new Settings(script.gitlabRb ?? '');
   if (script.installsPackage) {
     log.say(`gitlab-aws: installing ${script.installsPackage} from packages.gitlab.com`);
@@ -389,8 +395,7 @@ function gitalyBoot(ctx: OperationContext, instance: Ec2Resource, script: BootSc
       ]);
     }
   }
-  const fetched = Object.fromEntries(script.fetched.map((f) => [f.file, 'x']));
-  const unreadable = secretsReadable(s, fetched, log);
+  const unreadable = secretsReadable(s, values, log);
   if (unreadable) return unreadable;
   const readyAt = instance.readyAt + AWS_MINUTES.gitalyConfigure.create * MINUTE;
   if (ctx.now < readyAt)
