@@ -11,7 +11,7 @@ import type {
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import { TAG_NAME } from '../aws/tags.js';
 import { awsError, sandboxResource, type Latency, type OperationContext, type SandboxService, type SdkOperations } from './core.js';
-import { groupCompute, type GroupCompute } from './autoscaling-compute.js';
+import { groupCompute as compute } from './autoscaling-compute.js';
 
 /**
  * EC2 Auto Scaling: groups that keep their desired capacity of instances launched from a launch
@@ -75,6 +75,7 @@ export interface ActivityRecord {
   cause: string;
   at: number;
   endAt: number;
+  failed: boolean;
 }
 
 export interface PolicyRecord {
@@ -99,6 +100,7 @@ const GROUP_NAME = /^[^:]{1,255}$/;
 /** Auto Scaling keeps six weeks of activities; the sandbox keeps the latest ones. */
 const KEPT_ACTIVITIES = 100;
 const DEFAULT_GRACE_SECONDS = 300;
+const HEALTH_CHECK_INTERVAL = MINUTE;
 
 function validation(message: string): Error {
   return awsError('ValidationError', message);
@@ -165,10 +167,10 @@ function active(group: GroupRecord): MemberRecord[] {
   return group.members.filter((m) => m.terminatingAt === undefined);
 }
 
-function record(group: GroupRecord, time: number, description: string, cause: string, minutes: number): void {
+function record(group: GroupRecord, time: number, description: string, cause: string, minutes: number, failed = false): void {
   group.activitySeq += 1;
   const id = `${group.activitySeq.toString(16).padStart(8, '0')}-${group.arn.slice(-4)}-sandbox-activity`;
-  group.activities.push({ id, description, cause, at: time, endAt: time + minutes * MINUTE });
+  group.activities.push({ id, description, cause, at: time, endAt: time + minutes * MINUTE, failed });
   if (group.activities.length > KEPT_ACTIVITIES) group.activities.splice(0, group.activities.length - KEPT_ACTIVITIES);
 }
 
@@ -196,7 +198,7 @@ function toRetire(group: GroupRecord): MemberRecord {
     .sort((a, b) => Number(a.templateVersion) - Number(b.templateVersion) || b.launchedAt - a.launchedAt)[0]!;
 }
 
-function launch(ctx: OperationContext, compute: GroupCompute, group: GroupRecord, time: number, cause: string): void {
+function launch(ctx: OperationContext, group: GroupRecord, time: number, cause: string): void {
   const subnet = nextSubnet(group);
   const then = at(ctx, time);
   const template = compute.resolveTemplate(then, group.launchTemplate);
@@ -207,7 +209,14 @@ function launch(ctx: OperationContext, compute: GroupCompute, group: GroupRecord
     id = compute.launch(then, { template, subnetId: subnet.id, tags });
   } catch (err) {
     // AWS records a failed launch as a failed activity and tries again later; so does the sandbox.
-    record(group, time, `Launching a new EC2 instance.  Status Reason: ${(err as Error).message}`, cause, 0);
+    record(
+      group,
+      time,
+      `Launching a new EC2 instance.  Status Reason: ${(err as Error).message}. Launching EC2 instance failed.`,
+      cause,
+      0,
+      true,
+    );
     throw err;
   }
   for (const arn of group.targetGroupArns) compute.register(then, arn, id);
@@ -224,7 +233,7 @@ function launch(ctx: OperationContext, compute: GroupCompute, group: GroupRecord
   record(group, time, `Launching a new EC2 instance: ${id}`, cause, AWS_MINUTES.ec2Instance.create);
 }
 
-function retire(ctx: OperationContext, compute: GroupCompute, group: GroupRecord, member: MemberRecord, time: number, cause: string): void {
+function retire(ctx: OperationContext, group: GroupRecord, member: MemberRecord, time: number, cause: string): void {
   const then = at(ctx, time);
   member.terminatingAt = time;
   for (const arn of group.targetGroupArns) compute.deregister(then, arn, member.id);
@@ -238,19 +247,22 @@ function retire(ctx: OperationContext, compute: GroupCompute, group: GroupRecord
  * is not healthy then is terminated and replaced, so a grace period shorter than the boot loops
  * as on AWS), and drops members whose instance has terminated. Events are taken in time order.
  */
-function advance(ctx: OperationContext, group: GroupRecord, compute: GroupCompute = groupCompute): void {
-  let time = Math.min(group.syncedAt, ctx.now);
+function advance(ctx: OperationContext, group: GroupRecord): void {
+  // A caller whose timeline is behind the group's sees it as it is (its views read their own time).
+  if (ctx.now <= group.syncedAt) return;
+  let time = group.syncedAt;
   for (;;) {
-    settle(ctx, compute, group, time);
     const next = nextEvent(group, time);
     if (next === undefined || next > ctx.now) break;
     time = next;
+    settle(ctx, group, time);
   }
-  group.syncedAt = Math.max(group.syncedAt, ctx.now);
+  if (time < ctx.now) settle(ctx, group, ctx.now);
+  group.syncedAt = ctx.now;
 }
 
 /** What the group does at one moment: health checks due, terminations done, capacity kept. */
-function settle(ctx: OperationContext, compute: GroupCompute, group: GroupRecord, time: number): void {
+function settle(ctx: OperationContext, group: GroupRecord, time: number): void {
   const then = at(ctx, time);
   group.members = group.members.filter((m) => m.terminatingAt === undefined || !compute.terminated(then, m.id));
   if (group.goneAt !== undefined) return;
@@ -261,13 +273,13 @@ function settle(ctx: OperationContext, compute: GroupCompute, group: GroupRecord
       group.healthCheckType === 'ELB'
         ? `an instance was taken out of service in response to an ELB system health check failure.`
         : `an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped.`;
-    retire(ctx, compute, group, member, time, `At ${stamp(time)} ${reason}`);
+    retire(ctx, group, member, time, `At ${stamp(time)} ${reason}`);
   }
   const missing = group.desired - active(group).length;
   for (let i = 0; i < missing; i++) {
     const cause = `At ${stamp(time)} an instance was started in response to a difference between desired and actual capacity, increasing the capacity from ${active(group).length} to ${group.desired}.`;
     try {
-      launch(ctx, compute, group, time, cause);
+      launch(ctx, group, time, cause);
     } catch {
       break;
     }
@@ -276,7 +288,6 @@ function settle(ctx: OperationContext, compute: GroupCompute, group: GroupRecord
     const from = active(group).length;
     retire(
       ctx,
-      compute,
       group,
       toRetire(group),
       time,
@@ -285,11 +296,16 @@ function settle(ctx: OperationContext, compute: GroupCompute, group: GroupRecord
   }
 }
 
-/** The next moment after `time` at which something about the group changes on its own. */
+/**
+ * The next moment after `time` at which the group acts on its own: a member's termination done,
+ * its grace period over, or the next of its health checks, which AWS runs about once a minute.
+ */
 function nextEvent(group: GroupRecord, time: number): number | undefined {
-  const times = group.members.flatMap((m) =>
-    m.terminatingAt !== undefined ? [m.terminatingAt + AWS_MINUTES.ec2Instance.delete * MINUTE] : [m.checkAt],
-  );
+  const times = group.members.map((m) => {
+    if (m.terminatingAt !== undefined) return m.terminatingAt + AWS_MINUTES.ec2Instance.delete * MINUTE;
+    if (time < m.checkAt) return m.checkAt;
+    return m.checkAt + (Math.floor((time - m.checkAt) / HEALTH_CHECK_INTERVAL) + 1) * HEALTH_CHECK_INTERVAL;
+  });
   const later = times.filter((t) => t > time);
   return later.length ? Math.min(...later) : undefined;
 }
@@ -354,9 +370,8 @@ function activityView(ctx: OperationContext, g: GroupRecord, a: ActivityRecord):
     Cause: a.cause,
     StartTime: new Date(a.at),
     EndTime: done ? new Date(a.endAt) : undefined,
-    StatusCode: a.description.includes('Status Reason') ? 'Failed' : done ? 'Successful' : 'InProgress',
+    StatusCode: a.failed ? 'Failed' : done ? 'Successful' : 'InProgress',
     Progress: done ? 100 : 50,
-    Details: JSON.stringify({ 'Subnet ID': '', 'Availability Zone': '' }),
   };
 }
 
@@ -391,7 +406,7 @@ function checkSizes(min: number, max: number, desired: number): void {
   if (desired > max) throw validation(`Desired capacity:${desired} must be between the specified min size:${min} and max size:${max}`);
 }
 
-function subnetsOf(ctx: OperationContext, compute: GroupCompute, identifier: string | undefined): GroupRecord['subnets'] {
+function subnetsOf(ctx: OperationContext, identifier: string | undefined): GroupRecord['subnets'] {
   const ids = (identifier ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -479,7 +494,7 @@ const operations: SdkOperations<AutoScaling> = {
     const name = input.AutoScalingGroupName ?? '';
     if (!GROUP_NAME.test(name)) throw validation(`Invalid Auto Scaling group name: ${name}`);
     if (groupNamed(ctx, name))
-      throw awsError('AlreadyExists', `AutoScalingGroup by this name already exists - A group with the name ${name} already exists`);
+      throw awsError('AlreadyExistsFault', `AutoScalingGroup by this name already exists - A group with the name ${name} already exists`);
     if (input.LaunchConfigurationName || input.MixedInstancesPolicy || input.InstanceId) {
       throw validation('The sandbox launches groups from a LaunchTemplate only.');
     }
@@ -493,14 +508,13 @@ const operations: SdkOperations<AutoScaling> = {
       throw validation('Valid requests must contain either launchTemplateId or launchTemplateName, not both.');
     }
     const version = spec.Version ?? '$Default';
-    const compute = groupCompute;
     // Resolving now refuses a missing template or version, and an instance profile EC2 cannot use yet.
     const template = compute.resolveTemplate(ctx, { id: spec.LaunchTemplateId ?? '', name: spec.LaunchTemplateName ?? '', version });
     const min = input.MinSize ?? 0;
     const max = input.MaxSize ?? 0;
     const desired = input.DesiredCapacity ?? min;
     checkSizes(min, max, desired);
-    const subnets = subnetsOf(ctx, compute, input.VPCZoneIdentifier);
+    const subnets = subnetsOf(ctx, input.VPCZoneIdentifier);
     const healthCheckType = input.HealthCheckType ?? 'EC2';
     if (healthCheckType !== 'EC2' && healthCheckType !== 'ELB') throw validation(`Invalid health check type: ${healthCheckType}`);
     const targetGroupArns = [...new Set(input.TargetGroupARNs ?? [])];
@@ -526,7 +540,7 @@ const operations: SdkOperations<AutoScaling> = {
       activitySeq: 0,
     };
     slice(ctx).groups[key(ctx.region, name)] = group;
-    advance(ctx, group);
+    settle(ctx, group, ctx.now);
     return {};
   },
 
@@ -572,9 +586,8 @@ const operations: SdkOperations<AutoScaling> = {
   UpdateAutoScalingGroup(ctx, input) {
     const group = existingGroup(ctx, input.AutoScalingGroupName);
     if (group.goneAt !== undefined) {
-      throw awsError('ScalingActivityInProgress', 'The Auto Scaling group is being deleted.');
+      throw awsError('ScalingActivityInProgressFault', 'The Auto Scaling group is being deleted.');
     }
-    const compute = groupCompute;
     if (input.LaunchTemplate) {
       const spec = input.LaunchTemplate;
       const version = spec.Version ?? '$Default';
@@ -586,7 +599,7 @@ const operations: SdkOperations<AutoScaling> = {
     // As on AWS, a new min or max alone pulls the desired capacity into the new range.
     const desired = input.DesiredCapacity ?? Math.min(Math.max(group.desired, min), max);
     checkSizes(min, max, desired);
-    if (input.VPCZoneIdentifier) group.subnets = subnetsOf(ctx, compute, input.VPCZoneIdentifier);
+    if (input.VPCZoneIdentifier) group.subnets = subnetsOf(ctx, input.VPCZoneIdentifier);
     if (input.HealthCheckType) {
       if (input.HealthCheckType !== 'EC2' && input.HealthCheckType !== 'ELB')
         throw validation(`Invalid health check type: ${input.HealthCheckType}`);
@@ -595,7 +608,7 @@ const operations: SdkOperations<AutoScaling> = {
     if (input.HealthCheckGracePeriod !== undefined) group.gracePeriod = input.HealthCheckGracePeriod;
     if (input.DefaultCooldown !== undefined) group.cooldown = input.DefaultCooldown;
     Object.assign(group, { min, max, desired });
-    advance(ctx, group);
+    settle(ctx, group, ctx.now);
     return {};
   },
 
@@ -604,7 +617,7 @@ const operations: SdkOperations<AutoScaling> = {
     const desired = input.DesiredCapacity ?? group.desired;
     checkSizes(group.min, group.max, desired);
     group.desired = desired;
-    advance(ctx, group);
+    settle(ctx, group, ctx.now);
     return {};
   },
 
@@ -614,13 +627,12 @@ const operations: SdkOperations<AutoScaling> = {
     const remaining = group.members.length;
     if (!input.ForceDelete && remaining > 0) {
       throw awsError(
-        'ResourceInUse',
+        'ResourceInUseFault',
         'You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.',
       );
     }
-    const compute = groupCompute;
     for (const member of active(group)) {
-      retire(ctx, compute, group, member, ctx.now, `At ${stamp(ctx.now)} the group was deleted with ForceDelete.`);
+      retire(ctx, group, member, ctx.now, `At ${stamp(ctx.now)} the group was deleted with ForceDelete.`);
     }
     group.goneAt = ctx.now + AWS_MINUTES.autoScalingGroup.delete * MINUTE;
     return {};

@@ -68,7 +68,7 @@ function validation(message: string): Error {
 }
 
 function invalidValue(message: string): Error {
-  return awsError('InvalidParameterValue', message);
+  return awsError('InvalidParameterValueException', message);
 }
 
 function key(region: string, name: string): string {
