@@ -11,7 +11,8 @@ import type {
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import { TAG_NAME } from '../aws/tags.js';
 import { awsError, sandboxResource, type Latency, type OperationContext, type SandboxService, type SdkOperations } from './core.js';
-import { groupCompute as compute } from './autoscaling-compute.js';
+import { groupCompute as compute, type ResolvedTemplate } from './autoscaling-compute.js';
+import { instanceProfileUsableAt } from './iam.js';
 
 /**
  * EC2 Auto Scaling: groups that keep their desired capacity of instances launched from a launch
@@ -453,6 +454,22 @@ function tagMatches(g: GroupRecord, t: GroupRecord['tags'][number], filters: Fil
   });
 }
 
+/**
+ * AWS checks the template's instance profile when the group is made: one IAM has not yet
+ * propagated to EC2 is refused (installers retry this for a couple of minutes).
+ */
+function checkInstanceProfile(ctx: OperationContext, template: ResolvedTemplate): void {
+  const profile = template.data.IamInstanceProfile;
+  if (!profile) return;
+  const name = profile.Name ?? profile.Arn?.split('/').pop() ?? '';
+  const usableAt = instanceProfileUsableAt(ctx.world, name);
+  if (usableAt === undefined || ctx.now < usableAt) {
+    throw validation(
+      `You must use a valid fully-formed launch template. Value (${name}) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name`,
+    );
+  }
+}
+
 function policyArn(ctx: OperationContext, group: GroupRecord, name: string): string {
   // AWS's policy IDs are UUIDs; the sandbox's are drawn from the world's generator, so runs repeat.
   const id = ctx.newId('x', 32).slice(2);
@@ -508,8 +525,8 @@ const operations: SdkOperations<AutoScaling> = {
       throw validation('Valid requests must contain either launchTemplateId or launchTemplateName, not both.');
     }
     const version = spec.Version ?? '$Default';
-    // Resolving now refuses a missing template or version, and an instance profile EC2 cannot use yet.
     const template = compute.resolveTemplate(ctx, { id: spec.LaunchTemplateId ?? '', name: spec.LaunchTemplateName ?? '', version });
+    checkInstanceProfile(ctx, template);
     const min = input.MinSize ?? 0;
     const max = input.MaxSize ?? 0;
     const desired = input.DesiredCapacity ?? min;
