@@ -60,8 +60,9 @@ export interface MemberRecord {
   zone: string;
   subnetId: string;
   launchedAt: number;
-  /** When EC2 reports it running: Pending until then. */
+  /** When EC2 reports it running: Pending until then, and registered in the target groups then. */
   inServiceAt: number;
+  registered?: boolean;
   /** When its health first counts: InService and the grace period over. */
   checkAt: number;
   /** Set when the group decided to terminate it. */
@@ -220,7 +221,6 @@ function launch(ctx: OperationContext, group: GroupRecord, time: number, cause: 
     );
     throw err;
   }
-  for (const arn of group.targetGroupArns) compute.register(then, arn, id);
   const inServiceAt = time + AWS_MINUTES.ec2Instance.create * MINUTE;
   group.members.push({
     id,
@@ -268,6 +268,13 @@ function settle(ctx: OperationContext, group: GroupRecord, time: number): void {
   group.members = group.members.filter((m) => m.terminatingAt === undefined || !compute.terminated(then, m.id));
   if (group.goneAt !== undefined) return;
   for (const member of active(group)) {
+    if (member.registered || time < member.inServiceAt) continue;
+    member.registered = true;
+    // One that stopped running before it entered service is not registered: its health check retires it.
+    if (!compute.running(then, member.id)) continue;
+    for (const arn of group.targetGroupArns) compute.register(at(ctx, member.inServiceAt), arn, member.id);
+  }
+  for (const member of active(group)) {
     if (time < member.checkAt || compute.healthy(then, group, member.id)) continue;
     member.unhealthy = true;
     const reason =
@@ -304,6 +311,7 @@ function settle(ctx: OperationContext, group: GroupRecord, time: number): void {
 function nextEvent(group: GroupRecord, time: number): number | undefined {
   const times = group.members.map((m) => {
     if (m.terminatingAt !== undefined) return m.terminatingAt + AWS_MINUTES.ec2Instance.delete * MINUTE;
+    if (time < m.inServiceAt) return m.inServiceAt;
     if (time < m.checkAt) return m.checkAt;
     return m.checkAt + (Math.floor((time - m.checkAt) / HEALTH_CHECK_INTERVAL) + 1) * HEALTH_CHECK_INTERVAL;
   });
@@ -766,6 +774,8 @@ export const autoscalingService: SandboxService<AutoScalingWorld, 'autoscaling'>
   operations,
   latency: autoscalingLatency,
   empty: () => ({ groups: {}, policies: {} }),
+  // Every group of the region up to date (and those whose deletion finished forgotten, with their policies).
+  catchUp: (ctx) => void liveGroups(ctx),
   inventory: (world, now) => [
     ...Object.values(world.autoscaling.groups)
       .filter((g) => !gone(g, now))
