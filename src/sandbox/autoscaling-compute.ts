@@ -3,7 +3,7 @@ import { state } from './ec2.js';
 import { deregisterInstanceTargets, registerInstanceTargets, targetHealth } from './elb-targets.js';
 import { launchInstance, terminate, type LaunchSpec } from './instances.js';
 import { launchTemplateData, launchTemplateOf } from './launch-templates.js';
-import type { GroupRecord } from './autoscaling.js';
+import type { GroupRecord } from './autoscaling-capacity.js';
 
 /**
  * What an Auto Scaling group asks of EC2 and Elastic Load Balancing: one seam, so the group's
