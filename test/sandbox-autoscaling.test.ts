@@ -156,6 +156,40 @@ describe('sandbox Auto Scaling groups', () => {
     ]);
   });
 
+  it('tags a group after the fact, and lists its tags by group, key and propagation', async () => {
+    const aws = await session();
+    const net = await network(aws);
+    const autoscaling = await aws.autoscaling();
+    await createGroup(autoscaling, net);
+    await autoscaling.createOrUpdateTags({
+      Tags: [
+        {
+          ResourceId: 'gitlab-auto-scaling-group',
+          ResourceType: 'auto-scaling-group',
+          Key: 'team',
+          Value: 'platform',
+          PropagateAtLaunch: true,
+        },
+        { ResourceId: 'gitlab-auto-scaling-group', ResourceType: 'auto-scaling-group', Key: 'Name', Value: 'gitlab-auto-scaling-group' },
+      ],
+    });
+    const tags = (await autoscaling.describeTags({ Filters: [{ Name: 'auto-scaling-group', Values: ['gitlab-auto-scaling-group'] }] }))
+      .Tags!;
+    expect(tags.map((t) => [t.Key, t.Value, t.PropagateAtLaunch])).toEqual([
+      ['gitlab-aws:deployment', 'gitlab', true],
+      ['team', 'platform', true],
+      ['Name', 'gitlab-auto-scaling-group', false],
+    ]);
+    const propagated = (await autoscaling.describeTags({ Filters: [{ Name: 'propagate-at-launch', Values: ['true'] }] })).Tags!;
+    expect(propagated.map((t) => t.Key)).toEqual(['gitlab-aws:deployment', 'team']);
+    const reserved = await failure(
+      autoscaling.createOrUpdateTags({
+        Tags: [{ ResourceId: 'gitlab-auto-scaling-group', ResourceType: 'auto-scaling-group', Key: 'aws:mine', Value: 'x' }],
+      }),
+    );
+    expect(errorCode(reserved)).toBe('ValidationError');
+  });
+
   it('replaces an instance terminated behind its back, and records both in its activities', async () => {
     const aws = await session();
     const net = await network(aws);
