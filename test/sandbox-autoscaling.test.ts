@@ -223,8 +223,18 @@ describe('sandbox Auto Scaling groups', () => {
     await autoscaling.updateAutoScalingGroup({ AutoScalingGroupName: 'gitlab-auto-scaling-group', MinSize: 0, DesiredCapacity: 1 });
     const shrinking = (await group(autoscaling))!.Instances!;
     expect(shrinking.filter((i) => i.LifecycleState === 'Terminating')).toHaveLength(3);
+    const busy = await failure(autoscaling.deleteAutoScalingGroup({ AutoScalingGroupName: 'gitlab-auto-scaling-group' }));
+    expect(classify(busy)).toBe('dependency');
     await aws.clock.sleep(minutes(AWS_MINUTES.ec2Instance.delete));
     expect((await group(autoscaling))!.Instances).toHaveLength(1);
+
+    // Emptied, and its instances gone, a group is deleted without ForceDelete.
+    await autoscaling.updateAutoScalingGroup({ AutoScalingGroupName: 'gitlab-auto-scaling-group', DesiredCapacity: 0 });
+    const draining = await failure(autoscaling.deleteAutoScalingGroup({ AutoScalingGroupName: 'gitlab-auto-scaling-group' }));
+    expect(errorCode(draining)).toBe('ScalingActivityInProgressFault');
+    await aws.clock.sleep(minutes(AWS_MINUTES.ec2Instance.delete));
+    await autoscaling.deleteAutoScalingGroup({ AutoScalingGroupName: 'gitlab-auto-scaling-group' });
+    expect((await group(autoscaling))!.Status).toBe('Delete in progress');
   });
 
   it('with ELB health checks, registers its instances in the target group and keeps them once they answer /-/readiness', async () => {
