@@ -279,6 +279,30 @@ describe('sandbox Auto Scaling groups', () => {
     expect(replaced.length).toBeGreaterThanOrEqual(6);
   });
 
+  it('does the same in two accounts driven the same way, however often it is read in between', async () => {
+    const run = async (reads: number) => {
+      const aws = await session();
+      const net = await network(aws, SLOW_BOOT);
+      const autoscaling = await aws.autoscaling();
+      await createGroup(autoscaling, net, { HealthCheckType: 'ELB', HealthCheckGracePeriod: 120, TargetGroupARNs: [net.targetGroupArn] });
+      for (let i = 0; i < reads; i++) {
+        await aws.clock.sleep(minutes(12 / reads));
+        await net.ec2.describeInstances({});
+      }
+      const activities = (await autoscaling.describeScalingActivities({ AutoScalingGroupName: 'gitlab-auto-scaling-group' })).Activities!;
+      const created = (await group(autoscaling))!.CreatedTime!.getTime();
+      // What happened in the first eleven minutes, by time since the group was made (each account starts its clock anew).
+      return activities
+        .map((a) => [a.Description, a.StartTime!.getTime() - created] as const)
+        .filter(([, since]) => since < minutes(11))
+        .reverse();
+    };
+    const seldom = await run(1);
+    const often = await run(24);
+    expect(seldom.length).toBeGreaterThan(6);
+    expect(often).toEqual(seldom);
+  });
+
   it('is deleted with its instances only when forced, and is "Delete in progress" meanwhile', async () => {
     const aws = await session();
     const net = await network(aws);
