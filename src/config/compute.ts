@@ -222,3 +222,12 @@ export function checkCompute(config: ComputeConfig): void {
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/** The operator's public key an install imports: refused (exit 2, before anything) when none was given. */
+export function requireSshPublicKey(config: { sshPublicKey?: string | undefined }): string {
+  if (config.sshPublicKey) return config.sshPublicKey;
+  throw new ConfigError(
+    "no SSH public key given: the bastions and the GitLab nodes are reached with it (the guide's key pairs)",
+    'pass --ssh-public-key ~/.ssh/id_ed25519.pub (or "sshPublicKeyFile" in --config; ssh-keygen -t ed25519 makes one); nothing was created',
+  );
+}

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { EC2, KeyPairInfo } from '@aws-sdk/client-ec2';
 import { errorCode, unlessNotFound } from '../aws/errors.js';
 import { belongsTo } from '../aws/tags.js';
+import { requireSshPublicKey } from '../config/compute.js';
 import { defineStep, type StepContext } from '../engine/step.js';
 import { discoverOurs, ec2Seen, tagSpec } from './ec2-common.js';
 import { KEY_PAIR } from './instances.js';
@@ -35,8 +36,7 @@ export const keyPair = defineStep({
   async create(ctx) {
     const ec2 = await ctx.aws.ec2();
     const name = guideNames(ctx.deployment).keyPair;
-    const publicKey = ctx.config.sshPublicKey;
-    if (!publicKey) throw new Error('no SSH public key in the answers; pass --ssh-public-key ~/.ssh/id_ed25519.pub and resume');
+    const publicKey = requireSshPublicKey(ctx.config);
     let found = await byName(ec2, name);
     refuseForeign(ctx, found);
     if (!found) {

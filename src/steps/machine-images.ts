@@ -27,10 +27,10 @@ export type MachineImages = z.output<typeof machineImagesOutputs>;
 export class ImageRefusal extends Error {
   override name = 'ImageRefusal';
   constructor(
-    message: string,
+    readonly refusal: string,
     readonly fix: string,
   ) {
-    super(`${message}; ${fix}`);
+    super(`${refusal}; ${fix}`);
   }
 }
 
