@@ -72,7 +72,8 @@ async function expectBootFailure(dir: string, cause: RegExp): Promise<string> {
   const failure = run.failures[0]!;
   expect(failure).toMatch(/^✖ base-instance: /);
   expect(failure).toMatch(/waiting for GitLab on i-[0-9a-f]+ to answer \/-\/readiness through the load balancer/);
-  expect(failure).toMatch(/last seen: target unhealthy/);
+  // What it last saw: the target's verdict with its reason, whether the wait timed out or the boot script stopped.
+  expect(failure).toMatch(/last seen: target (initial|unhealthy) \((Elb|Target)\.\w+: /);
   expect(failure).toMatch(/last \d+ lines of its console output:/);
   expect(failure).toMatch(cause);
   const { bastion, base } = await withAws(dir, async (aws, doc) => {
