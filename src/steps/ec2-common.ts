@@ -1,4 +1,17 @@
-import type { Address, EC2, Filter, InternetGateway, NatGateway, RouteTable, SecurityGroup, Subnet, Vpc } from '@aws-sdk/client-ec2';
+import type {
+  Address,
+  EC2,
+  Filter,
+  Image,
+  InternetGateway,
+  LaunchTemplate,
+  NatGateway,
+  RouteTable,
+  SecurityGroup,
+  Snapshot,
+  Subnet,
+  Vpc,
+} from '@aws-sdk/client-ec2';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import { unlessNotFound } from '../aws/errors.js';
 import { paceFor } from '../aws/poll.js';
@@ -111,6 +124,36 @@ export const SECURITY_GROUP = kind<SecurityGroup>(
   'group-id',
   async (ec2, Filters) => (await ec2.describeSecurityGroups({ Filters })).SecurityGroups,
   (g) => g.GroupId,
+);
+
+/** The account's own images (AMIs): the bake. Deregistered ones are nobody's any more. */
+export const IMAGE = kind<Image>(
+  'AWS::EC2::Image',
+  'image-id',
+  async (ec2, Filters) => (await ec2.describeImages({ Owners: ['self'], Filters })).Images?.filter((i) => i.State !== 'deregistered'),
+  (i) => i.ImageId,
+);
+export const SNAPSHOT = kind<Snapshot>(
+  'AWS::EC2::Snapshot',
+  'snapshot-id',
+  async (ec2, Filters) => (await ec2.describeSnapshots({ OwnerIds: ['self'], Filters })).Snapshots,
+  (s) => s.SnapshotId,
+);
+export const LAUNCH_TEMPLATE = kind<LaunchTemplate>(
+  'AWS::EC2::LaunchTemplate',
+  'launch-template-id',
+  async (ec2, Filters) => {
+    // DescribeLaunchTemplates has no ID filter: an ID goes in LaunchTemplateIds, where an unknown
+    // one raises NotFound instead of finding nothing.
+    const byId = Filters.find((f) => f.Name === 'launch-template-id');
+    if (!byId) return (await ec2.describeLaunchTemplates({ Filters })).LaunchTemplates;
+    const rest = Filters.filter((f) => f !== byId);
+    const found = await unlessNotFound(() =>
+      ec2.describeLaunchTemplates({ LaunchTemplateIds: byId.Values, ...(rest.length ? { Filters: rest } : {}) }),
+    );
+    return found?.LaunchTemplates;
+  },
+  (t) => t.LaunchTemplateId,
 );
 
 /** This step's resources of one kind, by its tags (and a Name, if given), plus any other filters. */
