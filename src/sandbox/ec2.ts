@@ -1,16 +1,8 @@
 import ipaddr from 'ipaddr.js';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import {
-  awsError,
-  tagList,
-  tagsFromSpecifications,
-  type OperationContext,
-  type SdkOperations,
-  type Latency,
-} from './core.js';
-import type { EC2, Instance, InstanceStateName, Subnet, Vpc } from '@aws-sdk/client-ec2';
-import { instanceProfileUsableAt } from './iam.js';
-import { placeEni, refuseWhileInUse, releaseEnis } from './network-interfaces.js';
+import { awsError, tagList, tagsFromSpecifications, type OperationContext, type SdkOperations, type Latency } from './core.js';
+import type { EC2, Subnet, Vpc } from '@aws-sdk/client-ec2';
+import { refuseWhileInUse } from './network-interfaces.js';
 
 export type Ec2Kind =
   | 'vpc'
@@ -21,7 +13,12 @@ export type Ec2Kind =
   | 'nat-gateway'
   | 'route-table'
   | 'security-group'
-  | 'network-interface';
+  | 'network-interface'
+  | 'volume'
+  | 'key-pair'
+  | 'image'
+  | 'snapshot'
+  | 'launch-template';
 
 export interface Ec2Resource {
   id: string;
@@ -60,6 +57,11 @@ const NOT_FOUND: Record<Ec2Resource['kind'], [string, string]> = {
   'route-table': ['InvalidRouteTableID.NotFound', 'route table'],
   'security-group': ['InvalidGroup.NotFound', 'security group'],
   'network-interface': ['InvalidNetworkInterfaceID.NotFound', 'network interface'],
+  volume: ['InvalidVolume.NotFound', 'volume'],
+  'key-pair': ['InvalidKeyPair.NotFound', 'key pair'],
+  image: ['InvalidAMIID.NotFound', 'image'],
+  snapshot: ['InvalidSnapshot.NotFound', 'snapshot'],
+  'launch-template': ['InvalidLaunchTemplateId.NotFound', 'launch template'],
 };
 
 /** A resource's lifecycle state at sandbox time `now`, in the words EC2 uses for its kind. */
@@ -235,29 +237,6 @@ function subnetView(r: Ec2Resource, ctx: OperationContext): Subnet {
     State: state(r, ctx.now) as Subnet['State'],
     MapPublicIpOnLaunch: Boolean(r.attrs.mapPublicIpOnLaunch),
     OwnerId: ctx.world.accountId,
-    Tags: tagList(r.tags),
-  };
-}
-
-function instanceView(r: Ec2Resource, ctx: OperationContext): Instance {
-  const name = state(r, ctx.now) as InstanceStateName;
-  const codes: Record<string, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48 };
-  return {
-    InstanceId: r.id,
-    ImageId: r.attrs.imageId,
-    InstanceType: r.attrs.instanceType,
-    State: { Name: name, Code: codes[name] },
-    SubnetId: r.attrs.subnetId,
-    VpcId: r.attrs.vpcId,
-    PrivateIpAddress: r.attrs.privateIp,
-    NetworkInterfaces: r.attrs.eniId
-      ? [{ NetworkInterfaceId: r.attrs.eniId, SubnetId: r.attrs.subnetId, VpcId: r.attrs.vpcId, PrivateIpAddress: r.attrs.privateIp }]
-      : [],
-    IamInstanceProfile: r.attrs.instanceProfileArn ? { Arn: r.attrs.instanceProfileArn } : undefined,
-    SecurityGroups: ((r.attrs.securityGroupIds as string[] | undefined) ?? []).map((GroupId) => ({
-      GroupId,
-      GroupName: ctx.world.ec2[GroupId]?.attrs.groupName as string | undefined,
-    })),
     Tags: tagList(r.tags),
   };
 }
@@ -456,63 +435,6 @@ export const ec2: SdkOperations<EC2> = {
       table.attrs.associations = (table.attrs.associations as Association[]).filter((a) => a.subnetId !== subnet.id);
     }
     return {};
-  },
-
-  RunInstances(ctx, input) {
-    const subnet = byId(ctx, 'subnet', input.SubnetId);
-    for (const groupId of input.SecurityGroupIds ?? []) {
-      const group = byId(ctx, 'security-group', groupId);
-      if (group.attrs.vpcId !== subnet.attrs.vpcId) {
-        throw awsError('InvalidGroup.NotFound', `The security group '${groupId}' does not exist in VPC '${subnet.attrs.vpcId}'`);
-      }
-    }
-    const profile = input.IamInstanceProfile;
-    if (profile) {
-      const name = profile.Name ?? profile.Arn?.split('/').pop() ?? '';
-      const usableAt = instanceProfileUsableAt(ctx.world, name);
-      if (usableAt === undefined || ctx.now < usableAt) {
-        throw awsError(
-          'InvalidParameterValue',
-          `Value (${name}) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name`,
-        );
-      }
-    }
-    const tags = tagsFromSpecifications(input.TagSpecifications, 'instance');
-    const { id } = ctx.idempotent('RunInstances', input.ClientToken, input, () => {
-      const securityGroupIds = [...new Set(input.SecurityGroupIds ?? [])];
-      const instance = create(ctx, 'instance', 'i', tags, AWS_MINUTES.ec2Instance.create, {
-        imageId: input.ImageId,
-        instanceType: input.InstanceType,
-        subnetId: subnet.id,
-        vpcId: subnet.attrs.vpcId,
-        instanceProfileArn: profile ? (ctx.world.iam.instanceProfiles[profile.Name ?? '']?.arn ?? profile.Arn) : undefined,
-        securityGroupIds,
-      });
-      // Its primary interface holds the subnet and the groups until the instance is terminated.
-      const eni = placeEni(ctx, { subnet, ownerId: instance.id, interfaceType: 'interface', securityGroupIds, description: '' });
-      instance.attrs.privateIp = eni.attrs.privateIp;
-      instance.attrs.eniId = eni.id;
-      return instance.id;
-    });
-    return { Instances: [instanceView(madeBy(ctx, 'instance', id), ctx)] };
-  },
-
-  DescribeInstances: (ctx, input) => ({
-    Reservations: describe(ctx, 'instance', input.InstanceIds, input.Filters).map((r) => ({ Instances: [instanceView(r, ctx)] })),
-  }),
-
-  TerminateInstances(ctx, input) {
-    const instances = (input.InstanceIds ?? []).map((id) => byId(ctx, 'instance', id));
-    return {
-      TerminatingInstances: instances.map((r) => {
-        const previous = state(r, ctx.now) as InstanceStateName;
-        if (r.goneAt === undefined) {
-          r.goneAt = ctx.now + AWS_MINUTES.ec2Instance.delete * MINUTE;
-          releaseEnis(ctx, r.id, r.goneAt);
-        }
-        return { InstanceId: r.id, PreviousState: { Name: previous }, CurrentState: { Name: state(r, ctx.now) as InstanceStateName } };
-      }),
-    };
   },
 };
 

@@ -27,6 +27,11 @@ const EC2_ARN_TYPE: Record<Exclude<Ec2Kind, 'network-interface'>, string> = {
   'nat-gateway': 'natgateway',
   'route-table': 'route-table',
   'security-group': 'security-group',
+  volume: 'volume',
+  'key-pair': 'key-pair',
+  image: 'image',
+  snapshot: 'snapshot',
+  'launch-template': 'launch-template',
 };
 
 const MAX_PER_PAGE = 100;
