@@ -17,7 +17,7 @@ export const DB_SUBNET_GROUP = 'AWS::RDS::DBSubnetGroup';
 export const DB_INSTANCE = 'AWS::RDS::DBInstance';
 
 /** The guide's database, its master user and port. */
-const DATABASE = { name: 'gitlabhq_production', user: 'gitlab', port: 5432 } as const;
+export const DATABASE = { name: 'gitlabhq_production', user: 'gitlab', port: 5432 } as const;
 /** What GitLab needs of the parameter group (gitlab-omnibus.md): identifiers unquoted, read committed. */
 const GITLAB_PARAMETERS: Record<string, (value: string | undefined) => boolean> = {
   quote_all_identifiers: (v) => v === undefined || ['0', 'off', 'false'].includes(v.toLowerCase()),

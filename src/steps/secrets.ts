@@ -33,7 +33,7 @@ export type SecretName = keyof typeof SECRETS;
 const SECRET_NAMES = Object.keys(SECRETS) as [SecretName, ...SecretName[]];
 
 /** Each secret's SSM parameter: /gitlab-aws/<deployment>/<secret>. */
-function parameterNames(deployment: string): Record<SecretName, string> {
+export function parameterNames(deployment: string): Record<SecretName, string> {
   const path = guideNames(deployment).parameterPath;
   return Object.fromEntries(SECRET_NAMES.map((key) => [key, `${path}/${key}`])) as Record<SecretName, string>;
 }
