@@ -180,3 +180,16 @@ export function discoverOurs(...kinds: Array<Ec2Kind<any>>) {
     return found;
   };
 }
+
+/** Waits until every one of these instances is terminated (or no longer listed at all). */
+export async function whenTerminated(ctx: StepContext, instanceIds: readonly string[]): Promise<void> {
+  if (!instanceIds.length) return;
+  const ec2 = await ctx.aws.ec2();
+  await ctx.poll(`instances ${instanceIds.join(', ')} to be terminated`, paceFor(AWS_MINUTES.ec2Instance.delete), async () => {
+    const found = (await ec2.describeInstances({ Filters: [{ Name: 'instance-id', Values: [...instanceIds] }] })).Reservations ?? [];
+    const left = found.flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated');
+    return left.length
+      ? { done: false, seen: left.map((i) => `${i.InstanceId} ${i.State?.Name}`).join(', ') }
+      : { done: true, value: undefined };
+  });
+}
