@@ -163,6 +163,7 @@ export const baseInstance = defineStep({
       keyName: ctx.output('key-pair').keyName,
       instanceProfileArn: ctx.output('iam-role').instanceProfileArn,
       userData: userData(ctx),
+      replaceWhenChanged: true,
     });
     const instanceId = instance.InstanceId!;
     const privateIp = instance.PrivateIpAddress!;

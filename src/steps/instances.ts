@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { BlockDeviceMapping, EC2, Instance, KeyPairInfo } from '@aws-sdk/client-ec2';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import { errorCode, unlessNotFound } from '../aws/errors.js';
 import { errorMessage } from '../errors.js';
 import { paceFor } from '../aws/poll.js';
+import { tagValue } from '../aws/tags.js';
 import type { ResourceRef, StepContext } from '../engine/step.js';
 import { ec2Seen, findOurs, patience, whenVisible, type Ec2Kind } from './ec2-common.js';
 import type { MachineImage } from './machine-images.js';
@@ -25,6 +27,10 @@ export const KEY_PAIR: Ec2Kind<KeyPairInfo> = {
   list: async (ec2, Filters) => (await ec2.describeKeyPairs({ Filters })).KeyPairs,
   id: (k) => k.KeyPairId!,
 };
+
+/** The digest of the user-data an instance was launched with, on the instance (never the text: it is long). */
+export const TAG_USER_DATA = 'gitlab-aws:user-data';
+const digest = (userData: string) => createHash('sha256').update(userData).digest('hex').slice(0, 16);
 
 /** The states of an instance that is over: a token that made it must not be replayed. */
 const ENDING = ['shutting-down', 'terminated'];
@@ -54,6 +60,12 @@ export interface InstanceSpec {
   instanceProfileArn?: string;
   /** A public subnet maps a public IP on launch; this instance must not take one (bastions get an Elastic IP). */
   inPublicSubnet?: boolean;
+  /**
+   * A disposable node (the base instance, until it is imaged): when the one found was launched
+   * with other user-data (a need re-created since, a fact corrected in the state), it is replaced,
+   * since its gitlab.rb names what is no longer so. Never for Gitaly, whose volume holds the data.
+   */
+  replaceWhenChanged?: boolean;
   /** The root volume, when not the image's own size and type (Gitaly's io1). */
   rootVolume?: { type: 'io1' | 'gp3'; sizeGib: number; iops?: number };
 }
@@ -87,6 +99,7 @@ function placement(spec: InstanceSpec) {
 
 async function runInstance(ctx: StepContext, ec2: EC2, spec: InstanceSpec): Promise<Instance> {
   const tags = ctx.tags(spec.name);
+  const instanceTags = [...tags, { Key: TAG_USER_DATA, Value: digest(spec.userData) }];
   const launched = await ctx.retry(
     `instance profile for ${spec.name} to be usable by EC2`,
     profileNotYetUsable,
@@ -107,7 +120,7 @@ async function runInstance(ctx: StepContext, ec2: EC2, spec: InstanceSpec): Prom
           ...(spec.instanceProfileArn ? { IamInstanceProfile: { Arn: spec.instanceProfileArn } } : {}),
           UserData: Buffer.from(spec.userData, 'utf8').toString('base64'),
           TagSpecifications: [
-            { ResourceType: 'instance', Tags: tags },
+            { ResourceType: 'instance', Tags: instanceTags },
             { ResourceType: 'volume', Tags: tags },
           ],
         }),
@@ -131,6 +144,13 @@ export async function ensureInstance(ctx: StepContext, spec: InstanceSpec): Prom
   const ec2 = await ctx.aws.ec2();
   const found = await findOurs(ctx, INSTANCE, spec.name);
   let instance = found.find((i) => !ENDING.includes(i.State?.Name ?? ''));
+  if (instance && spec.replaceWhenChanged && tagValue(instance.Tags, TAG_USER_DATA) !== digest(spec.userData)) {
+    ctx.progress(
+      `instance ${instance.InstanceId} (${spec.name}) was launched with other user-data than the answers give now; replacing it`,
+    );
+    await terminate(ctx, ec2, { type: INSTANCE.type, id: instance.InstanceId!, name: spec.name });
+    instance = undefined;
+  }
   if (!instance && found.length) await ctx.renewToken(spec.token);
   instance ??= await runInstance(ctx, ec2, spec);
   if (ENDING.includes(instance.State?.Name ?? '')) {
@@ -168,19 +188,23 @@ export async function instanceRunning(ctx: StepContext, instanceId: string): Pro
   return found?.State?.Name === 'running';
 }
 
-/** Terminates this step's instances that are still ours, and waits until each is gone. */
+/** Terminates the instance, waits until it is gone, and forgets it. */
+async function terminate(ctx: StepContext, ec2: EC2, ref: ResourceRef): Promise<void> {
+  await unlessNotFound(() => ec2.terminateInstances({ InstanceIds: [ref.id] }));
+  await ctx.poll(`instance ${ref.name ?? ref.id} to be terminated`, patience(AWS_MINUTES.ec2Instance.delete), async () => {
+    const state = (await describeInstance(ec2, ref.id))?.State?.Name;
+    return state === 'terminated' || state === undefined ? { done: true, value: undefined } : { done: false, seen: state };
+  });
+  await ctx.forget(ref);
+}
+
+/** Terminates this step's instances that are still ours (their tags re-read first), and waits until each is gone. */
 export async function terminateInstances(ctx: StepContext, resources: ResourceRef[], owner: ReturnType<typeof ownership>): Promise<void> {
   const ec2 = await ctx.aws.ec2();
   await ctx.each(
     resources.filter((r) => r.type === INSTANCE.type),
     async (ref) => {
-      if (!(await owner.ours(ref, () => ec2Seen(ctx, INSTANCE, ref.id)))) return;
-      await unlessNotFound(() => ec2.terminateInstances({ InstanceIds: [ref.id] }));
-      await ctx.poll(`instance ${ref.name ?? ref.id} to be terminated`, patience(AWS_MINUTES.ec2Instance.delete), async () => {
-        const state = (await describeInstance(ec2, ref.id))?.State?.Name;
-        return state === 'terminated' || state === undefined ? { done: true, value: undefined } : { done: false, seen: state };
-      });
-      await ctx.forget(ref);
+      if (await owner.ours(ref, () => ec2Seen(ctx, INSTANCE, ref.id))) await terminate(ctx, ec2, ref);
     },
   );
 }
