@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { afterEach } from 'vitest';
 import type { AwsSession } from '../src/aws/clients.js';
+import { publicParameterValue, UBUNTU_PARAMETER } from '../src/sandbox/images.js';
 import { tempDir } from './helpers.js';
 
 /**
@@ -41,4 +42,9 @@ export async function failure(promise: Promise<unknown>): Promise<Error> {
     return err as Error;
   }
   throw new Error('expected the call to fail, but it succeeded');
+}
+
+/** Canonical's Ubuntu 24.04 image in a region of the sandbox (what its public SSM parameter answers). */
+export function ubuntuImage(region: string): string {
+  return publicParameterValue(region, UBUNTU_PARAMETER)!;
 }

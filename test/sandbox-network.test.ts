@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
 import { classify, errorCode } from '../src/aws/errors.js';
 import { AWS_MINUTES, MINUTE } from '../src/aws/durations.js';
-import { sandboxFixtures, failure } from './sandbox-fixtures.js';
+import { sandboxFixtures, failure, ubuntuImage } from './sandbox-fixtures.js';
 
 /**
  * What test/sandbox-vpc-network.test.ts leaves out: instances holding security groups, the
@@ -37,7 +37,7 @@ async function vpcWithSubnet(ec2: EC2, cidr = '10.0.0.0/16', subnetCidr = '10.0.
 }
 
 const launch = (subnetId: string, SecurityGroupIds?: string[]): RunInstancesCommandInput => ({
-  ImageId: 'ami-0123456789abcdef0',
+  ImageId: ubuntuImage(REGION),
   InstanceType: 't3.micro',
   MinCount: 1,
   MaxCount: 1,

@@ -14,7 +14,7 @@ import { SANDBOX_SERVICES } from '../src/sandbox/services.js';
 import { emptyWorld, saveWorld, worldFile, type World } from '../src/sandbox/world.js';
 import { openSandbox } from '../src/sandbox/index.js';
 import { tempDir } from './helpers.js';
-import { sandboxFixtures, failure } from './sandbox-fixtures.js';
+import { sandboxFixtures, failure, ubuntuImage } from './sandbox-fixtures.js';
 
 /**
  * The sandbox's shape as a user of it notices it: one service list shared by the session and the
@@ -121,7 +121,7 @@ describe('network interfaces hold their subnet, VPC and security groups', () => 
     const groupId = (await ec2.createSecurityGroup({ GroupName: 'web', Description: 'web', VpcId: vpcId })).GroupId!;
     const instance = (
       await ec2.runInstances({
-        ImageId: 'ami-0123456789abcdef0',
+        ImageId: ubuntuImage(REGION),
         MinCount: 1,
         MaxCount: 1,
         SubnetId: subnetId,

@@ -7,7 +7,7 @@ import { AWS_MINUTES, MINUTE } from '../src/aws/durations.js';
 import { TAG_DEPLOYMENT } from '../src/aws/tags.js';
 import { openSandbox, type SandboxFaults } from '../src/sandbox/index.js';
 import { readWorld, shape } from './helpers.js';
-import { sandboxFixtures } from './sandbox-fixtures.js';
+import { sandboxFixtures, ubuntuImage } from './sandbox-fixtures.js';
 
 const REGION = 'us-west-2';
 const AZ_A = `${REGION}a`;
@@ -63,7 +63,7 @@ async function vpcWithSubnet(session: AwsSession) {
 }
 
 function runParams(subnetId: string): RunInstancesCommandInput {
-  return { ImageId: 'ami-0123456789abcdef0', InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, SubnetId: subnetId };
+  return { ImageId: ubuntuImage(REGION), InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, SubnetId: subnetId };
 }
 
 describe('sandbox behind the real SDK clients', () => {

@@ -123,7 +123,11 @@ export function madeBy(ctx: OperationContext, kind: Ec2Resource['kind'], id: str
 export const FILTERS: Record<string, (r: Ec2Resource, now: number) => unknown> = {
   'vpc-id': (r) => (r.kind === 'vpc' ? r.id : r.attrs.vpcId),
   'subnet-id': (r) => (r.kind === 'subnet' ? r.id : r.attrs.subnetId),
-  'instance-id': (r) => r.id,
+  'instance-id': (r) => (r.kind === 'instance' ? r.id : r.attrs.instanceId),
+  'association-id': (r) => r.attrs.associationId,
+  'key-name': (r) => r.attrs.keyName,
+  'image-id': (r) => r.attrs.imageId,
+  'private-ip-address': (r) => r.attrs.privateIp,
   'cidr-block': (r) => r.attrs.cidrBlock,
   'availability-zone': (r) => r.attrs.availabilityZone,
   state: (r, now) => state(r, now),

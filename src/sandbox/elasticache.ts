@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { CacheCluster, ElastiCache, NodeGroup, ReplicationGroup } from '@aws-sdk/client-elasticache';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import { TAG_NAME } from '../aws/tags.js';
@@ -45,6 +46,8 @@ export interface ReplicationGroupRecord {
   atRestEncryption: boolean;
   transitEncryption: boolean;
   authTokenEnabled: boolean;
+  /** SHA-256 of the AUTH token (the sandbox's boot simulator checks a node's password against it). */
+  authTokenDigest?: string;
   createdAt: number;
   readyAt: number;
   /** Set by DeleteReplicationGroup: `deleting` until then, gone after. */
@@ -320,6 +323,8 @@ const operations: SdkOperations<ElastiCache> = {
       atRestEncryption: input.AtRestEncryptionEnabled ?? false,
       transitEncryption,
       authTokenEnabled: input.AuthToken !== undefined,
+      // Only its digest: what the boot simulator compares an instance's fetched password with.
+      ...(input.AuthToken !== undefined ? { authTokenDigest: createHash('sha256').update(input.AuthToken).digest('hex') } : {}),
       createdAt: ctx.now,
       readyAt: ctx.now + AWS_MINUTES.elasticacheRedis.create * MINUTE,
       tags: tagsFromList(input.Tags),

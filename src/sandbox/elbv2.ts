@@ -18,6 +18,7 @@ import {
 } from './core.js';
 import { certificateStatus } from './acm.js';
 import { placeEni, releaseEnis } from './network-interfaces.js';
+import { targetOperations, type SandboxTarget } from './elb-targets.js';
 
 /** Elastic Load Balancing v2's part of the account: network load balancers, target groups, listeners, by ARN. */
 export interface Elbv2World {
@@ -52,6 +53,8 @@ export interface SandboxTargetGroup {
   healthCheck: { protocol: string; port: string; path?: string; matcher?: string; interval: number; timeout: number };
   attributes: Record<string, string>;
   tags: Record<string, string>;
+  /** Registered instances by ID (elb-targets.ts). */
+  targets?: Record<string, SandboxTarget>;
 }
 
 export interface SandboxListener {
@@ -288,7 +291,7 @@ const operations: SdkOperations<ElasticLoadBalancingV2> = {
     };
     const existing = inRegion(ctx, slice(ctx).targetGroups).find((tg) => tg.name === name);
     if (existing) {
-      const { arn: _a, tags: _t, attributes: _x, ...settings } = existing;
+      const { arn: _a, tags: _t, attributes: _x, targets: _r, ...settings } = existing;
       if (JSON.stringify(settings) !== JSON.stringify(wanted)) {
         throw awsError('DuplicateTargetGroupName', `A target group with the same name '${name}' exists, but with different settings`);
       }
@@ -409,7 +412,7 @@ const operations: SdkOperations<ElasticLoadBalancingV2> = {
 
 export const elbv2Service: SandboxService<Elbv2World, 'elbv2'> = {
   name: 'elbv2',
-  operations,
+  operations: { ...operations, ...targetOperations },
   // A create answers at once; the load balancer then provisions for AWS_MINUTES.networkLoadBalancer.create.
   latency: {},
   empty: () => ({ loadBalancers: {}, targetGroups: {}, listeners: {} }),

@@ -3,6 +3,9 @@ import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import { awsError, tagList, type OperationContext, type SdkOperations } from './core.js';
 import { all, byId, create, describe, madeBy, put, state, type Ec2Resource } from './ec2.js';
 import { instanceProfileUsableAt } from './iam.js';
+import { launchImage, type LaunchImage } from './images.js';
+import { requireKeyPair } from './key-pairs.js';
+import { consoleLines } from './boot.js';
 import { placeEni, releaseEnis } from './network-interfaces.js';
 
 /**
@@ -64,6 +67,9 @@ export function launchInstance(ctx: OperationContext, spec: LaunchSpec): Ec2Reso
       );
     }
   }
+  const image = launchImage(ctx, spec.ImageId);
+  if (spec.KeyName !== undefined) requireKeyPair(ctx, spec.KeyName);
+  const devices = blockDevices(image, spec.BlockDeviceMappings);
   const userData = decodeUserData(spec.UserData);
   const tags = tagsOfType(spec.TagSpecifications, 'instance', ['instance', 'volume']);
   const volumeTags = tagsOfType(spec.TagSpecifications, 'volume', ['instance', 'volume']);
@@ -80,6 +86,8 @@ export function launchInstance(ctx: OperationContext, spec: LaunchSpec): Ec2Reso
       securityGroupIds,
       keyName: spec.KeyName,
       userData,
+      gitlab: image.gitlab,
+      baked: image.baked,
       metadataOptions: {
         httpTokens: spec.MetadataOptions?.HttpTokens ?? 'optional',
         httpEndpoint: spec.MetadataOptions?.HttpEndpoint ?? 'enabled',
@@ -90,24 +98,88 @@ export function launchInstance(ctx: OperationContext, spec: LaunchSpec): Ec2Reso
     const eni = placeEni(ctx, { subnet, ownerId: instance.id, interfaceType: 'interface', securityGroupIds, description: '' });
     instance.attrs.privateIp = eni.attrs.privateIp;
     instance.attrs.eniId = eni.id;
-    instance.attrs.volumes = (spec.BlockDeviceMappings ?? [])
-      .filter((m) => m.Ebs)
-      .map((m) => {
-        const volume = put(ctx, 'volume', 'vol', { ...volumeTags }, 0, {
-          instanceId: instance.id,
-          deviceName: m.DeviceName,
-          size: m.Ebs!.VolumeSize,
-          volumeType: m.Ebs!.VolumeType ?? 'gp2',
-          iops: m.Ebs!.Iops,
-          encrypted: Boolean(m.Ebs!.Encrypted),
-          deleteOnTermination: m.Ebs!.DeleteOnTermination ?? true,
-          availabilityZone: subnet.attrs.availabilityZone,
-        });
-        return { deviceName: m.DeviceName, volumeId: volume.id };
+    instance.attrs.volumes = devices.map((device) => {
+      const volume = put(ctx, 'volume', 'vol', { ...volumeTags }, 0, {
+        ...device,
+        instanceId: instance.id,
+        availabilityZone: subnet.attrs.availabilityZone,
       });
+      return { deviceName: device.deviceName, volumeId: volume.id };
+    });
     return instance.id;
   });
   return madeBy(ctx, 'instance', id);
+}
+
+interface Device {
+  deviceName: string;
+  size: number;
+  volumeType: string;
+  iops?: number;
+  encrypted: boolean;
+  deleteOnTermination: boolean;
+  snapshotId?: string;
+}
+
+/** The image's root volume with the launch's changes to it, and any further volumes, checked as EBS checks them. */
+function blockDevices(image: LaunchImage, mappings: LaunchSpec['BlockDeviceMappings']): Device[] {
+  const root: Device = {
+    deviceName: image.rootDeviceName,
+    size: image.rootSize,
+    volumeType: 'gp3',
+    encrypted: image.rootEncrypted,
+    deleteOnTermination: true,
+    snapshotId: image.rootSnapshotId,
+  };
+  const devices: Device[] = [root];
+  for (const m of mappings ?? []) {
+    if (!m.Ebs) continue;
+    const isRoot = m.DeviceName === image.rootDeviceName;
+    const base = isRoot ? root : undefined;
+    const ebs = m.Ebs;
+    const volumeType = ebs.VolumeType ?? base?.volumeType ?? 'gp2';
+    const size = ebs.VolumeSize ?? base?.size;
+    if (size === undefined) throw awsError('InvalidBlockDeviceMapping', `The request must contain the parameter size or snapshotId`);
+    if (base && size < base.size) {
+      throw awsError(
+        'InvalidBlockDeviceMapping',
+        `Volume of size ${size}GB is smaller than snapshot '${base.snapshotId}', expect size >= ${base.size}GB`,
+      );
+    }
+    checkIops(volumeType, size, ebs.Iops);
+    const device: Device = {
+      deviceName: m.DeviceName ?? '',
+      size,
+      volumeType,
+      iops: ebs.Iops ?? (volumeType === 'gp3' ? 3000 : undefined),
+      // A volume from an encrypted snapshot is encrypted whatever the launch says.
+      encrypted: Boolean(ebs.Encrypted) || Boolean(base?.encrypted),
+      deleteOnTermination: ebs.DeleteOnTermination ?? true,
+      ...(base ? { snapshotId: base.snapshotId } : {}),
+    };
+    if (isRoot) devices[0] = device;
+    else devices.push(device);
+  }
+  return devices;
+}
+
+/** EBS's provisioned-IOPS rules: io1 needs IOPS (100-64000, at most 50 per GiB); gp2 and standard take none. */
+function checkIops(volumeType: string, size: number, iops: number | undefined): void {
+  if (volumeType === 'io1' || volumeType === 'io2') {
+    if (iops === undefined)
+      throw awsError('InvalidParameterCombination', `The parameter iops must be specified for ${volumeType} volumes.`);
+    const maxRatio = volumeType === 'io1' ? 50 : 1000;
+    if (iops < 100 || iops > 64000)
+      throw awsError('InvalidParameterValue', `Value (${iops}) for parameter iops is invalid. Expected 100 to 64000.`);
+    if (iops / size > maxRatio) {
+      throw awsError(
+        'InvalidParameterValue',
+        `Iops to volume size ratio of ${(iops / size).toFixed(6)} is too high; maximum is ${maxRatio.toFixed(6)}`,
+      );
+    }
+  } else if (iops !== undefined && (volumeType === 'gp2' || volumeType === 'standard')) {
+    throw awsError('InvalidParameterCombination', `The parameter iops is not supported for ${volumeType} volumes.`);
+  }
 }
 
 /** User data arrives base64 and is kept as the text the instance will run. */
@@ -119,6 +191,11 @@ function decodeUserData(encoded: string | undefined): string | undefined {
   const text = Buffer.from(encoded, 'base64');
   if (text.length > 16384) throw awsError('InvalidParameterValue', 'User data is limited to 16384 bytes');
   return text.toString('utf8');
+}
+
+/** The Elastic IP associated with an instance, if any. */
+export function addressOf(ctx: OperationContext, instanceId: string): Ec2Resource | undefined {
+  return all(ctx, 'elastic-ip').find((a) => a.attrs.instanceId === instanceId);
 }
 
 export function instanceView(r: Ec2Resource, ctx: OperationContext): Instance {
@@ -140,6 +217,26 @@ export function instanceView(r: Ec2Resource, ctx: OperationContext): Instance {
       live && r.attrs.eniId
         ? [{ NetworkInterfaceId: r.attrs.eniId, SubnetId: r.attrs.subnetId, VpcId: r.attrs.vpcId, PrivateIpAddress: r.attrs.privateIp }]
         : [],
+    PublicIpAddress: live ? addressOf(ctx, r.id)?.attrs.publicIp : undefined,
+    RootDeviceName: (r.attrs.volumes as Array<{ deviceName: string }> | undefined)?.[0]?.deviceName,
+    RootDeviceType: 'ebs',
+    BlockDeviceMappings: live
+      ? ((r.attrs.volumes as Array<{ deviceName: string; volumeId: string }> | undefined) ?? []).map((v) => ({
+          DeviceName: v.deviceName,
+          Ebs: {
+            VolumeId: v.volumeId,
+            Status: 'attached',
+            AttachTime: new Date(r.createdAt),
+            DeleteOnTermination: Boolean(ctx.world.ec2[v.volumeId]?.attrs.deleteOnTermination),
+          },
+        }))
+      : [],
+    MetadataOptions: {
+      State: 'applied',
+      HttpTokens: r.attrs.metadataOptions?.httpTokens,
+      HttpEndpoint: r.attrs.metadataOptions?.httpEndpoint,
+      HttpPutResponseHopLimit: r.attrs.metadataOptions?.hopLimit,
+    },
     IamInstanceProfile: r.attrs.instanceProfileArn ? { Arn: r.attrs.instanceProfileArn } : undefined,
     SecurityGroups: ((r.attrs.securityGroupIds as string[] | undefined) ?? []).map((GroupId) => ({
       GroupId,
@@ -158,6 +255,45 @@ export const instances: SdkOperations<EC2> = {
     Reservations: describe(ctx, 'instance', input.InstanceIds, input.Filters).map((r) => ({ Instances: [instanceView(r, ctx)] })),
   }),
 
+  /** AWS gives the console's text base64, and only once the instance has printed something. */
+  GetConsoleOutput(ctx, input) {
+    const r = byId(ctx, 'instance', input.InstanceId);
+    const lines = consoleLines(ctx, r);
+    return {
+      InstanceId: r.id,
+      Timestamp: new Date(ctx.now),
+      ...(lines.length ? { Output: Buffer.from(lines.join('\n') + '\n', 'utf8').toString('base64') } : {}),
+    };
+  },
+
+  DescribeVolumes(ctx, input) {
+    return {
+      Volumes: describe(ctx, 'volume', input.VolumeIds, input.Filters).map((v) => ({
+        VolumeId: v.id,
+        Size: v.attrs.size,
+        VolumeType: v.attrs.volumeType,
+        Iops: v.attrs.iops,
+        Encrypted: v.attrs.encrypted,
+        SnapshotId: v.attrs.snapshotId,
+        AvailabilityZone: v.attrs.availabilityZone,
+        CreateTime: new Date(v.createdAt),
+        State: v.goneAt !== undefined ? (ctx.now >= v.goneAt ? 'deleted' : 'deleting') : 'in-use',
+        Attachments:
+          v.goneAt === undefined
+            ? [
+                {
+                  InstanceId: v.attrs.instanceId,
+                  Device: v.attrs.deviceName,
+                  State: 'attached',
+                  DeleteOnTermination: v.attrs.deleteOnTermination,
+                },
+              ]
+            : [],
+        Tags: tagList(v.tags),
+      })),
+    };
+  },
+
   TerminateInstances(ctx, input) {
     const found = (input.InstanceIds ?? []).map((id) => byId(ctx, 'instance', id));
     return {
@@ -174,6 +310,9 @@ export const instances: SdkOperations<EC2> = {
 export function terminate(ctx: OperationContext, r: Ec2Resource): void {
   r.goneAt = ctx.now + AWS_MINUTES.ec2Instance.delete * MINUTE;
   releaseEnis(ctx, r.id, r.goneAt);
+  // Its Elastic IP comes back to the account, unassociated.
+  const address = addressOf(ctx, r.id);
+  if (address) delete address.attrs.instanceId;
   for (const volume of all(ctx, 'volume')) {
     if (volume.attrs.instanceId === r.id && volume.attrs.deleteOnTermination && volume.goneAt === undefined) volume.goneAt = r.goneAt;
   }

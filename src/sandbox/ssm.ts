@@ -12,6 +12,7 @@ import {
   type SdkOperations,
   type Latency,
 } from './core.js';
+import { publicParameterValue } from './images.js';
 
 /** SSM Parameter Store, keyed by `${region}:${name}`. */
 export interface SsmWorld {
@@ -318,6 +319,20 @@ export const ssm: SdkOperations<SSM> = {
 
   GetParameter(ctx, input) {
     const found = find(ctx, input.Name);
+    // AWS's public parameters (Canonical's current Ubuntu AMI) live under /aws/service/ in every region.
+    const publicValue = typeof input.Name === 'string' ? publicParameterValue(ctx.region, input.Name) : undefined;
+    if (!found && publicValue !== undefined) {
+      return {
+        Parameter: {
+          Name: input.Name,
+          Type: 'String',
+          Value: publicValue,
+          Version: 1,
+          DataType: 'aws:ec2:image',
+          ARN: `arn:aws:ssm:${ctx.region}::parameter${input.Name}`,
+        },
+      };
+    }
     if (!found) throw notFound(input.Name);
     return { Parameter: view(ctx, found, input.WithDecryption) };
   },

@@ -75,11 +75,20 @@ function natView(ctx: OperationContext, nat: Ec2Resource): NatGateway {
 function addressView(ctx: OperationContext, eip: Ec2Resource): Address {
   const nat = eip.attrs.natGatewayId ? ctx.world.ec2[eip.attrs.natGatewayId] : undefined;
   const associated = holdsAddress(nat, ctx.now);
+  const instance = eip.attrs.instanceId ? ctx.world.ec2[eip.attrs.instanceId] : undefined;
   return {
     AllocationId: eip.id,
     PublicIp: eip.attrs.publicIp,
     Domain: 'vpc',
     ...(associated ? { AssociationId: `eipassoc-${eip.id.slice(9)}`, NetworkInterfaceId: nat!.attrs.eniId } : {}),
+    ...(instance
+      ? {
+          AssociationId: eip.attrs.associationId,
+          InstanceId: instance.id,
+          NetworkInterfaceId: instance.attrs.eniId,
+          PrivateIpAddress: instance.attrs.privateIp,
+        }
+      : {}),
     Tags: tagList(eip.tags),
   };
 }
@@ -294,7 +303,7 @@ export const vpcNetwork: SdkOperations<EC2> = {
   ReleaseAddress(ctx, input) {
     const eip = byId(ctx, 'elastic-ip', input.AllocationId);
     const nat = eip.attrs.natGatewayId ? ctx.world.ec2[eip.attrs.natGatewayId] : undefined;
-    if (holdsAddress(nat, ctx.now)) {
+    if (holdsAddress(nat, ctx.now) || eip.attrs.instanceId) {
       throw awsError('InvalidIPAddress.InUse', `Address ${eip.attrs.publicIp} is in use.`);
     }
     // AWS's quirk: for a while after its NAT gateway is gone, releasing is refused as AuthFailure.
@@ -302,6 +311,41 @@ export const vpcNetwork: SdkOperations<EC2> = {
       throw awsError('AuthFailure', 'You do not have permission to access the specified resource.');
     }
     delete ctx.world.ec2[eip.id];
+    return {};
+  },
+
+  /** An instance's Elastic IP: only a running instance takes one; a second address replaces its first. */
+  AssociateAddress(ctx, input) {
+    const eip = byId(ctx, 'elastic-ip', input.AllocationId);
+    if (!input.InstanceId && !input.NetworkInterfaceId) {
+      throw awsError('MissingParameter', 'Either instance ID or network interface id must be specified');
+    }
+    if (!input.InstanceId) throw awsError('InvalidParameterValue', 'The sandbox associates addresses with instances only');
+    const instance = byId(ctx, 'instance', input.InstanceId);
+    const current = state(instance, ctx.now);
+    if (current !== 'running') {
+      throw awsError('IncorrectInstanceState', `The ${current} instance '${instance.id}' is not in a valid state for this operation.`);
+    }
+    if (holdsAddress(eip.attrs.natGatewayId ? ctx.world.ec2[eip.attrs.natGatewayId] : undefined, ctx.now)) {
+      throw awsError(
+        'Resource.AlreadyAssociated',
+        `resource ${eip.id} is already associated with associate-id eipassoc-${eip.id.slice(9)}`,
+      );
+    }
+    if (eip.attrs.instanceId === instance.id) return { AssociationId: eip.attrs.associationId };
+    if (eip.attrs.instanceId && input.AllowReassociation === false) {
+      throw awsError('Resource.AlreadyAssociated', `resource ${eip.id} is already associated with associate-id ${eip.attrs.associationId}`);
+    }
+    for (const other of all(ctx, 'elastic-ip')) if (other.attrs.instanceId === instance.id) delete other.attrs.instanceId;
+    eip.attrs.instanceId = instance.id;
+    eip.attrs.associationId = ctx.newId('eipassoc');
+    return { AssociationId: eip.attrs.associationId };
+  },
+
+  DisassociateAddress(ctx, input) {
+    const eip = all(ctx, 'elastic-ip').find((a) => a.attrs.instanceId && a.attrs.associationId === input.AssociationId);
+    if (!eip) throw awsError('InvalidAssociationID.NotFound', `The association ID '${input.AssociationId}' does not exist`);
+    delete eip.attrs.instanceId;
     return {};
   },
 
@@ -552,6 +596,8 @@ export const vpcNetworkLatency: Latency<'ec2'> = {
   DeleteInternetGateway: AWS_MINUTES.network.delete,
   AllocateAddress: AWS_MINUTES.elasticIp.create,
   ReleaseAddress: AWS_MINUTES.elasticIp.delete,
+  AssociateAddress: AWS_MINUTES.elasticIp.create,
+  DisassociateAddress: AWS_MINUTES.elasticIp.delete,
   CreateRouteTable: AWS_MINUTES.network.create,
   CreateRoute: AWS_MINUTES.network.create,
   ReplaceRoute: AWS_MINUTES.network.create,
