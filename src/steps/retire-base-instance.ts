@@ -34,12 +34,13 @@ export const retireBaseInstance = defineStep({
     const elb = await ctx.aws.elbv2();
     const { instanceId } = ctx.output('base-instance');
     const httpTargetGroup = ctx.output('load-balancer').targetGroupArns.http;
-    // The group's nodes serve now; the load balancer stops sending the base instance requests first.
-    await unlessNotFound(() => elb.deregisterTargets({ TargetGroupArn: httpTargetGroup, Targets: [{ Id: instanceId }] }));
     const seen = await ec2Seen(ctx, INSTANCE, instanceId);
+    // Gone already (a resume after a crash here, or terminated by hand): it left its target groups with it.
     if (seen !== undefined && !('foreign' in seen)) {
       const reason = notOurs(seen, ctx.deployment);
       if (reason) throw new Error(`instance ${instanceId} is ${reason}: not terminating it; check the state file, then resume`);
+      // The group's nodes serve now: the load balancer stops sending the base instance requests first.
+      await unlessNotFound(() => elb.deregisterTargets({ TargetGroupArn: httpTargetGroup, Targets: [{ Id: instanceId }] }));
       ctx.progress(`terminating the base instance ${instanceId}: the group's nodes serve GitLab now`);
       await unlessNotFound(() => ec2.terminateInstances({ InstanceIds: [instanceId] }));
     }
