@@ -11,6 +11,16 @@ export async function planFor(dir: string, args: string[] = []): Promise<Planned
   return (JSON.parse(run.stdout) as PlanView).resources;
 }
 
+/**
+ * What takes no tags (a scaling policy) is attributed by an inventory through what it hangs off
+ * (its group), so only its type and name can be compared, not the step that made it.
+ */
+const UNTAGGED = ['AWS::AutoScaling::ScalingPolicy'];
+const comparable = (entry: string) => {
+  const [step, type, ...name] = entry.split(' ');
+  return UNTAGGED.includes(type!) ? `~ ${type} ${name.join(' ')}` : `${step} ${entry.slice(step!.length + 1)}`;
+};
+
 /** A planned entry with parts known only at install time (`<yyyymmddThhmmZ>`, `<version>`), as a pattern. */
 function pattern(entry: string): RegExp | undefined {
   if (!/<[^>]+>/.test(entry)) return undefined;
@@ -23,18 +33,18 @@ function pattern(entry: string): RegExp | undefined {
  * "step type name", sorted. The account's ID takes the place of the plan's placeholder; a name the
  * plan can only show as a pattern (the AMI's, stamped with the time of the bake) takes the held name
  * it matches. The base instance is planned (the install makes it) but no longer held once the
- * install retired it.
+ * install retired it. A scaling policy is compared by type and name (`~` for its step).
  */
 export async function heldAndPlanned(dir: string, plan: PlannedResource[], deployment = 'gitlab') {
   const account = (await readWorld(dir))?.accountId ?? ACCOUNT_PLACEHOLDER;
   const state = await readState(statePaths(dir, deployment).file);
   const retired = state?.steps['retire-base-instance']?.status === 'complete';
-  const held = (await sandboxInventory(dir, deployment)).map((r) => `${r.step} ${r.type} ${r.name}`).sort();
+  const held = (await sandboxInventory(dir, deployment)).map((r) => comparable(`${r.step} ${r.type} ${r.name}`)).sort();
   const unmatched = [...held];
   const planned = plan
     .filter(inInventory)
     .filter((r) => !(retired && r.step === 'base-instance' && ['AWS::EC2::Instance', 'AWS::EC2::Volume'].includes(r.type)))
-    .map((r) => `${r.step} ${r.type} ${r.name.replace(ACCOUNT_PLACEHOLDER, account)}`)
+    .map((r) => comparable(`${r.step} ${r.type} ${r.name.replace(ACCOUNT_PLACEHOLDER, account)}`))
     .map((entry) => {
       const re = pattern(entry);
       const match = re && unmatched.find((h) => re.test(h));

@@ -16,7 +16,6 @@ import { ownership, type Seen } from './ownership.js';
 import { subnets } from './subnets.js';
 
 const GROUP = 'AWS::AutoScaling::AutoScalingGroup';
-const VOLUME = 'AWS::EC2::Volume';
 
 const node = z.object({ instanceId: z.string(), privateIp: z.string(), availabilityZone: z.string() });
 
@@ -184,14 +183,11 @@ export const autoScalingGroup = defineStep({
     /** The nodes healthy when the install ended (the group replaces them as it sees fit). */
     instances: z.array(node),
   }),
-  // The nodes it launches carry our tags (the launch template's), each with its root volume.
+  // The nodes it launches carry our tags (the launch template's and the group's).
   resources: (config): PlannedResource[] => {
     const names = guideNames(config.deployment);
-    const nodes = Array.from({ length: config.autoScaling.desired }, () => [
-      { type: INSTANCE.type, name: names.gitlabNode },
-      { type: VOLUME, name: names.gitlabNode },
-    ]);
-    return [{ type: GROUP, name: names.autoScalingGroup }, ...nodes.flat()];
+    const nodes = Array.from({ length: config.autoScaling.desired }, () => ({ type: INSTANCE.type, name: names.gitlabNode }));
+    return [{ type: GROUP, name: names.autoScalingGroup }, ...nodes];
   },
 
   async create(ctx) {
