@@ -10,6 +10,7 @@ import { teardownCommand } from './commands/teardown/command.js';
 import { statusCommand } from './commands/status/command.js';
 import { rootPasswordCommand } from './commands/root-password/command.js';
 import { planCommand } from './commands/plan/command.js';
+import { renderCommand } from './commands/render/command.js';
 import { VERSION } from './version.js';
 
 const COMMANDS: CommandSpec<Record<string, unknown>>[] = [
@@ -19,6 +20,7 @@ const COMMANDS: CommandSpec<Record<string, unknown>>[] = [
   statusCommand,
   rootPasswordCommand,
   planCommand,
+  renderCommand,
 ];
 
 /**
@@ -68,11 +70,16 @@ export async function main(argv: string[], inject?: Io | IoHost, signal?: AbortS
 
   for (const spec of COMMANDS) {
     const command = program.command(spec.name).description(spec.description);
+    for (const argument of spec.arguments ?? []) command.argument(`[${argument.name}]`, argument.description);
     for (const option of [...(spec.answers ? ANSWER_OPTIONS : []), ...(spec.options ?? [])])
       command.option(option.flags, option.description);
     const examples = spec.examples.map((e) => `  $ ${e}`).join('\n');
     command.addHelpText('after', `\n${spec.examples.length > 1 ? 'Examples' : 'Example'}:\n${examples}`);
-    command.action(async (own: Record<string, unknown>, self: Command) => {
+    command.action(async (...args: unknown[]) => {
+      // Commander passes the positional arguments first, then the options, then the command.
+      const self = args.at(-1) as Command;
+      const positional = Object.fromEntries((spec.arguments ?? []).map((argument, i) => [argument.name, args[i]]));
+      const own = { ...(args.at(-2) as Record<string, unknown>), ...positional };
       const options = self.optsWithGlobals() as GlobalOptions;
       host = hostFor(options);
       const handler = await spec.handler();

@@ -67,7 +67,7 @@ async function recordingServer(status: 400 | 503 = 400): Promise<Recorder> {
 }
 
 /** The name a service signs with, where it is not the session's name for it. */
-const SIGNING_NAME: Partial<Record<ServiceName, string>> = { elbv2: 'elasticloadbalancing' };
+const SIGNING_NAME: Partial<Record<ServiceName, string>> = { elbv2: 'elasticloadbalancing', cloudwatch: 'monitoring' };
 
 /** One cheap read per service; a service added to the session without one here fails the coverage test. */
 const CHEAP_READS: Record<ServiceName, (session: AwsSession) => Promise<unknown>> = {
@@ -82,6 +82,8 @@ const CHEAP_READS: Record<ServiceName, (session: AwsSession) => Promise<unknown>
   elasticache: async (s) => (await s.elasticache()).describeReplicationGroups({}),
   elbv2: async (s) => (await s.elbv2()).describeLoadBalancers({}),
   tagging: async (s) => (await s.tagging()).getResources({ ResourcesPerPage: 1 }),
+  autoscaling: async (s) => (await s.autoscaling()).describeAutoScalingGroups({}),
+  cloudwatch: async (s) => (await s.cloudwatch()).describeAlarms({}),
 };
 
 /** The clients a session offers: every function on it except its two housekeeping methods. */

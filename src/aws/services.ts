@@ -17,6 +17,8 @@ export const SERVICE_LOADERS = {
   elasticache: async () => (await import('@aws-sdk/client-elasticache')).ElastiCache,
   elbv2: async () => (await import('@aws-sdk/client-elastic-load-balancing-v2')).ElasticLoadBalancingV2,
   tagging: async () => (await import('@aws-sdk/client-resource-groups-tagging-api')).ResourceGroupsTaggingAPI,
+  autoscaling: async () => (await import('@aws-sdk/client-auto-scaling')).AutoScaling,
+  cloudwatch: async () => (await import('@aws-sdk/client-cloudwatch')).CloudWatch,
 };
 
 export type ServiceName = keyof typeof SERVICE_LOADERS;

@@ -10,6 +10,8 @@ export interface CommandSpec<Own = Record<string, never>> {
   name: string;
   description: string;
   examples: string[];
+  /** Positional arguments, in order (`render gitlab-rb`): the handler gets each as an own option by name, unchecked. */
+  arguments?: Array<{ name: string; description: string }>;
   /** Options of this command only, as commander flags. */
   options?: Array<{ flags: string; description: string }>;
   /** Takes the install answers as flags (--ssh-cidr, --ssh-from-anywhere, --bucket-prefix). */

@@ -1,4 +1,5 @@
 import type { InstallConfig } from '../config/schema.js';
+import { ACCOUNT_PLACEHOLDER } from '../engine/plan.js';
 import { elasticache } from '../steps/elasticache.js';
 import { gitaly } from '../steps/gitaly.js';
 import { loadBalancer } from '../steps/load-balancer.js';
@@ -91,7 +92,7 @@ export function railsNodeInput(config: InstallConfig, role: RailsNodeInput['role
     redis: facts.redis ?? { host: unknown('redis primary endpoint', 'elasticache'), port: 6379 },
     gitalyAddress: facts.gitalyAddress ?? unknown('gitaly private IP', 'gitaly'),
     // Bucket names carry the account unless a prefix was answered; before s3-buckets it shows as <account>.
-    buckets: facts.buckets ?? bucketNames(config, '<account>'),
+    buckets: facts.buckets ?? bucketNames(config, ACCOUNT_PLACEHOLDER),
     proxyProtocol: facts.proxyProtocol ?? config.proxyProtocol === true,
   };
 }

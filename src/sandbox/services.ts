@@ -1,6 +1,8 @@
 import type { ServiceName } from '../aws/services.js';
 import type { SandboxService, ServiceOperations } from './core.js';
 import { acmService } from './acm.js';
+import { autoscalingService } from './autoscaling.js';
+import { cloudwatchService } from './cloudwatch.js';
 import { elasticacheService } from './elasticache.js';
 import { elbv2Service } from './elbv2.js';
 import { ec2Service } from './ec2-service.js';
@@ -28,6 +30,8 @@ export const SANDBOX_SERVICES = {
   elasticache: elasticacheService,
   elbv2: elbv2Service,
   tagging: taggingService,
+  autoscaling: autoscalingService,
+  cloudwatch: cloudwatchService,
 } satisfies { [K in ServiceName]: SandboxService<unknown, K> };
 
 type Registry = typeof SANDBOX_SERVICES;

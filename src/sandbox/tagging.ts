@@ -3,12 +3,14 @@ import { awsError, pageAfter, pageToken, tagList, type OperationContext, type Sa
 import type { Ec2Kind } from './ec2.js';
 import { rdsTagged } from './rds.js';
 import { elasticacheTagged } from './elasticache.js';
+import { cloudwatchTagged } from './cloudwatch.js';
 
 /**
  * The Resource Groups Tagging API: one listing of every tagged resource of the account in the
  * call's region, by ARN. It keeps nothing of its own; it reads the other services' slices. What
- * it leaves out, it leaves out as AWS does: IAM (global, not listed by GetResources) and network
- * interfaces (AWS's own, untagged).
+ * it leaves out, it leaves out as AWS does: IAM (global, not listed by GetResources), network
+ * interfaces (AWS's own, untagged) and Auto Scaling groups (tagged through Auto Scaling's own API,
+ * which the Tagging API does not index; their instances carry the propagated tags and are listed).
  */
 interface Tagged {
   arn: string;
@@ -43,7 +45,9 @@ function taggedInRegion(ctx: OperationContext): Tagged[] {
   for (const r of Object.values(world.ec2)) {
     if (r.region !== region || r.kind === 'network-interface' || (r.goneAt !== undefined && ctx.now >= r.goneAt)) continue;
     const type = EC2_ARN_TYPE[r.kind];
-    found.push({ arn: `arn:aws:ec2:${region}:${account}:${type}/${r.id}`, type: `ec2:${type}`, tags: r.tags });
+    // Images and snapshots are named without the account in their ARNs, as AWS names them.
+    const owner = r.kind === 'image' || r.kind === 'snapshot' ? '' : account;
+    found.push({ arn: `arn:aws:ec2:${region}:${owner}:${type}/${r.id}`, type: `ec2:${type}`, tags: r.tags });
   }
   // A bucket is listed in its own region only, and only to the account that owns it.
   for (const b of Object.values(world.s3.buckets)) {
@@ -60,6 +64,7 @@ function taggedInRegion(ctx: OperationContext): Tagged[] {
   // A deleted DB instance is listed until its deletion finished.
   found.push(...rdsTagged(world, region, ctx.now));
   found.push(...elasticacheTagged(ctx));
+  found.push(...cloudwatchTagged(ctx));
   for (const items of [world.elbv2.loadBalancers, world.elbv2.targetGroups, world.elbv2.listeners]) {
     for (const r of Object.values(items)) {
       if (r.region !== region) continue;

@@ -20,6 +20,11 @@ import { keyPair } from './key-pair.js';
 import { bastionHosts } from './bastion-hosts.js';
 import { gitaly } from './gitaly.js';
 import { baseInstance } from './base-instance.js';
+import { gitlabAmi } from './gitlab-ami.js';
+import { launchTemplate } from './launch-template.js';
+import { autoScalingGroup } from './auto-scaling-group.js';
+import { scalingPolicies } from './scaling-policies.js';
+import { retireBaseInstance } from './retire-base-instance.js';
 
 /**
  * Every step, in the guide's order. The order is what the operator reads (plan, progress list);
@@ -47,4 +52,9 @@ export const GUIDE_STEPS: readonly EngineStep[] = [
   bastionHosts,
   gitaly,
   baseInstance,
+  gitlabAmi,
+  launchTemplate,
+  autoScalingGroup,
+  scalingPolicies,
+  retireBaseInstance,
 ];
