@@ -102,8 +102,9 @@ describe('bastions, Gitaly and the base GitLab instance', () => {
       expect(instance.SecurityGroups?.map((g) => g.GroupId)).toEqual([want.group]);
       expect(Boolean(instance.IamInstanceProfile?.Arn), name).toBe(want.profile);
       if (want.profile) expect(instance.IamInstanceProfile?.Arn).toBe(profile);
-      const volumes = (await ec2.describeVolumes({ Filters: [{ Name: 'attachment.instance-id', Values: [instance.InstanceId!] }] }))
-        .Volumes!;
+      const volumes = (await ec2.describeVolumes({})).Volumes!.filter((v) =>
+        v.Attachments?.some((a) => a.InstanceId === instance.InstanceId),
+      );
       expect(volumes.length, name).toBeGreaterThan(0);
       for (const volume of volumes) {
         expect(volume.Encrypted, name).toBe(true);

@@ -8,6 +8,7 @@ import { renderGitalyGitlabRb, renderRailsGitlabRb } from '../src/gitlab/gitlab-
 import type { GitalyNodeInput, RailsNodeInput } from '../src/gitlab/inputs.js';
 import { factsFromOutputs, gitalyNodeInput, railsNodeInput, type KnownFacts } from '../src/gitlab/node-inputs.js';
 import { SSM_GET_PY } from '../src/gitlab/ssm-get.js';
+import { versionFeatures } from '../src/gitlab/versions.js';
 import { READY_FOR_IMAGING, renderBastionUserData, renderGitalyUserData, renderRailsUserData } from '../src/gitlab/user-data.js';
 import { bucketNames, OBJECT_STORAGE_TYPES } from '../src/steps/names.js';
 import { parameterNames, SECRETS, type SecretName } from '../src/steps/secrets.js';
@@ -21,6 +22,30 @@ function check(command: string, args: string[], text: string, suffix: string): s
   const run = spawnSync(command, [...args, file], { encoding: 'utf8' });
   if (run.error) throw run.error;
   return run.status === 0 ? '' : `${run.stdout}${run.stderr}`;
+}
+
+/**
+ * Evaluates a gitlab.rb the way omnibus does (Ruby against auto-vivifying settings), with each
+ * secret file reading as `secret:<name>`, and returns the settings it made.
+ */
+const EVALUATE_GITLAB_RB = `
+require 'json'
+class Settings < Hash
+  def [](key) = key?(key) ? super : (self[key] = Settings.new)
+end
+settings = Settings.new
+config = Object.new
+config.define_singleton_method(:method_missing) { |name, *args| args.empty? ? settings[name.to_s] : (settings[name.to_s] = args.length == 1 ? args[0] : args) }
+secrets = '/etc/gitlab/gitlab-aws-secrets/'
+File.singleton_class.prepend(Module.new { define_method(:read) { |path, *rest| path.start_with?(secrets) ? "secret:#{path.delete_prefix(secrets)}\\n" : super(path, *rest) } })
+config.instance_eval(File.read(ARGV[0]), ARGV[0])
+puts JSON.generate(settings)
+`;
+// What gitlab.rb set is whatever JSON Ruby printed: read freely.
+function evaluate(rb: string): any {
+  const file = join(scratch, `${files++}.rb`);
+  writeFileSync(file, rb);
+  return JSON.parse(execFileSync('ruby', ['-e', EVALUATE_GITLAB_RB, file], { encoding: 'utf8' }));
 }
 
 const config = buildInstallConfig({
@@ -129,6 +154,47 @@ describe.each(VERSIONS)('GitLab %s', (version) => {
     expect(rb).toContain("gitlab_rails['monitoring_whitelist'] = ['127.0.0.0/8', '::1/128', '10.0.0.0/16']");
     expect(rb).toContain("gitlab_rails['initial_root_password'] = File.read('/etc/gitlab/gitlab-aws-secrets/root-password').strip");
     expect(rb).toMatch(/ci_job_live_trace_enabled/);
+  });
+
+  test('evaluated as omnibus reads it, each gitlab.rb gives the settings, secrets from their files', () => {
+    const rails = evaluate(r.railsRb);
+    const nginx = versionFeatures(version).nginxUnderRails ? rails.gitlab_rails.nginx : rails.nginx;
+    expect(nginx).toEqual({
+      listen_port: 80,
+      listen_https: false,
+      proxy_protocol: true,
+      real_ip_trusted_addresses: ['127.0.0.0/8', '10.0.0.0/16'],
+    });
+    expect(rails.external_url).toBe('https://gitlab.example.com');
+    expect(rails.gitlab_rails).toMatchObject({
+      db_host: 'gitlab-db-ha.abc123.us-west-2.rds.amazonaws.com',
+      db_port: 5432,
+      db_password: 'secret:database-password',
+      redis_ssl: true,
+      redis_password: 'secret:redis-auth-token',
+      gitaly_token: 'secret:gitaly-token',
+      initial_root_password: 'secret:root-password',
+      auto_migrate: true,
+      repositories_storages: { default: { gitaly_address: 'tcp://10.0.1.25:8075' } },
+      backup_upload_remote_directory: 'gl-gitlab-123456789012-backups',
+    });
+    expect(rails.gitlab_rails.object_store.connection).toEqual({ provider: 'AWS', region: 'us-west-2', use_iam_profile: true });
+    expect(Object.keys(rails.gitlab_rails.object_store.objects)).toEqual([...OBJECT_STORAGE_TYPES]);
+    expect(rails.gitlab_shell.secret_token).toBe('secret:gitlab-shell-secret');
+    expect(evaluate(r.cloneRb).gitlab_rails.auto_migrate).toBe(false);
+    const gitaly = evaluate(r.gitalyRb);
+    expect(gitaly.roles).toEqual(['gitaly_role']);
+    expect(gitaly.gitaly).toEqual({
+      gitlab_secret: 'secret:gitlab-shell-secret',
+      configuration: {
+        listen_addr: '0.0.0.0:8075',
+        auth: { token: 'secret:gitaly-token' },
+        storage: [{ name: 'default', path: '/var/opt/gitlab/git-data/repositories' }],
+      },
+    });
+    // The same secret on both sides: the same file, fetched from the same parameter (next test).
+    expect(gitaly.gitaly.configuration.auth.token).toBe(rails.gitlab_rails.gitaly_token);
+    expect(gitaly.gitaly.gitlab_secret).toBe(rails.gitlab_shell.secret_token);
   });
 
   test('migrations run on the base instance only', () => {
@@ -255,7 +321,7 @@ describe.each(VERSIONS)('GitLab %s', (version) => {
     expect(lines.indexOf('rm -f /var/lib/cloud/scripts/per-instance/gitlab')).toBeGreaterThan(reconfigure);
     expect(lines.at(-1)).toBe(`echo '${READY_FOR_IMAGING}'`);
     expect(r.baseData).toContain('for key in /etc/ssh/ssh_host_*_key; do');
-    expect(r.baseData).toContain('echo "HostKey /etc/ssh_static/$(basename "$key")"');
+    expect(r.baseData).toContain('echo "HostKey /etc/ssh_static/ssh_host_${type}_key"');
     expect(r.baseData).not.toMatch(/dsa/);
     expect(r.baseData).toContain("gitlab-rails runner 'ApplicationSetting.current.update!(ci_job_live_trace_enabled: true)'");
     for (const bakeOnly of [
@@ -266,6 +332,33 @@ describe.each(VERSIONS)('GitLab %s', (version) => {
     ]) {
       expect(r.cloneData).not.toContain(bakeOnly);
     }
+  });
+
+  test('the static host keys: one HostKey line for each key type the node has, copies beside them', () => {
+    const lines = r.baseData.split('\n');
+    const from = lines.indexOf('install -d -m 0755 /etc/ssh_static');
+    const to = lines.indexOf('done', from);
+    expect(from).toBeGreaterThan(0);
+    const etc = mkdtempSync(join(scratch, 'etc-'));
+    execFileSync('mkdir', ['-p', join(etc, 'ssh', 'sshd_config.d')]);
+    // Ubuntu 24.04's types: no DSA.
+    for (const type of ['rsa', 'ecdsa', 'ed25519']) {
+      writeFileSync(join(etc, 'ssh', `ssh_host_${type}_key`), `private ${type}`);
+      writeFileSync(join(etc, 'ssh', `ssh_host_${type}_key.pub`), `public ${type}`);
+    }
+    execFileSync('bash', [
+      '-euo',
+      'pipefail',
+      '-c',
+      lines
+        .slice(from, to + 1)
+        .join('\n')
+        .replaceAll('/etc/', `${etc}/`),
+    ]);
+    expect(readFileSync(join(etc, 'ssh', 'sshd_config.d', 'gitlab-aws-host-keys.conf'), 'utf8')).toBe(
+      ['ecdsa', 'ed25519', 'rsa'].map((type) => `HostKey ${etc}/ssh_static/ssh_host_${type}_key\n`).join(''),
+    );
+    expect(readFileSync(join(etc, 'ssh_static', 'ssh_host_ed25519_key'), 'utf8')).toBe('private ed25519');
   });
 
   test('the sed flip turns exactly the base gitlab.rb into the clone one', () => {

@@ -1,6 +1,20 @@
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Image } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
-import { gitlabRelease, newestGitlabImage, offeredVersions } from '../src/steps/machine-images.js';
+import { createAwsSession } from '../src/aws/clients.js';
+import { buildInstallConfig } from '../src/config/schema.js';
+import {
+  ImageRefusal,
+  UBUNTU_PARAMETER,
+  gitlabRelease,
+  lookUpImages,
+  newestGitlabImage,
+  offeredVersions,
+} from '../src/steps/machine-images.js';
+import { runCli } from './helpers.js';
+import { failure, sandboxFixtures } from './sandbox-fixtures.js';
 
 /** An official image as DescribeImages lists it; CreationDate deliberately out of version order. */
 const image = (name: string, extra: Partial<Image> = {}): Image => ({
@@ -70,5 +84,61 @@ describe('the official GitLab AMI for the answers', () => {
     expect(gitlabRelease('GitLab CE 18.4.0')).toMatchObject({ edition: 'ce', version: '18.4.0' });
     expect(gitlabRelease('ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20261101')).toBeUndefined();
     expect(gitlabRelease('GitLab EE 19.5.1 (ARM64)')).toBeUndefined();
+  });
+});
+
+const { stateDir, keep } = sandboxFixtures('gitlab-aws-images-');
+const REGION = 'us-west-2';
+
+describe('the images an install boots from, as the region offers them', () => {
+  it("takes the newest release the official AMIs offer, the newest patch of a minor, and Ubuntu 24.04 from Canonical's parameter", async () => {
+    const dir = await stateDir();
+    const aws = keep(await createAwsSession({ region: REGION, sandbox: { stateDir: dir } }));
+    const ec2 = await aws.ec2();
+    const ssm = await aws.ssm();
+    const config = (file = {}) => buildInstallConfig({ deployment: 'gitlab', region: REGION, file, sandbox: true });
+    const ubuntu = (await ssm.getParameter({ Name: UBUNTU_PARAMETER })).Parameter!.Value!;
+
+    const newest = await lookUpImages(ec2, ssm, config());
+    expect(newest.gitlab).toMatchObject({ edition: 'ee', version: '19.5.1', name: 'GitLab EE 19.5.1' });
+    expect(newest.bastion.imageId).toBe(ubuntu);
+    expect(newest.gitaly.imageId).toBe(ubuntu);
+    // 18.11.3 was published after 19.5.0: the version decides, not the date.
+    expect((await lookUpImages(ec2, ssm, config({ gitlab: { version: '18' } }))).gitlab.version).toBe('18.11.3');
+    expect((await lookUpImages(ec2, ssm, config({ gitlab: { version: '19.4' } }))).gitlab.version).toBe('19.4.1');
+    const ce = await lookUpImages(ec2, ssm, config({ gitlab: { edition: 'ce', amiId: undefined } }));
+    expect(ce.gitlab.name).toBe('GitLab CE 19.5.1');
+
+    // An Ubuntu image named as the GitLab AMI is refused for what it is.
+    const wrong = await failure(lookUpImages(ec2, ssm, config({ gitlab: { amiId: ubuntu } })));
+    expect(wrong).toBeInstanceOf(ImageRefusal);
+    expect(wrong.message).toMatch(new RegExp(`gitlab.amiId ${ubuntu} is '.*ubuntu.*', not a GitLab EE image`));
+    // The official AMI by ID gives its release; a configured bastion image is taken as it is.
+    const byId = await lookUpImages(ec2, ssm, config({ gitlab: { amiId: newest.gitlab.imageId }, bastion: { amiId: ubuntu } }));
+    expect(byId.gitlab).toEqual(newest.gitlab);
+  });
+
+  it('install refuses, before anything, a version the region does not offer, naming those it does (exit 2, one line)', async () => {
+    const dir = await stateDir();
+    await writeFile(join(dir, 'answers.json'), JSON.stringify({ gitlab: { version: '19.6' } }));
+    const run = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir, '--config', join(dir, 'answers.json')]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(
+      /^error: the official GitLab EE AMIs in us-west-2 offer no version 19\.6 \(they offer 19\.5\.1, 19\.5\.0, 19\.4\.1, 19\.4\.0, 19\.3\.2, 19\.2\.1, 19\.2\.0, 19\.1\.3, 19\.0\.2\) \(fix: set gitlab\.version to one of those/,
+    );
+    expect(existsSync(join(dir, 'gitlab.json'))).toBe(false);
+  });
+
+  it('install refuses an AMI ID that does not exist in the region (exit 2, one line)', async () => {
+    const dir = await stateDir();
+    await writeFile(join(dir, 'answers.json'), JSON.stringify({ gitaly: { amiId: 'ami-0123456789abcdef0' } }));
+    const run = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir, '--config', join(dir, 'answers.json')]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(
+      /^error: gitaly\.amiId ami-0123456789abcdef0 does not exist in us-west-2 \(fix: give an AMI ID of this region/,
+    );
+    expect(existsSync(join(dir, 'gitlab.json'))).toBe(false);
   });
 });

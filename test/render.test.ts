@@ -51,6 +51,9 @@ describe('gitlab-aws render', () => {
     expect(texts['user-data --node bastion']).toContain('gitlab-bastion-host-a');
     // Exactly the file: the command adds one final newline, no decoration.
     expect(texts['gitlab-rb --node gitaly']!.endsWith('}\n')).toBe(true);
+    // --json: the same text, with what it is.
+    const json = await runCli(['render', 'gitlab-rb', '--node', 'gitaly', '--sandbox', '--json', '--state-dir', dir]);
+    expect(JSON.parse(json.stdout)).toEqual({ what: 'gitlab-rb', node: 'gitaly', text: texts['gitlab-rb --node gitaly'] });
     // A review touches nothing: no state file, no sandbox account.
     expect(await readdir(dir)).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { OBJECT_STORAGE_TYPES } from '../steps/names.js';
 import type { GitalyNodeInput, RailsNodeInput } from './inputs.js';
-import { rubyString as q } from './ruby.js';
+import { rubyString as q } from './quote.js';
 import { rubySecret } from './secrets.js';
 import { versionFeatures } from './versions.js';
 

@@ -2,7 +2,7 @@ import type { SecretName } from '../steps/secrets.js';
 import { GITALY_PORT, renderGitalyGitlabRb, renderRailsGitlabRb } from './gitlab-rb.js';
 import type { BastionInput, GitalyNodeInput, GitlabRelease, RailsNodeInput } from './inputs.js';
 import { shellWord } from '../commands/options.js';
-import { shellString as sh } from './ruby.js';
+import { shellString as sh } from './quote.js';
 import { GITLAB_SECRETS_JSON, RAILS_SECRETS, SECRET_DIR, SHARED_SECRETS, secretFile } from './secrets.js';
 import { SSM_GET_PATH, SSM_GET_PY } from './ssm-get.js';
 import { versionFeatures } from './versions.js';
@@ -118,13 +118,16 @@ function sshd(role: RailsNodeInput['role']): string[] {
           ': > /etc/ssh/sshd_config.d/gitlab-aws-host-keys.conf',
           'for key in /etc/ssh/ssh_host_*_key; do',
           '  [ -e "$key" ] || continue',
+          '  type="${key#/etc/ssh/ssh_host_}"',
+          '  type="${type%_key}"',
           '  cp -p "$key" "$key.pub" /etc/ssh_static/',
-          '  echo "HostKey /etc/ssh_static/$(basename "$key")" >> /etc/ssh/sshd_config.d/gitlab-aws-host-keys.conf',
+          '  echo "HostKey /etc/ssh_static/ssh_host_${type}_key" >> /etc/ssh/sshd_config.d/gitlab-aws-host-keys.conf',
           'done',
         ]
       : []),
     'sshd -t',
-    'systemctl reload ssh',
+    // Ubuntu 24.04 starts sshd from ssh.socket on the first connection: a plain reload fails while it is not running.
+    'systemctl try-reload-or-restart ssh',
   ];
 }
 

@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
+import { atLeast } from '../gitlab/versions.js';
 import type { OperationContext } from './core.js';
 import { all, state, type Ec2Resource } from './ec2.js';
 import { rdsService } from './rds.js';
 import { elasticacheService } from './elasticache.js';
-import { createHash } from 'node:crypto';
 
 /**
  * The boot simulator: what an instance does with its user-data (docs/compute-contract.md), read
@@ -114,12 +115,7 @@ function secretFileIn(value: string): string | undefined {
 function nginxSetting(s: Settings, version: string | undefined, key: string): boolean | undefined {
   const old = s.flag(`nginx['${key}']`);
   const moved = s.flag(`gitlab_rails['nginx']['${key}']`);
-  return atLeast(version, 19, 2) ? (moved ?? old) : old;
-}
-
-function atLeast(version: string | undefined, major: number, minor: number): boolean {
-  const [a = 0, b = 0] = (version ?? '0.0').split('.').map(Number);
-  return a > major || (a === major && b >= minor);
+  return version !== undefined && atLeast(version, 19, 2) ? (moved ?? old) : old;
 }
 
 /** Where a boot stands at the time asked. */

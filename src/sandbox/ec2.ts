@@ -100,7 +100,7 @@ export function all(ctx: OperationContext, kind: Ec2Resource['kind']): Ec2Resour
 /** A resource addressed by ID: NotFound if it does not exist, or if AWS has not caught up yet. */
 export function byId(ctx: OperationContext, kind: Ec2Resource['kind'], id: string | undefined): Ec2Resource {
   const r = id ? ctx.world.ec2[id] : undefined;
-  if (!r || r.kind !== kind || r.region !== ctx.region || ctx.lagging(r.id)) throw notFound(kind, id);
+  if (!r || r.kind !== kind || r.region !== ctx.region || forgotten(r, ctx.now) || ctx.lagging(r.id)) throw notFound(kind, id);
   return r;
 }
 

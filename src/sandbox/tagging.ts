@@ -45,7 +45,9 @@ function taggedInRegion(ctx: OperationContext): Tagged[] {
   for (const r of Object.values(world.ec2)) {
     if (r.region !== region || r.kind === 'network-interface' || (r.goneAt !== undefined && ctx.now >= r.goneAt)) continue;
     const type = EC2_ARN_TYPE[r.kind];
-    found.push({ arn: `arn:aws:ec2:${region}:${account}:${type}/${r.id}`, type: `ec2:${type}`, tags: r.tags });
+    // Images and snapshots are named without the account in their ARNs, as AWS names them.
+    const owner = r.kind === 'image' || r.kind === 'snapshot' ? '' : account;
+    found.push({ arn: `arn:aws:ec2:${region}:${owner}:${type}/${r.id}`, type: `ec2:${type}`, tags: r.tags });
   }
   // A bucket is listed in its own region only, and only to the account that owns it.
   for (const b of Object.values(world.s3.buckets)) {

@@ -333,7 +333,7 @@ export const vpcNetwork: SdkOperations<EC2> = {
       );
     }
     if (eip.attrs.instanceId === instance.id) return { AssociationId: eip.attrs.associationId };
-    if (eip.attrs.instanceId && input.AllowReassociation === false) {
+    if (eip.attrs.instanceId && !input.AllowReassociation) {
       throw awsError('Resource.AlreadyAssociated', `resource ${eip.id} is already associated with associate-id ${eip.attrs.associationId}`);
     }
     for (const other of all(ctx, 'elastic-ip')) if (other.attrs.instanceId === instance.id) delete other.attrs.instanceId;

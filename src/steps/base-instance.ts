@@ -72,9 +72,16 @@ function userData(ctx: Ctx): string {
   return renderRailsUserData(railsNodeInput(ctx.config, 'base', factsFromOutputs(outputs)));
 }
 
+/**
+ * The line a boot script that stopped on an error ends with (its ERR trap): the node will not
+ * become healthy by waiting, so the wait ends there instead of at its timeout.
+ */
+export const BOOT_FAILED = 'gitlab-aws: boot failed';
+
 interface Readiness {
   health: string;
   ready: boolean;
+  failed: boolean;
 }
 
 /** What the load balancer says of the target and whether the boot script got to its last line. */
@@ -82,8 +89,9 @@ async function readiness(ec2: EC2, elb: ElasticLoadBalancingV2, targetGroupArn: 
   const described = await elb.describeTargetHealth({ TargetGroupArn: targetGroupArn, Targets: [{ Id: instanceId }] });
   const target = described.TargetHealthDescriptions?.[0]?.TargetHealth;
   const reason = target?.Reason ? ` (${target.Reason}${target.Description ? `: ${target.Description}` : ''})` : '';
-  const ready = (await consoleTail(ec2, instanceId, 1000)).some((line) => line.includes(READY_FOR_IMAGING));
-  return { health: `${target?.State ?? 'unknown'}${reason}`, ready };
+  const lines = await consoleTail(ec2, instanceId, 1000);
+  const said = (what: string) => lines.some((line) => line.includes(what));
+  return { health: `${target?.State ?? 'unknown'}${reason}`, ready: said(READY_FOR_IMAGING), failed: said(BOOT_FAILED) };
 }
 
 /**
@@ -102,6 +110,11 @@ async function healthy(ctx: Ctx, instanceId: string, privateIp: string): Promise
       if (state !== 'running') throw new Error(`instance ${instanceId} is ${state ?? 'gone'}; last seen: target ${state ?? 'gone'}`);
       const seen = await readiness(ec2, elb, targetGroupArn, instanceId);
       if (seen.health === 'healthy' && seen.ready) return { done: true, value: undefined };
+      if (seen.failed) {
+        throw new Error(
+          `gave up waiting for ${what}: its boot script stopped on an error ('${BOOT_FAILED}'); last seen: target ${seen.health}`,
+        );
+      }
       return { done: false, seen: `target ${seen.health}, console ${seen.ready ? 'ready for imaging' : 'not yet ready for imaging'}` };
     });
   } catch (err) {

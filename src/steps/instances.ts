@@ -151,7 +151,11 @@ export async function ensureInstance(ctx: StepContext, spec: InstanceSpec): Prom
     await terminate(ctx, ec2, { type: INSTANCE.type, id: instance.InstanceId!, name: spec.name });
     instance = undefined;
   }
-  if (!instance && found.length) await ctx.renewToken(spec.token);
+  if (!instance && found.length) {
+    // Shutting down: over, and forgotten (a teardown still finds it by its tags until it is gone).
+    for (const ending of found) await ctx.forget({ type: INSTANCE.type, id: ending.InstanceId!, name: spec.name });
+    await ctx.renewToken(spec.token);
+  }
   instance ??= await runInstance(ctx, ec2, spec);
   if (ENDING.includes(instance.State?.Name ?? '')) {
     ctx.progress(`instance ${instance.InstanceId} (${spec.name}) is ${instance.State?.Name}; launching a new one`);

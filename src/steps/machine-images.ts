@@ -127,9 +127,12 @@ async function gitlabImageFor(ec2: EC2, config: InstallConfig): Promise<GitlabIm
     ).Images ?? [];
   const found = newestGitlabImage(listed, edition, version);
   if (!found) {
-    const offered = offeredVersions(listed, edition);
+    // The wanted major's releases when it has some (what the operator most likely meant), else all.
+    const all = offeredVersions(listed, edition);
+    const major = all.filter((v) => version !== undefined && v.split('.')[0] === version.split('.')[0]);
+    const offered = major.length ? major : all;
     throw new ImageRefusal(
-      `the official GitLab ${label} AMIs in ${config.region} offer no ${version ? `version ${version}` : `${GITLAB_MAJORS.join('.x or ')}.x release`} (they offer ${offered.slice(0, 12).join(', ') || 'none'})`,
+      `the official GitLab ${label} AMIs in ${config.region} offer no ${version ? `version ${version}` : `${GITLAB_MAJORS.join('.x or ')}.x release`} (they offer ${offered.slice(0, 12).join(', ') || 'none'}${offered.length > 12 ? ', ...' : ''})`,
       'set gitlab.version to one of those, or leave it out for the newest',
     );
   }
