@@ -85,6 +85,21 @@ describe('a full sandbox install', () => {
     ]);
   });
 
+  it('a resume of the finished install verifies every step and makes nothing new', async () => {
+    const before = (await sandboxInventory(dir)).map((r) => `${r.type} ${r.id}`).sort();
+    const resume = await cli(['resume', '--json']);
+    expect(resume.code, resume.stderr).toBe(0);
+    const finished = resume.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { type: string; step?: string; outcome?: string })
+      .filter((e) => e.type === 'step-finished');
+    for (const step of ['gitlab-ami', 'launch-template', 'auto-scaling-group', 'scaling-policies', 'retire-base-instance']) {
+      expect(finished.find((e) => e.step === step)?.outcome, step).toBe('verified');
+    }
+    expect((await sandboxInventory(dir)).map((r) => `${r.type} ${r.id}`).sort()).toEqual(before);
+  });
+
   it('bakes an encrypted AMI of the base instance, image and snapshots tagged, named with the release', async () => {
     const ami = await outputs('gitlab-ami');
     const base = await outputs('base-instance');

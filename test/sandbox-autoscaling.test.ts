@@ -27,7 +27,15 @@ async function session(): Promise<AwsSession> {
 
 const minutes = (n: number) => n * MINUTE;
 
-/** A VPC with two private subnets in two zones, a security group, a target group and a launch template. */
+/** A node the boot simulator brings up 6 minutes after it runs (a Gitaly node that reads no secret and installs nothing). */
+const SLOW_BOOT = '#!/bin/bash\n# gitlab-aws node: gitaly\nset -euo pipefail\n';
+const UBUNTU = '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id';
+
+/**
+ * A VPC with two private subnets in two zones, a security group, an internal network load
+ * balancer whose listener forwards to a target group health-checking `/-/readiness`, and a
+ * launch template of Ubuntu with `userData`.
+ */
 async function network(aws: AwsSession, userData = '#!/bin/bash\necho hello\n') {
   const ec2 = await aws.ec2();
   const vpcId = (await ec2.createVpc({ CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
@@ -36,13 +44,30 @@ async function network(aws: AwsSession, userData = '#!/bin/bash\necho hello\n') 
   const subnets = [await subnet('10.0.1.0/24', 'a'), await subnet('10.0.2.0/24', 'b')];
   const groupId = (await ec2.createSecurityGroup({ GroupName: 'gitlab', Description: 'gitlab', VpcId: vpcId })).GroupId!;
   const elb = await aws.elbv2();
-  const targetGroupArn = (await elb.createTargetGroup({ Name: 'gitlab-http', Protocol: 'TCP', Port: 80, VpcId: vpcId })).TargetGroups![0]!
-    .TargetGroupArn!;
+  const loadBalancerArn = (await elb.createLoadBalancer({ Name: 'gitlab-nlb', Type: 'network', Scheme: 'internal', Subnets: subnets }))
+    .LoadBalancers![0]!.LoadBalancerArn!;
+  const targetGroupArn = (
+    await elb.createTargetGroup({
+      Name: 'gitlab-http',
+      Protocol: 'TCP',
+      Port: 80,
+      VpcId: vpcId,
+      HealthCheckProtocol: 'HTTP',
+      HealthCheckPath: '/-/readiness',
+    })
+  ).TargetGroups![0]!.TargetGroupArn!;
+  await elb.createListener({
+    LoadBalancerArn: loadBalancerArn,
+    Port: 80,
+    Protocol: 'TCP',
+    DefaultActions: [{ Type: 'forward', TargetGroupArn: targetGroupArn }],
+  });
+  const imageId = (await (await aws.ssm()).getParameter({ Name: UBUNTU })).Parameter!.Value!;
   const template = (
     await ec2.createLaunchTemplate({
       LaunchTemplateName: 'gitlab-launch-template',
       LaunchTemplateData: {
-        ImageId: 'ami-0123456789abcdef0',
+        ImageId: imageId,
         InstanceType: 'c5.2xlarge',
         SecurityGroupIds: [groupId],
         MetadataOptions: { HttpTokens: 'required' },
@@ -131,6 +156,40 @@ describe('sandbox Auto Scaling groups', () => {
     ]);
   });
 
+  it('tags a group after the fact, and lists its tags by group, key and propagation', async () => {
+    const aws = await session();
+    const net = await network(aws);
+    const autoscaling = await aws.autoscaling();
+    await createGroup(autoscaling, net);
+    await autoscaling.createOrUpdateTags({
+      Tags: [
+        {
+          ResourceId: 'gitlab-auto-scaling-group',
+          ResourceType: 'auto-scaling-group',
+          Key: 'team',
+          Value: 'platform',
+          PropagateAtLaunch: true,
+        },
+        { ResourceId: 'gitlab-auto-scaling-group', ResourceType: 'auto-scaling-group', Key: 'Name', Value: 'gitlab-auto-scaling-group' },
+      ],
+    });
+    const tags = (await autoscaling.describeTags({ Filters: [{ Name: 'auto-scaling-group', Values: ['gitlab-auto-scaling-group'] }] }))
+      .Tags!;
+    expect(tags.map((t) => [t.Key, t.Value, t.PropagateAtLaunch])).toEqual([
+      ['gitlab-aws:deployment', 'gitlab', true],
+      ['team', 'platform', true],
+      ['Name', 'gitlab-auto-scaling-group', false],
+    ]);
+    const propagated = (await autoscaling.describeTags({ Filters: [{ Name: 'propagate-at-launch', Values: ['true'] }] })).Tags!;
+    expect(propagated.map((t) => t.Key)).toEqual(['gitlab-aws:deployment', 'team']);
+    const reserved = await failure(
+      autoscaling.createOrUpdateTags({
+        Tags: [{ ResourceId: 'gitlab-auto-scaling-group', ResourceType: 'auto-scaling-group', Key: 'aws:mine', Value: 'x' }],
+      }),
+    );
+    expect(errorCode(reserved)).toBe('ValidationError');
+  });
+
   it('replaces an instance terminated behind its back, and records both in its activities', async () => {
     const aws = await session();
     const net = await network(aws);
@@ -164,8 +223,84 @@ describe('sandbox Auto Scaling groups', () => {
     await autoscaling.updateAutoScalingGroup({ AutoScalingGroupName: 'gitlab-auto-scaling-group', MinSize: 0, DesiredCapacity: 1 });
     const shrinking = (await group(autoscaling))!.Instances!;
     expect(shrinking.filter((i) => i.LifecycleState === 'Terminating')).toHaveLength(3);
+    const busy = await failure(autoscaling.deleteAutoScalingGroup({ AutoScalingGroupName: 'gitlab-auto-scaling-group' }));
+    expect(classify(busy)).toBe('dependency');
     await aws.clock.sleep(minutes(AWS_MINUTES.ec2Instance.delete));
     expect((await group(autoscaling))!.Instances).toHaveLength(1);
+
+    // Emptied, and its instances gone, a group is deleted without ForceDelete.
+    await autoscaling.updateAutoScalingGroup({ AutoScalingGroupName: 'gitlab-auto-scaling-group', DesiredCapacity: 0 });
+    const draining = await failure(autoscaling.deleteAutoScalingGroup({ AutoScalingGroupName: 'gitlab-auto-scaling-group' }));
+    expect(errorCode(draining)).toBe('ScalingActivityInProgressFault');
+    await aws.clock.sleep(minutes(AWS_MINUTES.ec2Instance.delete));
+    await autoscaling.deleteAutoScalingGroup({ AutoScalingGroupName: 'gitlab-auto-scaling-group' });
+    expect((await group(autoscaling))!.Status).toBe('Delete in progress');
+  });
+
+  it('with ELB health checks, registers its instances in the target group and keeps them once they answer /-/readiness', async () => {
+    const aws = await session();
+    const net = await network(aws, SLOW_BOOT);
+    const autoscaling = await aws.autoscaling();
+    await createGroup(autoscaling, net, { HealthCheckType: 'ELB', HealthCheckGracePeriod: 600, TargetGroupARNs: [net.targetGroupArn] });
+    const first = (await group(autoscaling))!.Instances!.map((i) => i.InstanceId!).sort();
+    await aws.clock.sleep(minutes(AWS_MINUTES.ec2Instance.create));
+    const booting = (await net.elb.describeTargetHealth({ TargetGroupArn: net.targetGroupArn })).TargetHealthDescriptions!;
+    expect(booting.map((t) => t.Target!.Id).sort()).toEqual(first);
+    expect(booting.map((t) => t.TargetHealth!.State)).not.toContain('healthy');
+
+    await aws.clock.sleep(minutes(AWS_MINUTES.gitalyConfigure.create + 1));
+    const up = (await group(autoscaling))!;
+    expect(up.Instances!.map((i) => i.InstanceId).sort()).toEqual(first);
+    expect(up.Instances!.map((i) => [i.LifecycleState, i.HealthStatus])).toEqual([
+      ['InService', 'Healthy'],
+      ['InService', 'Healthy'],
+    ]);
+    const health = (await net.elb.describeTargetHealth({ TargetGroupArn: net.targetGroupArn })).TargetHealthDescriptions!;
+    expect(health.map((t) => t.TargetHealth!.State)).toEqual(['healthy', 'healthy']);
+  });
+
+  it('with a grace period shorter than the boot, replaces its instances in a loop and never gets healthy', async () => {
+    const aws = await session();
+    const net = await network(aws, SLOW_BOOT);
+    const autoscaling = await aws.autoscaling();
+    await createGroup(autoscaling, net, { HealthCheckType: 'ELB', HealthCheckGracePeriod: 120, TargetGroupARNs: [net.targetGroupArn] });
+    const first = (await group(autoscaling))!.Instances!.map((i) => i.InstanceId!);
+
+    await aws.clock.sleep(minutes(20));
+    const later = (await group(autoscaling))!.Instances!;
+    const live = later.filter((i) => i.LifecycleState !== 'Terminating').map((i) => i.InstanceId!);
+    expect(live).toHaveLength(2);
+    expect(live.filter((id) => first.includes(id))).toEqual([]);
+    const health = (await net.elb.describeTargetHealth({ TargetGroupArn: net.targetGroupArn })).TargetHealthDescriptions!;
+    expect(health.map((t) => t.TargetHealth!.State)).not.toContain('healthy');
+    const activities = (await autoscaling.describeScalingActivities({ AutoScalingGroupName: 'gitlab-auto-scaling-group' })).Activities!;
+    const replaced = activities.filter((a) => a.Cause!.includes('ELB system health check failure'));
+    // Each round lasts the 30 s launch, the 2 min grace and a failed check: several rounds in 20 minutes.
+    expect(replaced.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('does the same in two accounts driven the same way, however often it is read in between', async () => {
+    const run = async (reads: number) => {
+      const aws = await session();
+      const net = await network(aws, SLOW_BOOT);
+      const autoscaling = await aws.autoscaling();
+      await createGroup(autoscaling, net, { HealthCheckType: 'ELB', HealthCheckGracePeriod: 120, TargetGroupARNs: [net.targetGroupArn] });
+      for (let i = 0; i < reads; i++) {
+        await aws.clock.sleep(minutes(12 / reads));
+        await net.ec2.describeInstances({});
+      }
+      const activities = (await autoscaling.describeScalingActivities({ AutoScalingGroupName: 'gitlab-auto-scaling-group' })).Activities!;
+      const created = (await group(autoscaling))!.CreatedTime!.getTime();
+      // What happened in the first eleven minutes, by time since the group was made (each account starts its clock anew).
+      return activities
+        .map((a) => [a.Description, a.StartTime!.getTime() - created] as const)
+        .filter(([, since]) => since < minutes(11))
+        .reverse();
+    };
+    const seldom = await run(1);
+    const often = await run(24);
+    expect(seldom.length).toBeGreaterThan(6);
+    expect(often).toEqual(seldom);
   });
 
   it('is deleted with its instances only when forced, and is "Delete in progress" meanwhile', async () => {

@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
 import { readState, statePaths } from '../src/state/store.js';
@@ -16,7 +17,8 @@ let dir: string;
 let install: Awaited<ReturnType<typeof runCli>>;
 const scratch: string[] = [];
 
-const cli = (at: string, args: string[]) => runCli([...args, '--sandbox', '--yes', '--state-dir', at]);
+const cli = (at: string, args: string[], env: Record<string, string> = {}) =>
+  runCli([...args, '--sandbox', '--yes', '--state-dir', at], env);
 
 async function withSession<T>(at: string, look: (aws: AwsSession) => Promise<T>): Promise<T> {
   const aws = await createAwsSession({ region: REGION, sandbox: { stateDir: at } });
@@ -174,5 +176,72 @@ describe('a group whose nodes never become healthy', () => {
     expect(said).toContain('its console ends:');
     expect(said).toMatch(/PG::ConnectionBad|5432/);
     expect(said).toMatch(/investigate: ssh -A -J ubuntu@\d+\.\d+\.\d+\.\d+ ubuntu@10\.0\.[13]\.\d+/);
+  });
+});
+
+describe('names of ours that someone else holds', () => {
+  const theirs = [
+    { Key: 'Name', Value: 'theirs' },
+    { Key: 'gitlab-aws:deployment', Value: 'other' },
+  ];
+
+  async function seeded(calls: unknown[]) {
+    const at = await tempDir('gitlab-aws-scaling-theirs-');
+    scratch.push(at);
+    const file = join(at, 'seed.json');
+    await writeFile(file, JSON.stringify({ calls }));
+    return { at, env: { GITLAB_AWS_SANDBOX_SEED: file } };
+  }
+
+  it('a launch template named gitlab-launch-template that is not ours stops the install and survives the teardown', async () => {
+    const { at, env } = await seeded([
+      {
+        service: 'ec2',
+        call: 'CreateLaunchTemplate',
+        input: {
+          LaunchTemplateName: 'gitlab-launch-template',
+          LaunchTemplateData: { InstanceType: 't3.micro' },
+          TagSpecifications: [{ ResourceType: 'launch-template', Tags: theirs }],
+        },
+      },
+    ]);
+    const installed = await cli(at, ['install'], env);
+    expect(installed.code).not.toBe(0);
+    expect(installed.stdout + installed.stderr).toContain("launch template gitlab-launch-template exists and is not this deployment's");
+    const gone = await cli(at, ['teardown'], env);
+    expect(gone.code, gone.stderr).toBe(0);
+    await withSession(at, async (aws) => {
+      const left = (await (await aws.ec2()).describeLaunchTemplates({ LaunchTemplateNames: ['gitlab-launch-template'] })).LaunchTemplates!;
+      expect(left.map((t) => tag(t.Tags, 'gitlab-aws:deployment'))).toEqual(['other']);
+    });
+  });
+
+  it('a CPU alarm of our name that is not ours is never overwritten: the install stops, the teardown leaves it', async () => {
+    const { at, env } = await seeded([
+      {
+        service: 'cloudwatch',
+        call: 'PutMetricAlarm',
+        input: {
+          AlarmName: 'gitlab-cpu-high',
+          Namespace: 'AWS/EC2',
+          MetricName: 'CPUUtilization',
+          Statistic: 'Average',
+          Period: 60,
+          EvaluationPeriods: 1,
+          Threshold: 90,
+          ComparisonOperator: 'GreaterThanThreshold',
+          Tags: theirs,
+        },
+      },
+    ]);
+    const installed = await cli(at, ['install'], env);
+    expect(installed.code).not.toBe(0);
+    expect(installed.stdout + installed.stderr).toContain("CloudWatch alarm gitlab-cpu-high exists and is not this deployment's");
+    const gone = await cli(at, ['teardown'], env);
+    expect(gone.code, gone.stderr).toBe(0);
+    await withSession(at, async (aws) => {
+      const [alarm] = (await (await aws.cloudwatch()).describeAlarms({ AlarmNames: ['gitlab-cpu-high'] })).MetricAlarms!;
+      expect(alarm).toMatchObject({ Threshold: 90, ComparisonOperator: 'GreaterThanThreshold' });
+    });
   });
 });

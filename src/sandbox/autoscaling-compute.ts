@@ -1,7 +1,9 @@
 import { awsError, type OperationContext } from './core.js';
 import { state } from './ec2.js';
+import { deregisterInstanceTargets, registerInstanceTargets, targetHealth } from './elb-targets.js';
 import { launchInstance, terminate, type LaunchSpec } from './instances.js';
-import type { GroupRecord } from './autoscaling.js';
+import { launchTemplateData, launchTemplateOf } from './launch-templates.js';
+import type { GroupRecord } from './autoscaling-capacity.js';
 
 /**
  * What an Auto Scaling group asks of EC2 and Elastic Load Balancing: one seam, so the group's
@@ -17,8 +19,10 @@ export interface GroupCompute {
   terminate(ctx: OperationContext, instanceId: string): void;
   /** True once EC2 reports the instance terminated (or has forgotten it). */
   terminated(ctx: OperationContext, instanceId: string): boolean;
+  running(ctx: OperationContext, instanceId: string): boolean;
   /** The group's health check: EC2 says running; ELB says healthy in every target group of the group. */
   healthy(ctx: OperationContext, group: GroupRecord, instanceId: string): boolean;
+  /** Registers a running instance in a target group (a target group deleted meanwhile is passed over, as AWS does). */
   register(ctx: OperationContext, targetGroupArn: string, instanceId: string): void;
   deregister(ctx: OperationContext, targetGroupArn: string, instanceId: string): void;
   /** The subnet's Availability Zone, or undefined for a subnet that does not exist. */
@@ -42,9 +46,19 @@ function exists(ctx: OperationContext, kind: 'subnet' | 'instance', id: string) 
 }
 
 export const groupCompute: GroupCompute = {
-  resolveTemplate(_ctx, spec) {
-    // The launch templates are compute-sandbox's (ec2): resolved here once they exist.
-    throw awsError('ValidationError', `The specified launch template, with template ID ${spec.id || spec.name}, does not exist.`);
+  resolveTemplate(ctx, spec) {
+    const ref = spec.id ? { LaunchTemplateId: spec.id } : { LaunchTemplateName: spec.name };
+    try {
+      const template = launchTemplateOf(ctx, ref);
+      const data = launchTemplateData(ctx, { ...ref, Version: spec.version });
+      const numbers = (template.attrs.versions as Array<{ number: number }>).map((v) => v.number);
+      const version =
+        spec.version === '$Latest' ? Math.max(...numbers) : spec.version === '$Default' ? template.attrs.defaultVersion : spec.version;
+      return { id: template.id, name: template.attrs.name as string, version: String(version), data };
+    } catch (err) {
+      // Auto Scaling reports EC2's refusal of the template as its own validation error.
+      throw awsError('ValidationError', `You must use a valid fully-formed launch template. ${(err as Error).message}`);
+    }
   },
 
   launch(ctx, { template, subnetId, tags }) {
@@ -69,13 +83,29 @@ export const groupCompute: GroupCompute = {
     return !r || state(r, ctx.now) === 'terminated';
   },
 
-  healthy(ctx, _group, instanceId) {
+  running(ctx, instanceId) {
     const r = exists(ctx, 'instance', instanceId);
     return r !== undefined && state(r, ctx.now) === 'running';
   },
 
-  register() {},
-  deregister() {},
+  healthy(ctx, group, instanceId) {
+    if (!this.running(ctx, instanceId)) return false;
+    if (group.healthCheckType !== 'ELB') return true;
+    // Only a target ELB reports unhealthy counts against the instance (initial, unused, draining do not).
+    return group.targetGroupArns.every((arn) => {
+      const tg = ctx.world.elbv2.targetGroups[arn];
+      const target = tg?.targets?.[instanceId];
+      return !tg || !target || targetHealth(ctx, tg, target).State !== 'unhealthy';
+    });
+  },
+
+  register(ctx, targetGroupArn, instanceId) {
+    if (ctx.world.elbv2.targetGroups[targetGroupArn]) registerInstanceTargets(ctx, targetGroupArn, [{ Id: instanceId }]);
+  },
+
+  deregister(ctx, targetGroupArn, instanceId) {
+    if (ctx.world.elbv2.targetGroups[targetGroupArn]) deregisterInstanceTargets(ctx, targetGroupArn, [{ Id: instanceId }]);
+  },
 
   subnetZone(ctx, subnetId) {
     return exists(ctx, 'subnet', subnetId)?.attrs.availabilityZone as string | undefined;

@@ -11,7 +11,7 @@ import {
   type SandboxService,
   type SdkOperations,
 } from './core.js';
-import { scalingPolicyExists } from './autoscaling.js';
+import { scalingPolicyExists } from './autoscaling-policies.js';
 
 /**
  * CloudWatch metric alarms, as an install makes them: on one metric with a statistic and a

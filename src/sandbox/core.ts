@@ -77,6 +77,12 @@ export interface SandboxService<Slice, Name extends ServiceName> {
   latency: Latency<Name>;
   empty(): Slice;
   inventory(world: World, now: number): SandboxResource[];
+  /**
+   * What the service does on its own between calls (the sandbox has no background process): run
+   * before every call of any service, so what one service reads of another's work (ELB the
+   * targets an Auto Scaling group registered, EC2 the instances it launched) is up to date.
+   */
+  catchUp?(ctx: OperationContext): void;
 }
 
 /** One resource the sandbox account holds, as a test or a plan comparison sees it. */

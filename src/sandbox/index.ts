@@ -11,7 +11,7 @@ import { makeContext } from './context.js';
 import { dice } from './random.js';
 import { BUILT_IN_SEED, applySeed, readSeed, refuseSeed } from './seed.js';
 import { API_ROUND_TRIP_MS, DEFAULT_SPEED, MINUTE } from '../aws/durations.js';
-import { sandboxService } from './services.js';
+import { catchUp, sandboxService } from './services.js';
 import { emptyWorld, loadWorld, saveWorld, worldFile } from './world.js';
 import { inventory, type SandboxResource } from './inventory.js';
 
@@ -118,8 +118,11 @@ export class Sandbox implements CallInterceptor {
     const mutating = isMutating(call.operation);
     const output = await this.account.call(
       mutating,
-      (world) =>
-        operation(makeContext(world, call.region, now, consistency, { failNatGateways: faults.failNatGateways }), call.input ?? {}),
+      (world) => {
+        const ctx = makeContext(world, call.region, now, consistency, { failNatGateways: faults.failNatGateways });
+        catchUp(ctx);
+        return operation(ctx, call.input ?? {});
+      },
       (world) => {
         world.mutations += 1;
         world.simNow = Math.max(world.simNow, this.clock.overall);

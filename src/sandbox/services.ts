@@ -1,5 +1,5 @@
 import type { ServiceName } from '../aws/services.js';
-import type { SandboxService, ServiceOperations } from './core.js';
+import type { OperationContext, SandboxService, ServiceOperations } from './core.js';
 import { acmService } from './acm.js';
 import { autoscalingService } from './autoscaling.js';
 import { cloudwatchService } from './cloudwatch.js';
@@ -46,4 +46,9 @@ export function sandboxService(name: ServiceName): { operations: ServiceOperatio
 
 export function emptySlices(): WorldSlices {
   return Object.fromEntries(Object.entries(SANDBOX_SERVICES).map(([name, service]) => [name, service.empty()])) as WorldSlices;
+}
+
+/** Brings every service's own doings up to the call's time, before the call is answered. */
+export function catchUp(ctx: OperationContext): void {
+  for (const service of Object.values(SANDBOX_SERVICES) as Array<{ catchUp?: (ctx: OperationContext) => void }>) service.catchUp?.(ctx);
 }

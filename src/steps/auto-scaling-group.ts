@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AutoScaling, AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
+import type { EC2 } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingV2, TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { AWS_MINUTES } from '../aws/durations.js';
 import { errorCode } from '../aws/errors.js';
@@ -7,7 +8,7 @@ import { WaitTimeout, paceFor } from '../aws/poll.js';
 import { TAG_NAME, belongsTo } from '../aws/tags.js';
 import { defineStep, type PlannedResource, type StepContext } from '../engine/step.js';
 import { bastionHosts } from './bastion-hosts.js';
-import { discoverOurs, ec2Seen, patience, whenTerminated } from './ec2-common.js';
+import { discoverOurs, ec2Seen, patience, whenTerminated, whenVisible } from './ec2-common.js';
 import { INSTANCE, consoleTail, sshThroughBastion } from './instances.js';
 import { launchTemplate } from './launch-template.js';
 import { loadBalancer } from './load-balancer.js';
@@ -120,7 +121,9 @@ async function healthy(
 ) {
   const { autoscaling, elb } = clients;
   const desired = ctx.config.autoScaling.desired;
-  let last: { group?: AutoScalingGroup; targets: TargetHealthDescription[] } = { targets: [] };
+  // Every node seen while waiting, oldest first: the group replaces unhealthy ones, and a fresh
+  // replacement has no console yet while the one it replaced says why.
+  let last: WaitedFor = { targets: [], nodes: [] };
   try {
     return await ctx.poll(
       `${desired} instances of ${name} to be InService and healthy in the HTTP target group`,
@@ -128,7 +131,8 @@ async function healthy(
       async () => {
         const group = await describeGroup(autoscaling, name);
         const targets = (await elb.describeTargetHealth({ TargetGroupArn: httpTargetGroup })).TargetHealthDescriptions ?? [];
-        last = { ...(group ? { group } : {}), targets };
+        const nodes = [...last.nodes, ...(group?.Instances ?? []).map((i) => i.InstanceId!).filter((id) => !last.nodes.includes(id))];
+        last = { ...(group ? { group } : {}), targets, nodes };
         const target = (id: string) => targets.find((t) => t.Target?.Id === id);
         const instances = group?.Instances ?? [];
         const ready = instances.filter((i) => i.LifecycleState === 'InService' && target(i.InstanceId!)?.TargetHealth?.State === 'healthy');
@@ -145,22 +149,40 @@ async function healthy(
   }
 }
 
+interface WaitedFor {
+  group?: AutoScalingGroup;
+  targets: TargetHealthDescription[];
+  nodes: string[];
+}
+
+/** The console of the newest node the group no longer has that printed anything. */
+async function lastWords(ec2: EC2, nodes: string[], group: AutoScalingGroup | undefined) {
+  const current = new Set((group?.Instances ?? []).map((i) => i.InstanceId!));
+  for (const id of nodes.filter((n) => !current.has(n)).reverse()) {
+    const tail = await consoleTail(ec2, id);
+    if (tail.length) return { id, tail };
+  }
+  return undefined;
+}
+
 /** For each instance not healthy: its verdict, the tail of its console, and how to reach it. */
-async function whyUnhealthy(
-  ctx: StepContext,
-  { group, targets }: { group?: AutoScalingGroup; targets: TargetHealthDescription[] },
-  bastionIp: string | undefined,
-): Promise<string> {
+async function whyUnhealthy(ctx: StepContext, { group, targets, nodes }: WaitedFor, bastionIp: string | undefined): Promise<string> {
   const ec2 = await ctx.aws.ec2();
   const lines: string[] = [];
   for (const i of group?.Instances ?? []) {
     const target = targets.find((t) => t.Target?.Id === i.InstanceId);
     if (i.LifecycleState === 'InService' && target?.TargetHealth?.State === 'healthy') continue;
-    const ip = (await ec2.describeInstances({ Filters: [{ Name: 'instance-id', Values: [i.InstanceId!] }] })).Reservations?.[0]
-      ?.Instances?.[0]?.PrivateIpAddress;
-    lines.push(`${describeNode(i.InstanceId!, i.LifecycleState, target)}; its console ends:`);
-    const tail = await consoleTail(ec2, i.InstanceId!);
-    lines.push(...(tail.length ? tail : ['(no console output yet)']).map((l) => `  ${l}`));
+    // A node the group launched a moment ago may not be visible to EC2's API yet: its console neither.
+    const ip = (await whenVisible(ctx, `instance ${i.InstanceId}`, () => ec2.describeInstances({ InstanceIds: [i.InstanceId!] })))
+      .Reservations?.[0]?.Instances?.[0]?.PrivateIpAddress;
+    const own = await consoleTail(ec2, i.InstanceId!);
+    const replaced = own.length ? undefined : await lastWords(ec2, nodes, group);
+    lines.push(
+      `${describeNode(i.InstanceId!, i.LifecycleState, target)}; ` +
+        (own.length || !replaced ? 'its console ends:' : `no console yet; ${replaced.id}, a node the group replaced, ended:`),
+    );
+    const tail = own.length ? own : (replaced?.tail ?? ['(no console output yet)']);
+    lines.push(...tail.map((l) => `  ${l}`));
     if (ip && bastionIp) lines.push(`  investigate: ${sshThroughBastion(bastionIp, ip)}`);
   }
   return lines.join('\n');
