@@ -1,4 +1,5 @@
 import { ACCOUNT_PLACEHOLDER, type PlanView } from '../src/engine/plan.js';
+import { readState, statePaths } from '../src/state/store.js';
 import { inInventory, readWorld, runCli, sandboxInventory } from './helpers.js';
 
 export type PlannedResource = PlanView['resources'][number];
@@ -11,15 +12,46 @@ export async function planFor(dir: string, args: string[] = []): Promise<Planned
 }
 
 /**
+ * What takes no tags (a scaling policy) is attributed by an inventory through what it hangs off
+ * (its group), so only its type and name can be compared, not the step that made it.
+ */
+const UNTAGGED = ['AWS::AutoScaling::ScalingPolicy'];
+const comparable = (entry: string) => {
+  const [step, type, ...name] = entry.split(' ');
+  return UNTAGGED.includes(type!) ? `~ ${type} ${name.join(' ')}` : `${step} ${entry.slice(step!.length + 1)}`;
+};
+
+/** A planned entry with parts known only at install time (`<yyyymmddThhmmZ>`, `<version>`), as a pattern. */
+function pattern(entry: string): RegExp | undefined {
+  if (!/<[^>]+>/.test(entry)) return undefined;
+  const parts = entry.split(/<[^>]+>/).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${parts.join('[^ ]+')}$`);
+}
+
+/**
  * The plan and what the sandbox account holds for the deployment, in one comparable form:
- * "step type name", sorted. The account's ID takes the place of the plan's placeholder.
+ * "step type name", sorted. The account's ID takes the place of the plan's placeholder; a name the
+ * plan can only show as a pattern (the AMI's, stamped with the time of the bake) takes the held name
+ * it matches. The base instance is planned (the install makes it) but no longer held once the
+ * install retired it. A scaling policy is compared by type and name (`~` for its step).
  */
 export async function heldAndPlanned(dir: string, plan: PlannedResource[], deployment = 'gitlab') {
   const account = (await readWorld(dir))?.accountId ?? ACCOUNT_PLACEHOLDER;
+  const state = await readState(statePaths(dir, deployment).file);
+  const retired = state?.steps['retire-base-instance']?.status === 'complete';
+  const held = (await sandboxInventory(dir, deployment)).map((r) => comparable(`${r.step} ${r.type} ${r.name}`)).sort();
+  const unmatched = [...held];
   const planned = plan
     .filter(inInventory)
-    .map((r) => `${r.step} ${r.type} ${r.name.replace(ACCOUNT_PLACEHOLDER, account)}`)
+    .filter((r) => !(retired && r.step === 'base-instance' && ['AWS::EC2::Instance', 'AWS::EC2::Volume'].includes(r.type)))
+    .map((r) => comparable(`${r.step} ${r.type} ${r.name.replace(ACCOUNT_PLACEHOLDER, account)}`))
+    .map((entry) => {
+      const re = pattern(entry);
+      const match = re && unmatched.find((h) => re.test(h));
+      if (!match) return entry;
+      unmatched.splice(unmatched.indexOf(match), 1);
+      return match;
+    })
     .sort();
-  const held = (await sandboxInventory(dir, deployment)).map((r) => `${r.step} ${r.type} ${r.name}`).sort();
   return { held, planned };
 }

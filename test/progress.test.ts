@@ -48,7 +48,7 @@ describe('install --sandbox, as an operator sees it', () => {
     expect(stdout).toContain("Deployment 'gitlab' is up");
   });
 
-  test('--json: only NDJSON lines: the plan message, the events from run-started to run-finished ok, then install.done', async () => {
+  test('--json: only NDJSON lines: the plan message, the events from run-started to run-finished ok, then install.done and the summary', async () => {
     const dir = await tempDir();
     const { code, stdout } = await runInProcess(['install', '--sandbox', '--yes', '--json', '--state-dir', dir]);
 
@@ -64,9 +64,11 @@ describe('install --sandbox, as an operator sees it', () => {
     expect(messages.map((m) => [m.level, m.code])).toEqual([
       ['info', 'plan'],
       ['info', 'install.done'],
+      ['info', 'install.summary'],
     ]);
     expect(parsed[0]).toMatchObject({ code: 'plan', data: { steps: expect.any(Array) } });
-    expect(parsed.at(-1)).toMatchObject({ code: 'install.done', data: { deployment: 'gitlab', resources: expect.any(Number) } });
+    expect(parsed.at(-2)).toMatchObject({ code: 'install.done', data: { deployment: 'gitlab', resources: expect.any(Number) } });
+    expect(parsed.at(-1)).toMatchObject({ code: 'install.summary', data: { url: 'https://gitlab.example.com' } });
     const events = parsed.filter((l): l is EngineEvent => l.type !== 'message');
 
     expect(events[0]).toEqual({ type: 'run-started', operation: 'install', deployment: 'gitlab', steps: GUIDE });

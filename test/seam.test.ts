@@ -189,7 +189,7 @@ describe('the recorder host', () => {
     const { code, host } = await runRecorded(['install', '--sandbox', '--state-dir', dir], { 'confirm-install': true });
     expect(code).toBe(0);
     expect(host.asked).toEqual(['confirm-install']);
-    expect(host.codes()).toEqual(['preflight.identity', 'plan', 'install.done']);
+    expect(host.codes()).toEqual(['preflight.identity', 'plan', 'install.done', 'install.summary']);
     expect(host.messages[2]!.data).toMatchObject({ deployment: 'gitlab', resources: expect.any(Number) });
     expect(host.events[0]).toMatchObject({ type: 'run-started', operation: 'install' });
     expect(host.events.at(-1)).toMatchObject({ type: 'run-finished', ok: true });

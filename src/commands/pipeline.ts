@@ -1,6 +1,7 @@
 import type { AwsSession } from '../aws/clients.js';
 import type { CallerIdentity } from '../aws/identity.js';
 import { errorCode, remedy } from '../aws/errors.js';
+import { requireSshPublicKey } from '../config/compute.js';
 import { ConfigError, requireDomain } from '../config/schema.js';
 import { ExitError, badInput, errorMessage, type ExitCode } from '../errors.js';
 import { edgeRefusal } from '../steps/dns.js';
@@ -45,7 +46,7 @@ export async function runPipeline(ctx: CommandContext, pipeline: CommandPipeline
   // A command that locks writes the state directory; a sandbox run writes its world there too.
   const deployment = await resolveDeployment(ctx.options, { writes: Boolean(pipeline.lock) || ctx.options.sandbox });
   pipeline.check?.(deployment);
-  if (pipeline.builds) domainNeeded(deployment);
+  if (pipeline.builds) answersNeeded(deployment);
   const aws = await openSession(ctx.options, deployment.config.region);
   try {
     const ready: Ready = {
@@ -75,10 +76,12 @@ export async function runPipeline(ctx: CommandContext, pipeline: CommandPipeline
   }
 }
 
-/** On real AWS the domain has no default: an install without one is refused before anything. */
-function domainNeeded(deployment: Deployment): void {
+/** On real AWS the domain and the SSH key have no default: an install without one is refused before anything. */
+function answersNeeded(deployment: Deployment): void {
   try {
     requireDomain(deployment.config);
+    // The sandbox derives a key per deployment; on AWS the operator's own is the only way in.
+    requireSshPublicKey(deployment.config);
   } catch (err) {
     if (err instanceof ConfigError) throw badInput(err.message, err.hint ?? 'pass --domain');
     throw err;

@@ -42,14 +42,8 @@ const amiId = z.string().optional();
 export const computeFileSchema = {
   /** A file holding the operator's SSH public key (OpenSSH format); the sandbox generates one. */
   sshPublicKeyFile: z.string().optional(),
-  gitlab: z
-    .object({ edition: z.string().optional(), version: z.string().optional(), instanceType, amiId })
-    .strict()
-    .optional(),
-  gitaly: z
-    .object({ instanceType, volumeSize: z.number().optional(), iops: z.number().optional(), amiId })
-    .strict()
-    .optional(),
+  gitlab: z.object({ edition: z.string().optional(), version: z.string().optional(), instanceType, amiId }).strict().optional(),
+  gitaly: z.object({ instanceType, volumeSize: z.number().optional(), iops: z.number().optional(), amiId }).strict().optional(),
   bastion: z.object({ instanceType, amiId }).strict().optional(),
   autoScaling: z
     .object({
@@ -108,7 +102,8 @@ const AMI_ID = /^ami-[0-9a-f]{8}([0-9a-f]{9})?$/;
 /** 19, 19.5 or 19.5.1 of a supported major. */
 const GITLAB_VERSION = /^(\d+)(\.\d+){0,2}$/;
 /** ssh-ed25519 / ssh-rsa / ecdsa-sha2-nistp256 ... followed by base64, an optional comment. */
-const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
+const SSH_PUBLIC_KEY =
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
 
 /** The file's (and flags') compute answers over the guide's defaults, checked as EC2 and GitLab would. */
 export function computeAnswers(file: ComputeFile & { sshPublicKey?: string }): ComputeConfig {
@@ -169,7 +164,10 @@ export function checkCompute(config: ComputeConfig): void {
     ['bastion.instanceType', config.bastion.instanceType],
   ] as const) {
     if (!INSTANCE_TYPE.test(type)) {
-      throw new ConfigError(`${key} '${type}' is not an EC2 instance type`, `name one like c5.2xlarge or m5.xlarge in ${key}; nothing was created`);
+      throw new ConfigError(
+        `${key} '${type}' is not an EC2 instance type`,
+        `name one like c5.2xlarge or m5.xlarge in ${key}; nothing was created`,
+      );
     }
   }
   for (const [key, id] of [
@@ -178,7 +176,10 @@ export function checkCompute(config: ComputeConfig): void {
     ['bastion.amiId', config.bastion.amiId],
   ] as const) {
     if (id !== undefined && !AMI_ID.test(id)) {
-      throw new ConfigError(`${key} '${id}' is not an AMI ID`, `give one like ami-0123456789abcdef0, or leave ${key} out to look it up; nothing was created`);
+      throw new ConfigError(
+        `${key} '${id}' is not an AMI ID`,
+        `give one like ami-0123456789abcdef0, or leave ${key} out to look it up; nothing was created`,
+      );
     }
   }
   const { volumeSize, iops } = config.gitaly;
@@ -198,7 +199,10 @@ export function checkCompute(config: ComputeConfig): void {
   const group = config.autoScaling;
   for (const key of ['min', 'desired', 'max', 'healthCheckGracePeriod'] as const) {
     if (!Number.isInteger(group[key]) || group[key] < 0) {
-      throw new ConfigError(`autoScaling.${key} ${group[key]} is not a whole number of 0 or more`, `fix autoScaling.${key} in --config; nothing was created`);
+      throw new ConfigError(
+        `autoScaling.${key} ${group[key]} is not a whole number of 0 or more`,
+        `fix autoScaling.${key} in --config; nothing was created`,
+      );
     }
   }
   if (group.min < 1 || group.min > group.desired || group.desired > group.max) {
@@ -217,4 +221,13 @@ export function checkCompute(config: ComputeConfig): void {
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The operator's public key an install imports: refused (exit 2, before anything) when none was given. */
+export function requireSshPublicKey(config: { sshPublicKey?: string | undefined }): string {
+  if (config.sshPublicKey) return config.sshPublicKey;
+  throw new ConfigError(
+    "no SSH public key given: the bastions and the GitLab nodes are reached with it (the guide's key pairs)",
+    'pass --ssh-public-key ~/.ssh/id_ed25519.pub (or "sshPublicKeyFile" in --config; ssh-keygen -t ed25519 makes one); nothing was created',
+  );
 }

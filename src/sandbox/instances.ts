@@ -246,9 +246,25 @@ export function instanceView(r: Ec2Resource, ctx: OperationContext): Instance {
   };
 }
 
+/**
+ * RunInstances' other form: the primary interface given whole (how a launch into a public subnet
+ * refuses its public IP). AWS takes the subnet and groups from it, never from both places.
+ */
+function primaryInterface(input: Parameters<EC2['runInstances']>[0]): LaunchSpec {
+  const eni = input.NetworkInterfaces?.find((n) => (n.DeviceIndex ?? 0) === 0);
+  if (!eni) return input as LaunchSpec;
+  if (input.SubnetId || input.SecurityGroupIds?.length) {
+    throw awsError(
+      'InvalidParameterCombination',
+      'Network interfaces and an instance-level subnet ID or security groups may not be specified on the same request',
+    );
+  }
+  return { ...(input as LaunchSpec), SubnetId: eni.SubnetId, SecurityGroupIds: eni.Groups ?? [] };
+}
+
 export const instances: SdkOperations<EC2> = {
   RunInstances(ctx, input) {
-    return { Instances: [instanceView(launchInstance(ctx, input as LaunchSpec), ctx)] };
+    return { Instances: [instanceView(launchInstance(ctx, primaryInterface(input)), ctx)] };
   },
 
   DescribeInstances: (ctx, input) => ({

@@ -1,4 +1,17 @@
-import type { Address, EC2, Filter, InternetGateway, NatGateway, RouteTable, SecurityGroup, Subnet, Vpc } from '@aws-sdk/client-ec2';
+import type {
+  Address,
+  EC2,
+  Filter,
+  Image,
+  InternetGateway,
+  LaunchTemplate,
+  NatGateway,
+  RouteTable,
+  SecurityGroup,
+  Snapshot,
+  Subnet,
+  Vpc,
+} from '@aws-sdk/client-ec2';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import { unlessNotFound } from '../aws/errors.js';
 import { paceFor } from '../aws/poll.js';
@@ -113,6 +126,36 @@ export const SECURITY_GROUP = kind<SecurityGroup>(
   (g) => g.GroupId,
 );
 
+/** The account's own images (AMIs): the bake. Deregistered ones are nobody's any more. */
+export const IMAGE = kind<Image>(
+  'AWS::EC2::Image',
+  'image-id',
+  async (ec2, Filters) => (await ec2.describeImages({ Owners: ['self'], Filters })).Images?.filter((i) => i.State !== 'deregistered'),
+  (i) => i.ImageId,
+);
+export const SNAPSHOT = kind<Snapshot>(
+  'AWS::EC2::Snapshot',
+  'snapshot-id',
+  async (ec2, Filters) => (await ec2.describeSnapshots({ OwnerIds: ['self'], Filters })).Snapshots,
+  (s) => s.SnapshotId,
+);
+export const LAUNCH_TEMPLATE = kind<LaunchTemplate>(
+  'AWS::EC2::LaunchTemplate',
+  'launch-template-id',
+  async (ec2, Filters) => {
+    // DescribeLaunchTemplates has no ID filter: an ID goes in LaunchTemplateIds, where an unknown
+    // one raises NotFound instead of finding nothing.
+    const byId = Filters.find((f) => f.Name === 'launch-template-id');
+    if (!byId) return (await ec2.describeLaunchTemplates({ Filters })).LaunchTemplates;
+    const rest = Filters.filter((f) => f !== byId);
+    const found = await unlessNotFound(() =>
+      ec2.describeLaunchTemplates({ LaunchTemplateIds: byId.Values, ...(rest.length ? { Filters: rest } : {}) }),
+    );
+    return found?.LaunchTemplates;
+  },
+  (t) => t.LaunchTemplateId,
+);
+
 /** This step's resources of one kind, by its tags (and a Name, if given), plus any other filters. */
 export async function findOurs<T extends Tagged>(ctx: StepContext, kind: Ec2Kind<T>, name?: string, ...filters: Filter[]): Promise<T[]> {
   return (await kind.list(await ctx.aws.ec2(), [...ours(ctx, name), ...filters])) ?? [];
@@ -136,4 +179,17 @@ export function discoverOurs(...kinds: Array<Ec2Kind<any>>) {
     }
     return found;
   };
+}
+
+/** Waits until every one of these instances is terminated (or no longer listed at all). */
+export async function whenTerminated(ctx: StepContext, instanceIds: readonly string[]): Promise<void> {
+  if (!instanceIds.length) return;
+  const ec2 = await ctx.aws.ec2();
+  await ctx.poll(`instances ${instanceIds.join(', ')} to be terminated`, paceFor(AWS_MINUTES.ec2Instance.delete), async () => {
+    const found = (await ec2.describeInstances({ Filters: [{ Name: 'instance-id', Values: [...instanceIds] }] })).Reservations ?? [];
+    const left = found.flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated');
+    return left.length
+      ? { done: false, seen: left.map((i) => `${i.InstanceId} ${i.State?.Name}`).join(', ') }
+      : { done: true, value: undefined };
+  });
 }

@@ -15,6 +15,16 @@ import { loadBalancer } from './load-balancer.js';
 import { dnsRecord } from './dns-record.js';
 import { rdsPostgres } from './rds-postgres.js';
 import { elasticache } from './elasticache.js';
+import { machineImages } from './machine-images.js';
+import { keyPair } from './key-pair.js';
+import { bastionHosts } from './bastion-hosts.js';
+import { gitaly } from './gitaly.js';
+import { baseInstance } from './base-instance.js';
+import { gitlabAmi } from './gitlab-ami.js';
+import { launchTemplate } from './launch-template.js';
+import { autoScalingGroup } from './auto-scaling-group.js';
+import { scalingPolicies } from './scaling-policies.js';
+import { retireBaseInstance } from './retire-base-instance.js';
 
 /**
  * Every step, in the guide's order. The order is what the operator reads (plan, progress list);
@@ -37,4 +47,14 @@ export const GUIDE_STEPS: readonly EngineStep[] = [
   dnsRecord,
   rdsPostgres,
   elasticache,
+  machineImages,
+  keyPair,
+  bastionHosts,
+  gitaly,
+  baseInstance,
+  gitlabAmi,
+  launchTemplate,
+  autoScalingGroup,
+  scalingPolicies,
+  retireBaseInstance,
 ];

@@ -36,6 +36,8 @@ export function guideNames(deployment: string) {
     /** Guide: "GitLab-Source", here with the release and the time it was baked. */
     image: (edition: string, version: string, stamp: string) => `${deployment}-gitlab-source-${edition}-${version}-${stamp}`,
     launchTemplate: `${deployment}-launch-template`,
+    /** The GitLab nodes the Auto Scaling group launches from the template (and their volumes). */
+    gitlabNode: `${deployment}-gitlab`,
     autoScalingGroup: `${deployment}-auto-scaling-group`,
     /** Guide: "Scale Up Policy" and "Scale Down Policy", each driven by a CPUUtilization alarm. */
     scalingPolicy: (direction: 'up' | 'down') => `${deployment}-scale-${direction}-policy`,

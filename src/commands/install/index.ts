@@ -8,7 +8,10 @@ import { VERSION } from '../../version.js';
 import { rdsPostgres } from '../../steps/rds-postgres.js';
 import { execute, exitCodeOf } from '../execute.js';
 import { checkDatabaseWithAws, confirmBurstableDatabase } from './database.js';
+import { checkImagesWithAws } from './images.js';
+import { machineImages } from '../../steps/machine-images.js';
 import { commandLine, type CommandContext } from '../options.js';
+import { installSummary } from './summary.js';
 import { runPipeline } from '../pipeline.js';
 
 /**
@@ -49,6 +52,7 @@ export function install({ resume }: { resume: boolean }) {
             text: 'warning: SSH (Git over SSH and the bastions) will be open to the whole internet, as asked with --ssh-from-anywhere',
           });
         }
+        if (status(machineImages.id) !== 'complete') await checkImagesWithAws(aws, deployment.config);
         if (status(rdsPostgres.id) !== 'complete') {
           await checkDatabaseWithAws(aws, deployment.config);
           await confirmBurstableDatabase(host, deployment.config);
@@ -85,17 +89,8 @@ export function install({ resume }: { resume: boolean }) {
             ].join('\n'),
             data: { deployment: options.deployment, resources, stateFile: deployment.paths.file },
           });
-          const zone = store.state.steps['hosted-zone']?.outputs as
-            { zoneName?: string; created?: boolean; nameServers?: string[] } | undefined;
-          if (zone?.created) {
-            // A zone we made answers for nobody until the registrar delegates to it.
-            host.notify({
-              level: 'info',
-              code: 'install.name-servers',
-              text: `Hosted zone ${zone.zoneName} was created: set its name servers at your registrar: ${zone.nameServers?.join(' ')}`,
-              data: { zone: zone.zoneName, nameServers: zone.nameServers },
-            });
-          }
+          // Where GitLab is and what is left to do (the name servers of a zone we made among them).
+          host.notify(installSummary(options, store.state));
         }
         return exitCodeOf(result);
       },
