@@ -43,7 +43,11 @@ export interface CallInterceptor {
 
 export async function createAwsSession(options: AwsSessionOptions): Promise<AwsSession> {
   const interceptor = options.sandbox ? await openSandboxInterceptor(options.sandbox.stateDir) : undefined;
-  const baseConfig = interceptor ? interceptor.clientConfig() : await realClientConfig(options.profile);
+  const realConfig = interceptor ? undefined : await realClientConfig(options.profile);
+  // Each client its own retry strategy, as the SDK gives a client by default: a strategy holds the
+  // retry quota (a token bucket), and one shared by every client would let a burst of throttling
+  // on one service spend the retries of all.
+  const baseConfig = () => (interceptor ? interceptor.clientConfig() : realConfig!);
   const built = new Map<ServiceName, Promise<unknown>>();
 
   function client<K extends ServiceName>(name: K): () => Promise<ServiceClients[K]> {
@@ -52,7 +56,7 @@ export async function createAwsSession(options: AwsSessionOptions): Promise<AwsS
       if (!pending) {
         pending = SERVICE_LOADERS[name]().then((Ctor) => {
           const instance = new (Ctor as unknown as ClientConstructor)({
-            ...baseConfig,
+            ...baseConfig(),
             ...SERVICE_CLIENT_CONFIG[name],
             region: options.region,
           });
