@@ -51,6 +51,28 @@ function snapshotIds(image: Image): string[] {
 }
 
 /**
+ * Deregisters these images, then deletes their snapshots (those listed, and any a crash kept out
+ * of the state file), each only once its tags say ours at that moment.
+ */
+async function removeImages(ctx: StepContext, owner: ReturnType<typeof ownership>, resources: ResourceRef[]): Promise<void> {
+  const ec2 = await ctx.aws.ec2();
+  const snapshots = new Map<string, ResourceRef>(resources.filter((r) => r.type === SNAPSHOT.type).map((r) => [r.id, r]));
+  // The image first: a snapshot cannot be deleted while a registered image uses it.
+  for (const ref of resources.filter((r) => r.type === IMAGE.type)) {
+    if (!(await owner.ours(ref, () => ec2Seen(ctx, IMAGE, ref.id)))) continue;
+    const image = await unlessNotFound(() => describeImage(ec2, ref.id));
+    for (const id of image ? snapshotIds(image) : []) if (!snapshots.has(id)) snapshots.set(id, { type: SNAPSHOT.type, id });
+    await unlessNotFound(() => ec2.deregisterImage({ ImageId: ref.id }));
+    await ctx.forget(ref);
+  }
+  for (const ref of snapshots.values()) {
+    if (!(await owner.ours(ref, () => ec2Seen(ctx, SNAPSHOT, ref.id)))) continue;
+    await deleteWhenFree(ctx, `snapshot ${ref.id}`, () => ec2.deleteSnapshot({ SnapshotId: ref.id }));
+    await ctx.forget(ref);
+  }
+}
+
+/**
  * Guide: "Create custom AMI": the configured base instance, already made fit to be cloned by its
  * own user-data (docs/compute-contract.md), imaged as `<dep>-gitlab-source-<edition>-<version>-<stamp>`,
  * the image and its snapshots tagged, encrypted as its root volume is.
@@ -113,6 +135,17 @@ export const gitlabAmi = defineStep({
     const image = await available(ctx, ec2, imageId);
     const snapshots = snapshotIds(image);
     for (const id of snapshots) await ctx.record({ type: SNAPSHOT.type, id, name: image.Name! });
+    // A bake of an earlier base instance (one since replaced) is superseded: the launch template
+    // takes this one next, and the old one would only be left to pay for.
+    const superseded = (await findOurs(ctx, IMAGE)).filter((i) => i.ImageId !== imageId);
+    if (superseded.length) {
+      ctx.progress(`removing superseded images ${superseded.map((i) => i.ImageId).join(', ')}`);
+      await removeImages(
+        ctx,
+        ownership(ctx),
+        superseded.map((i) => ({ type: IMAGE.type, id: i.ImageId!, name: i.Name ?? i.ImageId! })),
+      );
+    }
     return {
       imageId,
       name: image.Name!,
@@ -130,23 +163,8 @@ export const gitlabAmi = defineStep({
   discover: discoverOurs(IMAGE, SNAPSHOT),
 
   async destroy(ctx, resources) {
-    const ec2 = await ctx.aws.ec2();
     const owner = ownership(ctx);
-    const snapshots = new Map<string, ResourceRef>(resources.filter((r) => r.type === SNAPSHOT.type).map((r) => [r.id, r]));
-    // The image first: a snapshot cannot be deleted while a registered image uses it.
-    for (const ref of resources.filter((r) => r.type === IMAGE.type)) {
-      if (!(await owner.ours(ref, () => ec2Seen(ctx, IMAGE, ref.id)))) continue;
-      const image = await unlessNotFound(() => describeImage(ec2, ref.id));
-      // Its snapshots go too, even ones a crash kept out of the state file (each re-checked below).
-      for (const id of image ? snapshotIds(image) : []) if (!snapshots.has(id)) snapshots.set(id, { type: SNAPSHOT.type, id });
-      await unlessNotFound(() => ec2.deregisterImage({ ImageId: ref.id }));
-      await ctx.forget(ref);
-    }
-    for (const ref of snapshots.values()) {
-      if (!(await owner.ours(ref, () => ec2Seen(ctx, SNAPSHOT, ref.id)))) continue;
-      await deleteWhenFree(ctx, `snapshot ${ref.id}`, () => ec2.deleteSnapshot({ SnapshotId: ref.id }));
-      await ctx.forget(ref);
-    }
+    await removeImages(ctx, owner, resources);
     return owner.result();
   },
 });
