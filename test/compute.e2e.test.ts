@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EC2, Instance } from '@aws-sdk/client-ec2';
 import { createAwsSession } from '../src/aws/clients.js';
+import { sandboxPublicKey } from '../src/config/ssh-key.js';
 import { readState, statePaths } from '../src/state/store.js';
 import type { StepRef } from '../src/engine/step.js';
 import { baseInstance } from '../src/steps/base-instance.js';
@@ -225,6 +226,21 @@ describe('bastions, Gitaly and the base GitLab instance', () => {
     const base = (await instances(look3.ec2)).get('gitlab-gitlab-source')!;
     expect(base.InstanceId).not.toBe(broken);
     expect(base.State?.Name).toBe('running');
+  });
+
+  it("a key pair of the deployment's name that is not ours stops the install with a clear error, and is left alone", async () => {
+    const dir = await stateDir();
+    const { ec2, session } = await look(dir);
+    const theirs = await ec2.importKeyPair({ KeyName: 'gitlab-key', PublicKeyMaterial: Buffer.from(sandboxPublicKey('someone-else')) });
+    await session.close();
+    const run = await installUntil(dir, ['key-pair', 'machine-images']);
+    expect(run.failures).toEqual([
+      expect.stringMatching(
+        /^✖ key-pair: key pair gitlab-key exists and is not this deployment's \(not tagged gitlab-aws:deployment=gitlab\); delete it or choose another --deployment/,
+      ),
+    ]);
+    const after = await look(dir);
+    expect((await after.ec2.describeKeyPairs({ KeyNames: ['gitlab-key'] })).KeyPairs?.map((k) => k.KeyPairId)).toEqual([theirs.KeyPairId]);
   });
 
   it('a real-AWS install without an SSH public key is refused before anything (exit 2, one line)', async () => {

@@ -223,8 +223,18 @@ describe('sandbox Auto Scaling groups', () => {
     await autoscaling.updateAutoScalingGroup({ AutoScalingGroupName: 'gitlab-auto-scaling-group', MinSize: 0, DesiredCapacity: 1 });
     const shrinking = (await group(autoscaling))!.Instances!;
     expect(shrinking.filter((i) => i.LifecycleState === 'Terminating')).toHaveLength(3);
+    const busy = await failure(autoscaling.deleteAutoScalingGroup({ AutoScalingGroupName: 'gitlab-auto-scaling-group' }));
+    expect(classify(busy)).toBe('dependency');
     await aws.clock.sleep(minutes(AWS_MINUTES.ec2Instance.delete));
     expect((await group(autoscaling))!.Instances).toHaveLength(1);
+
+    // Emptied, and its instances gone, a group is deleted without ForceDelete.
+    await autoscaling.updateAutoScalingGroup({ AutoScalingGroupName: 'gitlab-auto-scaling-group', DesiredCapacity: 0 });
+    const draining = await failure(autoscaling.deleteAutoScalingGroup({ AutoScalingGroupName: 'gitlab-auto-scaling-group' }));
+    expect(errorCode(draining)).toBe('ScalingActivityInProgressFault');
+    await aws.clock.sleep(minutes(AWS_MINUTES.ec2Instance.delete));
+    await autoscaling.deleteAutoScalingGroup({ AutoScalingGroupName: 'gitlab-auto-scaling-group' });
+    expect((await group(autoscaling))!.Status).toBe('Delete in progress');
   });
 
   it('with ELB health checks, registers its instances in the target group and keeps them once they answer /-/readiness', async () => {
@@ -267,6 +277,30 @@ describe('sandbox Auto Scaling groups', () => {
     const replaced = activities.filter((a) => a.Cause!.includes('ELB system health check failure'));
     // Each round lasts the 30 s launch, the 2 min grace and a failed check: several rounds in 20 minutes.
     expect(replaced.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('does the same in two accounts driven the same way, however often it is read in between', async () => {
+    const run = async (reads: number) => {
+      const aws = await session();
+      const net = await network(aws, SLOW_BOOT);
+      const autoscaling = await aws.autoscaling();
+      await createGroup(autoscaling, net, { HealthCheckType: 'ELB', HealthCheckGracePeriod: 120, TargetGroupARNs: [net.targetGroupArn] });
+      for (let i = 0; i < reads; i++) {
+        await aws.clock.sleep(minutes(12 / reads));
+        await net.ec2.describeInstances({});
+      }
+      const activities = (await autoscaling.describeScalingActivities({ AutoScalingGroupName: 'gitlab-auto-scaling-group' })).Activities!;
+      const created = (await group(autoscaling))!.CreatedTime!.getTime();
+      // What happened in the first eleven minutes, by time since the group was made (each account starts its clock anew).
+      return activities
+        .map((a) => [a.Description, a.StartTime!.getTime() - created] as const)
+        .filter(([, since]) => since < minutes(11))
+        .reverse();
+    };
+    const seldom = await run(1);
+    const often = await run(24);
+    expect(seldom.length).toBeGreaterThan(6);
+    expect(often).toEqual(seldom);
   });
 
   it('is deleted with its instances only when forced, and is "Delete in progress" meanwhile', async () => {

@@ -292,6 +292,8 @@ export interface RailsScript {
   fetch?: Record<string, string>;
   allowlist?: string[];
   proxyProtocol?: boolean;
+  /** The base keeps the AMI's first-boot script (no `rm -f /var/lib/cloud/scripts/per-instance/gitlab`). */
+  keepFirstBootScript?: boolean;
 }
 
 export function railsUserData(o: RailsScript): string {
@@ -304,7 +306,7 @@ export function railsUserData(o: RailsScript): string {
       ? [
           'install -d /etc/ssh_static && cp /etc/ssh/ssh_host_* /etc/ssh_static/',
           "printf 'HostKey /etc/ssh_static/ssh_host_%s_key\\n' rsa ecdsa ed25519 >> /etc/ssh/sshd_config",
-          'rm -f /var/lib/cloud/scripts/per-instance/gitlab',
+          ...(o.keepFirstBootScript ? [] : ['rm -f /var/lib/cloud/scripts/per-instance/gitlab']),
         ]
       : []),
     "cat > /etc/gitlab/gitlab.rb <<'GITLAB_RB'",

@@ -310,8 +310,14 @@ const operations: SdkOperations<AutoScaling> = {
   DeleteAutoScalingGroup(ctx, input) {
     const group = existingGroup(ctx, input.AutoScalingGroupName);
     if (group.goneAt !== undefined) return {};
-    const remaining = group.members.length;
-    if (!input.ForceDelete && remaining > 0) {
+    if (!input.ForceDelete && group.members.length > 0 && !active(group).length) {
+      // Only instances on their way out: AWS says to wait for that activity rather than to empty the group.
+      throw awsError(
+        'ScalingActivityInProgressFault',
+        'You cannot delete an AutoScalingGroup while there are scaling activities in progress for that group.',
+      );
+    }
+    if (!input.ForceDelete && group.members.length > 0) {
       throw awsError(
         'ResourceInUseFault',
         'You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.',
@@ -361,8 +367,12 @@ export const autoscalingService: SandboxService<AutoScalingWorld, 'autoscaling'>
   operations,
   latency: autoscalingLatency,
   empty: () => ({ groups: {}, policies: {} }),
-  // Every group of the region up to date (and those whose deletion finished forgotten, with their policies).
-  catchUp: (ctx) => void liveGroups(ctx),
+  // Every group up to date, in every region (so the world's ID generator is drawn in the same order
+  // whichever region a process calls first), and those whose deletion finished forgotten with their policies.
+  catchUp: (ctx) => {
+    const regions = new Set(Object.values(ctx.world.autoscaling.groups).map((g) => g.region));
+    for (const region of [...regions].sort()) liveGroups({ ...ctx, region });
+  },
   inventory: (world, now) => [
     ...Object.values(world.autoscaling.groups)
       .filter((g) => !gone(g, now))

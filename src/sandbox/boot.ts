@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import ipaddr from 'ipaddr.js';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
-import { atLeast } from '../gitlab/versions.js';
 import type { OperationContext } from './core.js';
 import { all, state, type Ec2Resource } from './ec2.js';
+import { admits, covers, reachesInternetByNat, roleMay, roleOf } from './reach.js';
+import { nginxSetting, parseUserData, SECRETS_DIR, Settings, type BakePrep, type BootScript } from './user-data-script.js';
 import { rdsService } from './rds.js';
 import { elasticacheService } from './elasticache.js';
 
@@ -14,109 +14,6 @@ import { elasticacheService } from './elasticache.js';
  * cache, Gitaly, SSM and the role, the security groups, the routes). Pure and deterministic: the
  * same world at the same time gives the same answer and the same console lines.
  */
-
-export type NodeKind = 'bastion' | 'gitaly' | 'rails-base' | 'rails-clone';
-
-const SECRETS_DIR = '/etc/gitlab/gitlab-aws-secrets/';
-
-/** What a user-data script says, as far as booting it goes. */
-export interface BootScript {
-  kind?: NodeKind;
-  /** Secret file name -> the SSM parameter fetched into it, in the script's order. */
-  fetched: Array<{ parameter: string; file: string }>;
-  gitlabRb?: string;
-  waitsFor: Array<{ host: string; port: number }>;
-  installsPackage?: string;
-  reconfigures: boolean;
-  prep: BakePrep;
-}
-
-/** The contract's bake-prep lines (rails-base): what makes an image fit to be cloned. */
-export interface BakePrep {
-  staticHostKeys: boolean;
-  firstBootScriptRemoved: boolean;
-  autoMigrateTurnedOff: boolean;
-  readyForImaging: boolean;
-}
-
-export function parseUserData(text: string | undefined): BootScript {
-  const lines = (text ?? '').split('\n');
-  const kind = /^# gitlab-aws node: (bastion|gitaly|rails-base|rails-clone)\s*$/.exec(lines[1] ?? '')?.[1] as NodeKind | undefined;
-  const fetched: BootScript['fetched'] = [];
-  const waitsFor: BootScript['waitsFor'] = [];
-  for (const line of lines) {
-    const fetch = /^\s*fetch_secret '([^']+)' '\/etc\/gitlab\/gitlab-aws-secrets\/([^']+)'\s*$/.exec(line);
-    if (fetch) fetched.push({ parameter: fetch[1]!, file: fetch[2]! });
-    const wait = /^\s*wait_for_port '([^']+)' (\d+)\s*$/.exec(line);
-    if (wait) waitsFor.push({ host: wait[1]!, port: Number(wait[2]) });
-  }
-  const start = lines.findIndex((l) => l.trim() === "cat > /etc/gitlab/gitlab.rb <<'GITLAB_RB'");
-  const end = start >= 0 ? lines.findIndex((l, i) => i > start && l === 'GITLAB_RB') : -1;
-  const gitlabRb = start >= 0 && end > start ? lines.slice(start + 1, end).join('\n') : undefined;
-  const install = /apt-get install -y (gitlab-(?:ee|ce)=\S+)/.exec(text ?? '')?.[1];
-  return {
-    kind,
-    fetched,
-    gitlabRb,
-    waitsFor,
-    ...(install ? { installsPackage: install } : {}),
-    reconfigures: lines.some((l) => /^\s*gitlab-ctl reconfigure\b/.test(l)),
-    prep: bakePrep(text),
-  };
-}
-
-export function bakePrep(text: string | undefined): BakePrep {
-  const t = text ?? '';
-  return {
-    staticHostKeys: /^HostKey \/etc\/ssh_static\/ssh_host_\w+_key$/m.test(t) || /HostKey \/etc\/ssh_static\/ssh_host_/.test(t),
-    firstBootScriptRemoved: t.split('\n').some((l) => l.trim() === 'rm -f /var/lib/cloud/scripts/per-instance/gitlab'),
-    autoMigrateTurnedOff: t.includes(
-      `sed -i "s/^gitlab_rails\\['auto_migrate'\\] = true$/gitlab_rails['auto_migrate'] = false/" /etc/gitlab/gitlab.rb`,
-    ),
-    readyForImaging: t.split('\n').some((l) => l.trim() === "echo 'gitlab-aws: ready for imaging'"),
-  };
-}
-
-/** gitlab.rb's settings in GitLab's one-per-line form: `key = 'text'`, `= true`, `= File.read('...').strip`. */
-class Settings {
-  constructor(private readonly rb: string) {}
-  private raw(key: string): string | undefined {
-    const escaped = key.replace(/[[\]().*+?^$|\\]/g, '\\$&');
-    return new RegExp(`^\\s*${escaped}\\s*=\\s*(.+?)\\s*$`, 'm').exec(this.rb)?.[1];
-  }
-  text(key: string): string | undefined {
-    return /^'([^']*)'$/.exec(this.raw(key) ?? '')?.[1];
-  }
-  flag(key: string): boolean | undefined {
-    const v = this.raw(key);
-    return v === 'true' ? true : v === 'false' ? false : undefined;
-  }
-  secretFile(key: string): string | undefined {
-    return secretFileIn(this.raw(key) ?? '');
-  }
-  list(key: string): string[] | undefined {
-    const v = /^\[(.*)\]$/.exec(this.raw(key) ?? '')?.[1];
-    return v === undefined ? undefined : [...v.matchAll(/'([^']*)'/g)].map((m) => m[1]!);
-  }
-  /** Every secret file gitlab.rb reads: each must have been fetched, or the reconfigure cannot load it. */
-  secretFiles(): string[] {
-    return [...this.rb.matchAll(/File\.read\('\/etc\/gitlab\/gitlab-aws-secrets\/([^']+)'\)/g)].map((m) => m[1]!);
-  }
-  match(re: RegExp): string | undefined {
-    return re.exec(this.rb)?.[1];
-  }
-}
-
-function secretFileIn(value: string): string | undefined {
-  return /File\.read\('\/etc\/gitlab\/gitlab-aws-secrets\/([^']+)'\)/.exec(value)?.[1];
-}
-
-/** nginx settings moved under gitlab_rails['nginx'] in 19.2; older releases read only the old form. */
-function nginxSetting(s: Settings, version: string | undefined, key: string): boolean | undefined {
-  const old = s.flag(`nginx['${key}']`);
-  const moved = s.flag(`gitlab_rails['nginx']['${key}']`);
-  return version !== undefined && atLeast(version, 19, 2) ? (moved ?? old) : old;
-}
 
 /** Where a boot stands at the time asked. */
 interface Outcome {
@@ -187,7 +84,7 @@ function boot(ctx: OperationContext, instance: Ec2Resource): Outcome {
   if (script.kind === 'bastion') return { readyAt: running, lines: log.say('gitlab-aws: bastion ready').lines };
   const secrets = fetchSecrets(ctx, instance, script, log);
   if (secrets.failure) return secrets.failure;
-  if (script.kind === 'gitaly') return gitalyBoot(ctx, instance, script, log);
+  if (script.kind === 'gitaly') return gitalyBoot(ctx, instance, script, secrets.values, log);
   return railsBoot(ctx, instance, script, secrets.values, log);
 }
 
@@ -234,7 +131,7 @@ function fetchSecrets(
       };
     }
     const arn = `arn:aws:ssm:${ctx.region}:${ctx.world.accountId}:parameter${parameter.startsWith('/') ? '' : '/'}${parameter}`;
-    if (!roleMay(ctx, role.policies, 'ssm:GetParameter', arn)) {
+    if (!roleMay(role.policies, 'ssm:GetParameter', arn)) {
       return {
         values,
         failure: log.fail(
@@ -255,117 +152,6 @@ function fetchSecrets(
   return { values };
 }
 
-interface Role {
-  name: string;
-  policies: string[];
-}
-
-function roleOf(ctx: OperationContext, instance: Ec2Resource): Role | undefined {
-  const profile = instance.attrs.instanceProfileName ? ctx.world.iam.instanceProfiles[instance.attrs.instanceProfileName] : undefined;
-  const role = profile?.roles[0] ? ctx.world.iam.roles[profile.roles[0]] : undefined;
-  if (!role) return undefined;
-  const documents = role.attachedPolicies.flatMap((policyArn) => {
-    const policy = Object.values(ctx.world.iam.policies).find((p) => p.arn === policyArn);
-    return policy ? [policy.versions[policy.defaultVersion]?.document ?? '{}'] : [];
-  });
-  return { name: role.name, policies: documents };
-}
-
-/** IAM's evaluation for one action on one resource: an explicit Deny wins, else some Allow is needed. */
-function roleMay(_ctx: OperationContext, documents: string[], action: string, resource: string): boolean {
-  let allowed = false;
-  for (const document of documents) {
-    let parsed: { Statement?: unknown };
-    try {
-      parsed = JSON.parse(decodeURIComponent(document)) as { Statement?: unknown };
-    } catch {
-      continue;
-    }
-    const statements = (Array.isArray(parsed.Statement) ? parsed.Statement : [parsed.Statement]) as Array<Record<string, unknown>>;
-    for (const st of statements) {
-      if (!st) continue;
-      const actions = ([] as unknown[]).concat(st.Action ?? []).map(String);
-      const resources = ([] as unknown[]).concat(st.Resource ?? []).map(String);
-      const hits = actions.some((a) => glob(a, true).test(action)) && resources.some((r) => glob(r, false).test(resource));
-      if (!hits) continue;
-      if (st.Effect === 'Deny') return false;
-      if (st.Effect === 'Allow') allowed = true;
-    }
-  }
-  return allowed;
-}
-
-function glob(pattern: string, ignoreCase: boolean): RegExp {
-  const body = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, ignoreCase ? 'i' : '');
-}
-
-/** Whether a security group rule lets TCP `port` in from one of `fromGroups` or from `fromIp`. */
-export function admits(ctx: OperationContext, groupIds: string[], port: number, fromGroups: string[], fromIps: string[]): boolean {
-  return groupIds.some((gid) => {
-    const group = ctx.world.ec2[gid];
-    const rules = (group?.attrs.rules ?? []) as Array<{
-      egress: boolean;
-      protocol: string;
-      fromPort?: number;
-      toPort?: number;
-      cidrIpv4?: string;
-      groupId?: string;
-    }>;
-    return rules.some((r) => {
-      if (r.egress) return false;
-      const tcp = r.protocol === '-1' || r.protocol === 'tcp' || r.protocol === '6';
-      const inRange = r.protocol === '-1' || ((r.fromPort ?? 0) <= port && port <= (r.toPort ?? 65535));
-      if (!tcp || !inRange) return false;
-      if (r.groupId) return fromGroups.includes(r.groupId);
-      if (r.cidrIpv4) return fromIps.some((ip) => inCidr(ip, r.cidrIpv4!));
-      return false;
-    });
-  });
-}
-
-function inCidr(ip: string, cidr: string): boolean {
-  try {
-    return ipaddr.IPv4.parse(ip).match(ipaddr.IPv4.parseCIDR(cidr));
-  } catch {
-    return false;
-  }
-}
-
-/** A CIDR list covers a network when one of its blocks contains it whole. */
-function covers(list: string[], cidr: string): boolean {
-  try {
-    const [address, bits] = ipaddr.IPv4.parseCIDR(cidr);
-    return list.some((entry) => {
-      try {
-        const [a, b] = ipaddr.IPv4.parseCIDR(entry);
-        return b <= bits && address.match(a, b);
-      } catch {
-        return false;
-      }
-    });
-  } catch {
-    return false;
-  }
-}
-
-/** A route to the internet through an available NAT gateway, from the instance's subnet. */
-function reachesInternetByNat(ctx: OperationContext, instance: Ec2Resource): boolean {
-  const tables = all(ctx, 'route-table').filter((t) =>
-    ((t.attrs.associations ?? []) as Array<{ subnetId: string }>).some((a) => a.subnetId === instance.attrs.subnetId),
-  );
-  return tables.some((t) =>
-    ((t.attrs.routes ?? []) as Array<{ destination: string; natGatewayId?: string }>).some((r) => {
-      if (r.destination !== '0.0.0.0/0' || !r.natGatewayId) return false;
-      const nat = ctx.world.ec2[r.natGatewayId];
-      return Boolean(nat) && state(nat!, ctx.now) === 'available';
-    }),
-  );
-}
-
 function secretsReadable(s: Settings, values: Record<string, string>, log: BootLog): Outcome | undefined {
   const missing = s.secretFiles().find((file) => !(file in values));
   if (missing === undefined) return undefined;
@@ -378,7 +164,13 @@ function secretsReadable(s: Settings, values: Record<string, string>, log: BootL
   );
 }
 
-function gitalyBoot(ctx: OperationContext, instance: Ec2Resource, script: BootScript, log: BootLog): Outcome {
+function gitalyBoot(
+  ctx: OperationContext,
+  instance: Ec2Resource,
+  script: BootScript,
+  values: Record<string, string>,
+  log: BootLog,
+): Outcome {
   const s = new Settings(script.gitlabRb ?? '');
   if (script.installsPackage) {
     log.say(`gitlab-aws: installing ${script.installsPackage} from packages.gitlab.com`);
@@ -389,8 +181,7 @@ function gitalyBoot(ctx: OperationContext, instance: Ec2Resource, script: BootSc
       ]);
     }
   }
-  const fetched = Object.fromEntries(script.fetched.map((f) => [f.file, 'x']));
-  const unreadable = secretsReadable(s, fetched, log);
+  const unreadable = secretsReadable(s, values, log);
   if (unreadable) return unreadable;
   const readyAt = instance.readyAt + AWS_MINUTES.gitalyConfigure.create * MINUTE;
   if (ctx.now < readyAt)

@@ -1,7 +1,8 @@
 import type { ElasticLoadBalancingV2, TargetHealth, TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
 
 import { awsError, type OperationContext, type SdkOperations } from './core.js';
-import { admits, instanceReadiness } from './boot.js';
+import { instanceReadiness } from './boot.js';
+import { admits } from './reach.js';
 import { all, state } from './ec2.js';
 import type { SandboxTargetGroup } from './elbv2.js';
 

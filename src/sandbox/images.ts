@@ -4,7 +4,8 @@ import { AWS_MINUTES } from '../aws/durations.js';
 import { awsError, tagList, type OperationContext, type SdkOperations } from './core.js';
 import { all, byId, create, put, state, type Ec2Resource } from './ec2.js';
 import { tagsOfType } from './instances.js';
-import { bakePrep, type BakePrep } from './boot.js';
+import { wildcard } from './reach.js';
+import { bakePrep, type BakePrep } from './user-data-script.js';
 
 /**
  * Machine images: the public ones every region has had for long (GitLab's official AMIs,
@@ -202,16 +203,6 @@ function ownView(ctx: OperationContext, r: Ec2Resource): Image {
   };
 }
 
-/** DescribeImages' name filters take * and ? wildcards. */
-function wildcard(pattern: string): RegExp {
-  return new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  );
-}
-
 function imageMatches(view: Image, filters: Array<{ Name?: string; Values?: string[] }> | undefined): boolean {
   return (filters ?? []).every(({ Name = '', Values = [] }) => {
     const tags = Object.fromEntries((view.Tags ?? []).map((t) => [t.Key, t.Value]));
@@ -230,7 +221,7 @@ function imageMatches(view: Image, filters: Array<{ Name?: string; Values?: stri
     else if (Name === 'tag-key') return Object.keys(tags).some((k) => Values.includes(k));
     else if (Name in field) value = field[Name];
     else throw awsError('InvalidParameterValue', `The filter '${Name}' is invalid`);
-    return typeof value === 'string' && Values.some((v) => wildcard(v).test(value as string));
+    return typeof value === 'string' && Values.some((v) => wildcard(v, false).test(value as string));
   });
 }
 

@@ -6,7 +6,7 @@ import { errorMessage } from '../errors.js';
 import { paceFor } from '../aws/poll.js';
 import { tagValue } from '../aws/tags.js';
 import type { ResourceRef, StepContext } from '../engine/step.js';
-import { ec2Seen, findOurs, patience, whenVisible, type Ec2Kind } from './ec2-common.js';
+import { ec2Seen, findOurs, whenTerminated, whenVisible, type Ec2Kind } from './ec2-common.js';
 import type { MachineImage } from './machine-images.js';
 import { ownership } from './ownership.js';
 
@@ -195,10 +195,7 @@ export async function instanceRunning(ctx: StepContext, instanceId: string): Pro
 /** Terminates the instance, waits until it is gone, and forgets it. */
 async function terminate(ctx: StepContext, ec2: EC2, ref: ResourceRef): Promise<void> {
   await unlessNotFound(() => ec2.terminateInstances({ InstanceIds: [ref.id] }));
-  await ctx.poll(`instance ${ref.name ?? ref.id} to be terminated`, patience(AWS_MINUTES.ec2Instance.delete), async () => {
-    const state = (await describeInstance(ec2, ref.id))?.State?.Name;
-    return state === 'terminated' || state === undefined ? { done: true, value: undefined } : { done: false, seen: state };
-  });
+  await whenTerminated(ctx, [ref.id]);
   await ctx.forget(ref);
 }
 
