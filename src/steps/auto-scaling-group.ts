@@ -236,6 +236,11 @@ export const autoScalingGroup = defineStep({
         privateIp: i.PrivateIpAddress ?? '',
         availabilityZone: i.Placement?.AvailabilityZone ?? '',
       }));
+    // The nodes serving now are recorded like any resource; ones the group has since replaced are
+    // gone (the group keeps its own count, so these records are a view, not the source).
+    const nodeName = guideNames(ctx.deployment).gitlabNode;
+    for (const old of ctx.recorded(INSTANCE.type)) if (!ready.includes(old.id)) await ctx.forget(old);
+    for (const node of instances) await ctx.record({ type: INSTANCE.type, id: node.instanceId, name: nodeName });
     return { name, arn: group.AutoScalingGroupARN!, launchTemplateVersion: template.version, instances };
   },
 
