@@ -5,17 +5,13 @@ import { unlessNotFound } from '../aws/errors.js';
 import { paceFor } from '../aws/poll.js';
 import { belongsTo } from '../aws/tags.js';
 import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
-import { baseInstance } from './base-instance.js';
+// The tag naming the instance an image was baked from: a resume adopts the image of the same base
+// instance, and the base-instance step's verify accepts its instance gone once this image exists.
+import { TAG_BASE_INSTANCE, baseInstance } from './base-instance.js';
 import { IMAGE, SNAPSHOT, deleteWhenFree, discoverOurs, ec2Seen, findOurs, whenVisible } from './ec2-common.js';
 import { machineImages } from './machine-images.js';
 import { guideNames } from './names.js';
 import { ownership } from './ownership.js';
-
-/**
- * The tag naming the instance an image was baked from: a resume adopts the image of the same base
- * instance, and the base-instance step's verify accepts its instance gone once this image exists.
- */
-export const BASE_INSTANCE_TAG = 'gitlab-aws:base-instance';
 
 /** States an image never leaves for `available`: such an image is no bake to adopt. */
 const DEAD = ['failed', 'invalid', 'error', 'deregistered', 'disabled'];
@@ -107,7 +103,7 @@ export const gitlabAmi = defineStep({
     const { edition, version } = ctx.output('machine-images').gitlab;
     // CreateImage takes no ClientToken: an image of ours baked from this instance (a crash after
     // CreateImage, or a resume) is the one, unless it failed.
-    const found = (await findOurs(ctx, IMAGE, undefined, { Name: `tag:${BASE_INSTANCE_TAG}`, Values: [instanceId] })).find(
+    const found = (await findOurs(ctx, IMAGE, undefined, { Name: `tag:${TAG_BASE_INSTANCE}`, Values: [instanceId] })).find(
       (i) => !DEAD.includes(i.State ?? ''),
     );
     let imageId = found?.ImageId;
@@ -123,7 +119,7 @@ export const gitlabAmi = defineStep({
             // The guide leaves the default: a reboot, so the file systems are imaged consistent.
             NoReboot: false,
             TagSpecifications: [
-              { ResourceType: 'image', Tags: [...tags, { Key: BASE_INSTANCE_TAG, Value: instanceId }] },
+              { ResourceType: 'image', Tags: [...tags, { Key: TAG_BASE_INSTANCE, Value: instanceId }] },
               { ResourceType: 'snapshot', Tags: tags },
             ],
           }),
