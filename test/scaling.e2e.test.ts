@@ -150,7 +150,7 @@ describe('the scaling policies and their alarms', () => {
 });
 
 describe('a group whose nodes never become healthy', () => {
-  it('stops the install naming each node with its health reason, its console tail and the ssh -A line', async () => {
+  it("stops the install as soon as a node's boot fails, naming each node with its health reason, its console tail and the ssh -A line", async () => {
     // Everything up to the bake, then the database's rule for the GitLab nodes revoked by a mistaken
     // hand (no step checks rules on a resume, so nothing puts it back).
     const base = await tempDir('gitlab-aws-scaling-broken-');
@@ -171,7 +171,11 @@ describe('a group whose nodes never become healthy', () => {
     const resume = await cli(broken, ['resume']);
     expect(resume.code).not.toBe(0);
     const said = resume.stdout + resume.stderr;
-    expect(said).toMatch(/timed out after .* waiting for 2 instances of gitlab-auto-scaling-group to be InService and healthy/);
+    // The boot stopped on an error: the install says so at once rather than waiting out the hour.
+    expect(said).toMatch(
+      /gave up waiting for 2 instances of gitlab-auto-scaling-group to be InService and healthy in the HTTP target group: the boot script of i-[0-9a-f]+ stopped on an error \('gitlab-aws: boot failed'\)/,
+    );
+    expect(said).not.toMatch(/timed out after/);
     expect(said).toMatch(/i-[0-9a-f]+ \w+, target unhealthy/);
     expect(said).toContain('its console ends:');
     expect(said).toMatch(/PG::ConnectionBad|5432/);
