@@ -228,6 +228,41 @@ describe('an AMI deleted by hand after the install', () => {
   });
 });
 
+describe('a Gitaly node replaced after the install', () => {
+  it('gives a new base instance and a new bake; the superseded image and its snapshots are removed; the group takes the new version', async () => {
+    const before = { ami: await outputs('gitlab-ami'), template: await outputs('launch-template'), gitaly: await outputs('gitaly') };
+    await withSession(async (aws) => {
+      await (await aws.ec2()).terminateInstances({ InstanceIds: [before.gitaly.instanceId as string] });
+    });
+    const resume = await cli(['resume']);
+    expect(resume.code, resume.stderr).toBe(0);
+    const after = { ami: await outputs('gitlab-ami'), template: await outputs('launch-template'), gitaly: await outputs('gitaly') };
+    expect(after.gitaly.privateIp).not.toBe(before.gitaly.privateIp);
+    expect(after.ami.imageId).not.toBe(before.ami.imageId);
+    expect(Number(after.template.version)).toBeGreaterThan(Number(before.template.version));
+    await withSession(async (aws) => {
+      const ec2 = await aws.ec2();
+      const ours = (await ec2.describeImages({ Owners: ['self'], Filters: [{ Name: 'tag:gitlab-aws:deployment', Values: ['gitlab'] }] }))
+        .Images!;
+      expect(ours.filter((i) => i.State !== 'deregistered').map((i) => i.ImageId)).toEqual([after.ami.imageId]);
+      const snapshots = (
+        await ec2.describeSnapshots({ OwnerIds: ['self'], Filters: [{ Name: 'tag:gitlab-aws:deployment', Values: ['gitlab'] }] })
+      ).Snapshots!;
+      expect(snapshots.map((s) => s.SnapshotId)).toEqual(after.ami.snapshotIds);
+      const [version] = (
+        await ec2.describeLaunchTemplateVersions({ LaunchTemplateId: after.template.launchTemplateId as string, Versions: ['$Default'] })
+      ).LaunchTemplateVersions!;
+      const script = Buffer.from(version!.LaunchTemplateData!.UserData!, 'base64').toString('utf8');
+      expect(script).toContain(`wait_for_port '${after.gitaly.privateIp}' 8075`);
+      const group = (await (await aws.autoscaling()).describeAutoScalingGroups({ AutoScalingGroupNames: ['gitlab-auto-scaling-group'] }))
+        .AutoScalingGroups![0]!;
+      expect(group.LaunchTemplate?.Version).toBe(after.template.version);
+    });
+    const { held, planned } = await heldAndPlanned(dir, plan);
+    expect(held).toEqual(planned);
+  });
+});
+
 describe('teardown', () => {
   it('leaves nothing of the deployment but the RDS final snapshot', async () => {
     const teardown = await cli(['teardown']);

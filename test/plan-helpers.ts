@@ -16,9 +16,11 @@ export async function planFor(dir: string, args: string[] = []): Promise<Planned
  * (its group), so only its type and name can be compared, not the step that made it.
  */
 const UNTAGGED = ['AWS::AutoScaling::ScalingPolicy'];
+/** Whether an inventory knows which step made a resource of this type (from the resource's own tags). */
+export const stepKnown = (type: string) => !UNTAGGED.includes(type);
 const comparable = (entry: string) => {
   const [step, type, ...name] = entry.split(' ');
-  return UNTAGGED.includes(type!) ? `~ ${type} ${name.join(' ')}` : `${step} ${entry.slice(step!.length + 1)}`;
+  return !stepKnown(type!) ? `~ ${type} ${name.join(' ')}` : `${step} ${entry.slice(step!.length + 1)}`;
 };
 
 /** A planned entry with parts known only at install time (`<yyyymmddThhmmZ>`, `<version>`), as a pattern. */

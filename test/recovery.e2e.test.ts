@@ -46,8 +46,9 @@ describe('install continues whatever state it finds', () => {
   it('after a teardown killed midway, installs to the clean inventory', async () => {
     const dir = await tempDir();
     const plan = await installed(dir);
-    // Killed (SIGKILL) right after its 20th mutating call: route tables gone, NAT gateways deleting.
-    const killed = await teardown(dir, { GITLAB_AWS_SANDBOX_FAULTS: JSON.stringify({ crashAfter: 20 }) });
+    // Killed (SIGKILL) right after its 50th mutating call: route tables gone, NAT gateways deleting
+    // (the compute steps, torn down first, take the first thirty or so).
+    const killed = await teardown(dir, { GITLAB_AWS_SANDBOX_FAULTS: JSON.stringify({ crashAfter: 50 }) });
     expect(killed.signal).toBe('SIGKILL');
     expect((await sandboxInventory(dir)).some((r) => r.type === 'AWS::EC2::RouteTable')).toBe(false);
 

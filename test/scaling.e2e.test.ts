@@ -150,14 +150,19 @@ describe('the scaling policies and their alarms', () => {
 });
 
 describe('a group whose nodes never become healthy', () => {
-  it('stops the install naming each node with its health reason, its console tail and the ssh -A line', async () => {
-    // Everything up to the bake, then the database's rule for the GitLab nodes revoked by a mistaken
-    // hand (no step checks rules on a resume, so nothing puts it back).
-    const base = await tempDir('gitlab-aws-scaling-broken-');
+  // Everything up to the bake, once; each test breaks a copy of it.
+  let base: string;
+  beforeAll(async () => {
+    base = await tempDir('gitlab-aws-scaling-broken-');
     scratch.push(base);
     const stopped = await installUntil(base, ['gitlab-ami']);
     expect(stopped.failures).toEqual([]);
-    const broken = await copyOf(base, `${base}-copy`);
+  }, 300_000);
+
+  it("stops the install as soon as a node's boot fails, naming each node with its health reason, its console tail and the ssh -A line", async () => {
+    // The database's rule for the GitLab nodes revoked by a mistaken hand (no step checks rules
+    // on a resume, so nothing puts it back).
+    const broken = await copyOf(base, `${base}-db`);
     scratch.push(broken);
     const groups = (await outputs(broken, 'security-groups')).groupIds as Record<string, string>;
     await withSession(broken, async (aws) => {
@@ -171,10 +176,37 @@ describe('a group whose nodes never become healthy', () => {
     const resume = await cli(broken, ['resume']);
     expect(resume.code).not.toBe(0);
     const said = resume.stdout + resume.stderr;
-    expect(said).toMatch(/timed out after .* waiting for 2 instances of gitlab-auto-scaling-group to be InService and healthy/);
+    // The boot stopped on an error: the install says so at once rather than waiting out the hour.
+    expect(said).toMatch(
+      /gave up waiting for 2 instances of gitlab-auto-scaling-group to be InService and healthy in the HTTP target group: the boot script of i-[0-9a-f]+ stopped on an error \('gitlab-aws: boot failed'\)/,
+    );
+    expect(said).not.toMatch(/timed out after/);
     expect(said).toMatch(/i-[0-9a-f]+ \w+, target unhealthy/);
     expect(said).toContain('its console ends:');
     expect(said).toMatch(/PG::ConnectionBad|5432/);
+    expect(said).toMatch(/investigate: ssh -A -J ubuntu@\d+\.\d+\.\d+\.\d+ ubuntu@10\.0\.[13]\.\d+/);
+  });
+  it('waits out its patience for nodes that boot but never answer the load balancer, then names each with its verdict and console', async () => {
+    // HTTP to the GitLab nodes closed: they boot fine, and the health checks time out.
+    const broken = await copyOf(base, `${base}-http`);
+    scratch.push(broken);
+    const groups = (await outputs(broken, 'security-groups')).groupIds as Record<string, string>;
+    await withSession(broken, async (aws) => {
+      await (
+        await aws.ec2()
+      ).revokeSecurityGroupIngress({
+        GroupId: groups.loadbalancer,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+      });
+    });
+    const resume = await cli(broken, ['resume']);
+    expect(resume.code).not.toBe(0);
+    const said = resume.stdout + resume.stderr;
+    expect(said).toMatch(/timed out after 1h00m waiting for 2 instances of gitlab-auto-scaling-group to be InService and healthy/);
+    expect(said).toMatch(/i-[0-9a-f]+ \w+, target unhealthy \(Target\.\w+/);
+    expect(said).toContain('its console ends:');
+    expect(said).toContain('gitlab-aws: rails-clone node booting');
+    expect(said).not.toContain("stopped on an error ('gitlab-aws: boot failed')");
     expect(said).toMatch(/investigate: ssh -A -J ubuntu@\d+\.\d+\.\d+\.\d+ ubuntu@10\.0\.[13]\.\d+/);
   });
 });

@@ -7,6 +7,7 @@ import { errorCode } from '../aws/errors.js';
 import { WaitTimeout, paceFor } from '../aws/poll.js';
 import { TAG_NAME, belongsTo } from '../aws/tags.js';
 import { defineStep, type PlannedResource, type StepContext } from '../engine/step.js';
+import { BOOT_FAILED } from './base-instance.js';
 import { bastionHosts } from './bastion-hosts.js';
 import { discoverOurs, ec2Seen, patience, whenTerminated, whenVisible } from './ec2-common.js';
 import { INSTANCE, consoleTail, sshThroughBastion } from './instances.js';
@@ -120,33 +121,44 @@ async function healthy(
   bastionIp: string | undefined,
 ) {
   const { autoscaling, elb } = clients;
+  const ec2 = await ctx.aws.ec2();
   const desired = ctx.config.autoScaling.desired;
+  const what = `${desired} instances of ${name} to be InService and healthy in the HTTP target group`;
   // Every node seen while waiting, oldest first: the group replaces unhealthy ones, and a fresh
   // replacement has no console yet while the one it replaced says why.
   let last: WaitedFor = { targets: [], nodes: [] };
   try {
-    return await ctx.poll(
-      `${desired} instances of ${name} to be InService and healthy in the HTTP target group`,
-      paceFor(AWS_MINUTES.autoScalingGroup.create),
-      async () => {
-        const group = await describeGroup(autoscaling, name);
-        const targets = (await elb.describeTargetHealth({ TargetGroupArn: httpTargetGroup })).TargetHealthDescriptions ?? [];
-        const nodes = [...last.nodes, ...(group?.Instances ?? []).map((i) => i.InstanceId!).filter((id) => !last.nodes.includes(id))];
-        last = { ...(group ? { group } : {}), targets, nodes };
-        const target = (id: string) => targets.find((t) => t.Target?.Id === id);
-        const instances = group?.Instances ?? [];
-        const ready = instances.filter((i) => i.LifecycleState === 'InService' && target(i.InstanceId!)?.TargetHealth?.State === 'healthy');
-        if (ready.length >= desired) return { done: true, value: ready.map((i) => i.InstanceId!) };
-        const others = instances
-          .filter((i) => !ready.includes(i))
-          .map((i) => describeNode(i.InstanceId!, i.LifecycleState, target(i.InstanceId!)));
-        return { done: false, seen: [`${ready.length} of ${desired} healthy`, ...others].join('; ') };
-      },
-    );
+    return await ctx.poll(what, paceFor(AWS_MINUTES.autoScalingGroup.create), async () => {
+      const group = await describeGroup(autoscaling, name);
+      const targets = (await elb.describeTargetHealth({ TargetGroupArn: httpTargetGroup })).TargetHealthDescriptions ?? [];
+      const nodes = [...last.nodes, ...(group?.Instances ?? []).map((i) => i.InstanceId!).filter((id) => !last.nodes.includes(id))];
+      last = { ...(group ? { group } : {}), targets, nodes };
+      const target = (id: string) => targets.find((t) => t.Target?.Id === id);
+      const instances = group?.Instances ?? [];
+      const ready = instances.filter((i) => i.LifecycleState === 'InService' && target(i.InstanceId!)?.TargetHealth?.State === 'healthy');
+      if (ready.length >= desired) return { done: true, value: ready.map((i) => i.InstanceId!) };
+      // A node whose boot script stopped on an error will not heal, and every node the group
+      // launches in its place runs the same script: waiting longer only repeats it.
+      for (const i of instances.filter((n) => target(n.InstanceId!)?.TargetHealth?.State === 'unhealthy')) {
+        if ((await consoleTail(ec2, i.InstanceId!)).some((l) => l.includes(BOOT_FAILED))) {
+          throw new BootFailed(
+            `gave up waiting for ${what}: the boot script of ${i.InstanceId} stopped on an error ('${BOOT_FAILED}'); the nodes the group launches from this template would all do the same`,
+          );
+        }
+      }
+      const others = instances
+        .filter((i) => !ready.includes(i))
+        .map((i) => describeNode(i.InstanceId!, i.LifecycleState, target(i.InstanceId!)));
+      return { done: false, seen: [`${ready.length} of ${desired} healthy`, ...others].join('; ') };
+    });
   } catch (err) {
-    if (!(err instanceof WaitTimeout)) throw err;
+    if (!(err instanceof WaitTimeout || err instanceof BootFailed)) throw err;
     throw new Error(`${err.message}\n${await whyUnhealthy(ctx, last, bastionIp)}`);
   }
+}
+
+class BootFailed extends Error {
+  override name = 'BootFailed';
 }
 
 interface WaitedFor {
@@ -236,6 +248,11 @@ export const autoScalingGroup = defineStep({
         privateIp: i.PrivateIpAddress ?? '',
         availabilityZone: i.Placement?.AvailabilityZone ?? '',
       }));
+    // The nodes serving now are recorded like any resource; ones the group has since replaced are
+    // gone (the group keeps its own count, so these records are a view, not the source).
+    const nodeName = guideNames(ctx.deployment).gitlabNode;
+    for (const old of ctx.recorded(INSTANCE.type)) if (!ready.includes(old.id)) await ctx.forget(old);
+    for (const node of instances) await ctx.record({ type: INSTANCE.type, id: node.instanceId, name: nodeName });
     return { name, arn: group.AutoScalingGroupARN!, launchTemplateVersion: template.version, instances };
   },
 

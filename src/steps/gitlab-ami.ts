@@ -5,17 +5,13 @@ import { unlessNotFound } from '../aws/errors.js';
 import { paceFor } from '../aws/poll.js';
 import { belongsTo } from '../aws/tags.js';
 import { defineStep, type ResourceRef, type StepContext } from '../engine/step.js';
-import { baseInstance } from './base-instance.js';
+// The tag naming the instance an image was baked from: a resume adopts the image of the same base
+// instance, and the base-instance step's verify accepts its instance gone once this image exists.
+import { TAG_BASE_INSTANCE, baseInstance } from './base-instance.js';
 import { IMAGE, SNAPSHOT, deleteWhenFree, discoverOurs, ec2Seen, findOurs, whenVisible } from './ec2-common.js';
 import { machineImages } from './machine-images.js';
 import { guideNames } from './names.js';
 import { ownership } from './ownership.js';
-
-/**
- * The tag naming the instance an image was baked from: a resume adopts the image of the same base
- * instance, and the base-instance step's verify accepts its instance gone once this image exists.
- */
-export const BASE_INSTANCE_TAG = 'gitlab-aws:base-instance';
 
 /** States an image never leaves for `available`: such an image is no bake to adopt. */
 const DEAD = ['failed', 'invalid', 'error', 'deregistered', 'disabled'];
@@ -48,6 +44,28 @@ async function available(ctx: StepContext, ec2: EC2, imageId: string): Promise<I
 
 function snapshotIds(image: Image): string[] {
   return (image.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : []));
+}
+
+/**
+ * Deregisters these images, then deletes their snapshots (those listed, and any a crash kept out
+ * of the state file), each only once its tags say ours at that moment.
+ */
+async function removeImages(ctx: StepContext, owner: ReturnType<typeof ownership>, resources: ResourceRef[]): Promise<void> {
+  const ec2 = await ctx.aws.ec2();
+  const snapshots = new Map<string, ResourceRef>(resources.filter((r) => r.type === SNAPSHOT.type).map((r) => [r.id, r]));
+  // The image first: a snapshot cannot be deleted while a registered image uses it.
+  for (const ref of resources.filter((r) => r.type === IMAGE.type)) {
+    if (!(await owner.ours(ref, () => ec2Seen(ctx, IMAGE, ref.id)))) continue;
+    const image = await unlessNotFound(() => describeImage(ec2, ref.id));
+    for (const id of image ? snapshotIds(image) : []) if (!snapshots.has(id)) snapshots.set(id, { type: SNAPSHOT.type, id });
+    await unlessNotFound(() => ec2.deregisterImage({ ImageId: ref.id }));
+    await ctx.forget(ref);
+  }
+  for (const ref of snapshots.values()) {
+    if (!(await owner.ours(ref, () => ec2Seen(ctx, SNAPSHOT, ref.id)))) continue;
+    await deleteWhenFree(ctx, `snapshot ${ref.id}`, () => ec2.deleteSnapshot({ SnapshotId: ref.id }));
+    await ctx.forget(ref);
+  }
 }
 
 /**
@@ -85,7 +103,7 @@ export const gitlabAmi = defineStep({
     const { edition, version } = ctx.output('machine-images').gitlab;
     // CreateImage takes no ClientToken: an image of ours baked from this instance (a crash after
     // CreateImage, or a resume) is the one, unless it failed.
-    const found = (await findOurs(ctx, IMAGE, undefined, { Name: `tag:${BASE_INSTANCE_TAG}`, Values: [instanceId] })).find(
+    const found = (await findOurs(ctx, IMAGE, undefined, { Name: `tag:${TAG_BASE_INSTANCE}`, Values: [instanceId] })).find(
       (i) => !DEAD.includes(i.State ?? ''),
     );
     let imageId = found?.ImageId;
@@ -101,7 +119,7 @@ export const gitlabAmi = defineStep({
             // The guide leaves the default: a reboot, so the file systems are imaged consistent.
             NoReboot: false,
             TagSpecifications: [
-              { ResourceType: 'image', Tags: [...tags, { Key: BASE_INSTANCE_TAG, Value: instanceId }] },
+              { ResourceType: 'image', Tags: [...tags, { Key: TAG_BASE_INSTANCE, Value: instanceId }] },
               { ResourceType: 'snapshot', Tags: tags },
             ],
           }),
@@ -113,6 +131,17 @@ export const gitlabAmi = defineStep({
     const image = await available(ctx, ec2, imageId);
     const snapshots = snapshotIds(image);
     for (const id of snapshots) await ctx.record({ type: SNAPSHOT.type, id, name: image.Name! });
+    // A bake of an earlier base instance (one since replaced) is superseded: the launch template
+    // takes this one next, and the old one would only be left to pay for.
+    const superseded = (await findOurs(ctx, IMAGE)).filter((i) => i.ImageId !== imageId);
+    if (superseded.length) {
+      ctx.progress(`removing superseded images ${superseded.map((i) => i.ImageId).join(', ')}`);
+      await removeImages(
+        ctx,
+        ownership(ctx),
+        superseded.map((i) => ({ type: IMAGE.type, id: i.ImageId!, name: i.Name ?? i.ImageId! })),
+      );
+    }
     return {
       imageId,
       name: image.Name!,
@@ -130,23 +159,8 @@ export const gitlabAmi = defineStep({
   discover: discoverOurs(IMAGE, SNAPSHOT),
 
   async destroy(ctx, resources) {
-    const ec2 = await ctx.aws.ec2();
     const owner = ownership(ctx);
-    const snapshots = new Map<string, ResourceRef>(resources.filter((r) => r.type === SNAPSHOT.type).map((r) => [r.id, r]));
-    // The image first: a snapshot cannot be deleted while a registered image uses it.
-    for (const ref of resources.filter((r) => r.type === IMAGE.type)) {
-      if (!(await owner.ours(ref, () => ec2Seen(ctx, IMAGE, ref.id)))) continue;
-      const image = await unlessNotFound(() => describeImage(ec2, ref.id));
-      // Its snapshots go too, even ones a crash kept out of the state file (each re-checked below).
-      for (const id of image ? snapshotIds(image) : []) if (!snapshots.has(id)) snapshots.set(id, { type: SNAPSHOT.type, id });
-      await unlessNotFound(() => ec2.deregisterImage({ ImageId: ref.id }));
-      await ctx.forget(ref);
-    }
-    for (const ref of snapshots.values()) {
-      if (!(await owner.ours(ref, () => ec2Seen(ctx, SNAPSHOT, ref.id)))) continue;
-      await deleteWhenFree(ctx, `snapshot ${ref.id}`, () => ec2.deleteSnapshot({ SnapshotId: ref.id }));
-      await ctx.forget(ref);
-    }
+    await removeImages(ctx, owner, resources);
     return owner.result();
   },
 });

@@ -45,6 +45,8 @@ export const retireBaseInstance = defineStep({
       await unlessNotFound(() => ec2.terminateInstances({ InstanceIds: [instanceId] }));
     }
     await whenTerminated(ctx, [instanceId]);
+    // Known gone: the state file stops listing it (the base-instance step's verify then looks for its image).
+    await ctx.forget({ type: INSTANCE.type, id: instanceId });
     return { instanceId, deregisteredFrom: httpTargetGroup, terminated: seen !== undefined };
   },
 

@@ -34,7 +34,14 @@ async function alarmTags(cloudwatch: CloudWatch, name: string): Promise<Seen> {
 
 /** A policy is ours when its group is (policies take no tags); undefined when either is gone. */
 async function policyOwner(autoscaling: AutoScaling, group: string, policy: string): Promise<Seen> {
-  const found = (await autoscaling.describePolicies({ AutoScalingGroupName: group, PolicyNames: [policy] })).ScalingPolicies ?? [];
+  let found;
+  try {
+    found = (await autoscaling.describePolicies({ AutoScalingGroupName: group, PolicyNames: [policy] })).ScalingPolicies ?? [];
+  } catch (err) {
+    // Auto Scaling answers a group that is gone with a ValidationError: its policies went with it.
+    if (errorCode(err) === 'ValidationError') return undefined;
+    throw err;
+  }
   return found.length ? groupTags(autoscaling, group) : undefined;
 }
 
