@@ -453,8 +453,9 @@ describe('the inputs: one builder from the answers and what the steps learned', 
   test("the steps' recorded outputs become the facts; a step's missing or odd outputs give none", () => {
     const known = factsFromOutputs({
       'machine-images': {
-        gitlab: { imageId: 'ami-1', name: 'GitLab EE 19.5.1', edition: 'ee', version: '19.5.1' },
-        ubuntu: { imageId: 'ami-2', name: 'ubuntu' },
+        gitlab: { imageId: 'ami-1', name: 'GitLab EE 19.5.1', rootDeviceName: '/dev/sda1', edition: 'ee', version: '19.5.1' },
+        bastion: { imageId: 'ami-2', name: 'ubuntu', rootDeviceName: '/dev/sda1' },
+        gitaly: { imageId: 'ami-2', name: 'ubuntu', rootDeviceName: '/dev/sda1' },
       },
       vpc: { vpcId: 'vpc-1', cidrBlock: '10.9.0.0/16' },
       gitaly: { instanceId: 'i-1', name: 'gitlab-gitaly', privateIp: '10.9.1.7' },

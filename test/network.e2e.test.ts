@@ -54,7 +54,8 @@ describe('network and shared services', () => {
       ['gitlab-nat-a', 'available', subnet('gitlab-public-10.0.0.0').SubnetId],
       ['gitlab-nat-b', 'available', subnet('gitlab-public-10.0.2.0').SubnetId],
     ]);
-    const addresses = (await ec2.describeAddresses({ Filters: mine })).Addresses!;
+    // The NAT gateways' two; the bastions' two belong to the bastion-hosts step.
+    const addresses = (await ec2.describeAddresses({ Filters: [...mine, { Name: 'tag:gitlab-aws:step', Values: ['nat-gateways'] }] })).Addresses!;
     expect(addresses).toHaveLength(2);
     for (const nat of nats) {
       expect(addresses.map((a) => a.AllocationId)).toContain(nat.NatGatewayAddresses![0]!.AllocationId);
