@@ -35,7 +35,13 @@ export async function resolveDeployment(options: GlobalOptions, { writes = false
     const state = await readState(paths.file, { discover: commandLine(options, 'status', { region: options.region }, '--discover') });
     if (state) {
       await checkInstalled(options, state, file);
-      return { paths, state, config: state.config };
+      // A sandbox deployment installed before the compute steps has no key yet: it gets the one
+      // the sandbox derives for it, as a new install would.
+      const config =
+        state.sandbox && state.config.sshPublicKey === undefined
+          ? { ...state.config, sshPublicKey: sandboxPublicKey(options.deployment) }
+          : state.config;
+      return { paths, state, config };
     }
     // --region, then the config file, then the SDK's own sources (AWS_REGION, the profile).
     const region =

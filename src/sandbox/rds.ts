@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DBInstance, DBSnapshot, DBSubnetGroup, RDS } from '@aws-sdk/client-rds';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import { RDS_POSTGRES_CLASS, rdsStorageProblem } from '../aws/rds-limits.js';
@@ -175,6 +176,15 @@ function subnetGroupView(g: RdsSubnetGroup): DBSubnetGroup {
   };
 }
 
+/**
+ * <identifier>.<12 characters RDS keeps per account and region>.<region>.rds.amazonaws.com: an
+ * instance made again under the same identifier answers on the same name, as on AWS.
+ */
+function endpointAddress(ctx: OperationContext, i: RdsInstance): string {
+  const account = createHash('sha256').update(`${ctx.world.accountId}:${i.region}`).digest('hex').slice(0, 12);
+  return `${i.id}.${account}.${i.region}.rds.amazonaws.com`;
+}
+
 function instanceView(ctx: OperationContext, i: RdsInstance): DBInstance {
   const state = status(i, ctx.now);
   return {
@@ -189,7 +199,7 @@ function instanceView(ctx: OperationContext, i: RdsInstance): DBInstance {
       ? {}
       : {
           Endpoint: {
-            Address: `${i.id}.${i.resourceId.slice(3, 15).toLowerCase()}.${i.region}.rds.amazonaws.com`,
+            Address: endpointAddress(ctx, i),
             Port: i.port,
             HostedZoneId: 'Z1PVIF0B656C1W',
           },

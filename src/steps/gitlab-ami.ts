@@ -132,15 +132,18 @@ export const gitlabAmi = defineStep({
     const snapshots = snapshotIds(image);
     for (const id of snapshots) await ctx.record({ type: SNAPSHOT.type, id, name: image.Name! });
     // A bake of an earlier base instance (one since replaced) is superseded: the launch template
-    // takes this one next, and the old one would only be left to pay for.
+    // takes this one next, and the old one would only be left to pay for. So is a snapshot of ours
+    // that no image uses any more (a teardown stopped between deregistering and deleting it).
     const superseded = (await findOurs(ctx, IMAGE)).filter((i) => i.ImageId !== imageId);
-    if (superseded.length) {
-      ctx.progress(`removing superseded images ${superseded.map((i) => i.ImageId).join(', ')}`);
-      await removeImages(
-        ctx,
-        ownership(ctx),
-        superseded.map((i) => ({ type: IMAGE.type, id: i.ImageId!, name: i.Name ?? i.ImageId! })),
+    const orphans = (await findOurs(ctx, SNAPSHOT)).filter((snapshot) => !snapshots.includes(snapshot.SnapshotId!));
+    if (superseded.length || orphans.length) {
+      ctx.progress(
+        `removing superseded images and snapshots ${[...superseded.map((i) => i.ImageId), ...orphans.map((o) => o.SnapshotId)].join(', ')}`,
       );
+      await removeImages(ctx, ownership(ctx), [
+        ...superseded.map((i) => ({ type: IMAGE.type, id: i.ImageId!, name: i.Name ?? i.ImageId! })),
+        ...orphans.map((o) => ({ type: SNAPSHOT.type, id: o.SnapshotId! })),
+      ]);
     }
     return {
       imageId,
