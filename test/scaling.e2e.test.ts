@@ -71,6 +71,31 @@ describe('the Auto Scaling group', () => {
       expect(new Set(group.Instances!.map((i) => i.AvailabilityZone)).size).toBe(2);
     });
   });
+
+  it('keeps its nodes past the grace period: healthy in both target groups, none replaced', async () => {
+    const later = await copyOf(dir, `${dir}-later`);
+    scratch.push(later);
+    const targets = (await outputs(later, 'load-balancer')).targetGroupArns as { http: string; ssh: string };
+    await withSession(later, async (aws) => {
+      const [autoscaling, elbv2] = [await aws.autoscaling(), await aws.elbv2()];
+      const nodes = async () =>
+        (await autoscaling.describeAutoScalingGroups({ AutoScalingGroupNames: ['gitlab-auto-scaling-group'] }))
+          .AutoScalingGroups![0]!.Instances!.map((i) => `${i.InstanceId} ${i.LifecycleState} ${i.HealthStatus}`)
+          .sort();
+      const before = await nodes();
+      // Twenty minutes on: the ELB health checks have long started judging the nodes.
+      await aws.clock.sleep(20 * 60_000);
+      expect(await nodes()).toEqual(before);
+      for (const arn of [targets.http, targets.ssh]) {
+        const health = (await elbv2.describeTargetHealth({ TargetGroupArn: arn })).TargetHealthDescriptions!;
+        // Both SSH and HTTP: the SSH target group checks port 22, which the group admits from the load balancer.
+        expect(health.filter((h) => h.TargetHealth!.State !== 'draining').map((h) => h.TargetHealth!.State)).toEqual([
+          'healthy',
+          'healthy',
+        ]);
+      }
+    });
+  });
 });
 
 describe('the scaling policies and their alarms', () => {

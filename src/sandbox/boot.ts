@@ -228,9 +228,11 @@ function railsBoot(
   // Gitaly first: the script waits for its port before the reconfigure.
   const gitalyAddress = s.match(/'gitaly_address'\s*=>\s*'([^']*)'/);
   const gitalyIp = /^tcp:\/\/([\d.]+):8075$/.exec(gitalyAddress ?? '')?.[1];
-  const gitalyNode = all(ctx, 'instance').find((i) => i.attrs.privateIp === gitalyIp && state(i, ctx.now) === 'running');
+  // Private addresses repeat across VPCs (two deployments of the guide's CIDRs): only this VPC's count.
+  const inVpc = all(ctx, 'instance').filter((i) => i.attrs.vpcId === instance.attrs.vpcId);
+  const gitalyNode = inVpc.find((i) => i.attrs.privateIp === gitalyIp && state(i, ctx.now) === 'running');
   for (const wait of script.waitsFor) {
-    const node = all(ctx, 'instance').find((i) => i.attrs.privateIp === wait.host && i.goneAt === undefined);
+    const node = inVpc.find((i) => i.attrs.privateIp === wait.host && i.goneAt === undefined);
     log.say(`gitlab-aws: waiting for ${wait.host}:${wait.port}`);
     if (node && state(node, ctx.now) === 'pending') return { lines: log.lines, waitingFor: `waiting for ${wait.host}:${wait.port}` };
     const nodeBoot = node ? boot(ctx, node) : undefined;

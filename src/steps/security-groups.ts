@@ -44,6 +44,10 @@ export function securityGroupRules(config: InstallConfig): Record<SecurityGroupR
       ...ssh.map((from) => ({ port: 22, from, description: 'Git over SSH from the trusted range' })),
       // The guide forgets this one; operators need it to reach the instances from a bastion.
       { port: 22, from: { group: 'bastion' }, description: 'SSH from the bastion hosts' },
+      // And this one: the load balancer shares this group with the instances, and its Git over SSH
+      // traffic and the SSH target group's health checks come from it. Without it the SSH targets
+      // fail, and with ELB health checks the Auto Scaling group replaces its nodes in a loop.
+      { port: 22, from: { group: 'loadbalancer' }, description: 'Git over SSH and its health checks from the load balancer' },
     ],
     rds: [{ port: 5432, from: { group: 'loadbalancer' }, description: 'PostgreSQL from the GitLab instances' }],
     redis: [{ port: 6379, from: { group: 'loadbalancer' }, description: 'Redis from the GitLab instances' }],
