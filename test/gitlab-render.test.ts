@@ -118,6 +118,16 @@ describe.each(VERSIONS)('GitLab %s', (version) => {
     }
   });
 
+  test('a command that fails makes every script say so on the console, so the install stops waiting', () => {
+    for (const text of [r.baseData, r.cloneData, r.gitalyData, r.bastionData]) {
+      // The trap as the script sets it, run with the console swapped for stdout and a failing command.
+      const trap = text.split('\n').find((line) => line.startsWith('trap '))!;
+      const run = spawnSync('bash', ['-c', `set -euo pipefail\n${trap}\nfalse\necho unreachable`], { encoding: 'utf8' });
+      expect(run.status).not.toBe(0);
+      expect(run.stdout).toBe('gitlab-aws: boot failed (line 3)\n');
+    }
+  });
+
   test('the Rails gitlab.rb: URL, database, Redis, Gitaly, object storage, backups, allowlist, root password', () => {
     const rb = r.railsRb;
     expect(rb).toMatch(/^external_url 'https:\/\/gitlab\.example\.com'$/m);

@@ -9,6 +9,8 @@ import { versionFeatures } from './versions.js';
 
 /** The console line the base-instance step waits for before it images the node. */
 export const READY_FOR_IMAGING = 'gitlab-aws: ready for imaging';
+/** The console line every script prints when a command fails, so the install stops waiting at once. */
+export const BOOT_FAILED = 'gitlab-aws: boot failed';
 export type NodeKind = 'bastion' | 'gitaly' | 'rails-base' | 'rails-clone';
 
 /** Every script's first lines (docs/compute-contract.md 1-2): the kind, strict mode, the console and a log. */
@@ -18,6 +20,7 @@ function header(kind: NodeKind): string[] {
     `# gitlab-aws node: ${kind}`,
     'set -euo pipefail',
     'exec > >(tee -a /var/log/gitlab-aws-boot.log | logger -t gitlab-aws -s 2>/dev/console) 2>&1',
+    `trap 'echo "${BOOT_FAILED} (line $LINENO)"' ERR`,
     `echo 'gitlab-aws: ${kind} boot starts'`,
   ];
 }

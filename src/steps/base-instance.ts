@@ -1,4 +1,8 @@
 import { z } from 'zod';
+// The lines the scripts print once fit to be imaged, and when a command failed (its ERR trap): a
+// failed boot will not get healthy by waiting, so the wait ends there rather than at its timeout.
+import { BOOT_FAILED, READY_FOR_IMAGING } from '../gitlab/user-data.js';
+export { BOOT_FAILED, READY_FOR_IMAGING };
 import type { EC2 } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingV2 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { AWS_MINUTES } from '../aws/durations.js';
@@ -35,8 +39,6 @@ import { securityGroups } from './security-groups.js';
 import { subnets } from './subnets.js';
 import { vpc } from './vpc.js';
 
-/** The line the base instance's user-data prints once it is fit to be imaged (docs/compute-contract.md). */
-export const READY_FOR_IMAGING = 'gitlab-aws: ready for imaging';
 /** The tag the image made from the base instance carries, naming it: a resume knows the base did its part. */
 export const TAG_BASE_INSTANCE = 'gitlab-aws:base-instance';
 
@@ -71,12 +73,6 @@ function userData(ctx: Ctx): string {
   );
   return renderRailsUserData(railsNodeInput(ctx.config, 'base', factsFromOutputs(outputs)));
 }
-
-/**
- * The line a boot script that stopped on an error ends with (its ERR trap): the node will not
- * become healthy by waiting, so the wait ends there instead of at its timeout.
- */
-export const BOOT_FAILED = 'gitlab-aws: boot failed';
 
 interface Readiness {
   health: string;
