@@ -101,6 +101,8 @@ describe('network and shared services', () => {
       [
         'tcp/22 from 198.51.100.0/24',
         `tcp/22 from ${bastion}`,
+        // The load balancer shares the group: Git over SSH and the SSH target group's health checks.
+        `tcp/22 from ${lb}`,
         'tcp/443 from 0.0.0.0/0',
         'tcp/443 from ::/0',
         'tcp/80 from 0.0.0.0/0',
