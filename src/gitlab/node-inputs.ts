@@ -56,6 +56,23 @@ export function factsFromOutputs(outputs: Readonly<Record<string, unknown>>): Kn
   };
 }
 
+/** The steps whose outputs a Rails node's gitlab.rb is written from: what `factsFromOutputs` reads. */
+export const FACT_STEPS = [
+  'machine-images',
+  'vpc',
+  'secrets',
+  'rds-postgres',
+  'elasticache',
+  'gitaly',
+  's3-buckets',
+  'load-balancer',
+] as const;
+
+/** The facts from a step that needs every one of FACT_STEPS (the base instance, the launch template). */
+export function factsFromSteps(ctx: { output(id: (typeof FACT_STEPS)[number]): unknown }): KnownFacts {
+  return factsFromOutputs(Object.fromEntries(FACT_STEPS.map((id) => [id, ctx.output(id)])));
+}
+
 /** The release: machine-images' once it ran, else the answer when exact, else a placeholder. */
 function release(config: InstallConfig, facts: KnownFacts): GitlabRelease {
   if (facts.release) return facts.release;

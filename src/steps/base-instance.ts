@@ -9,7 +9,7 @@ import { AWS_MINUTES } from '../aws/durations.js';
 import { WaitTimeout, paceFor } from '../aws/poll.js';
 import { TAG_DEPLOYMENT, belongsTo } from '../aws/tags.js';
 import { defineStep, type StepContext } from '../engine/step.js';
-import { factsFromOutputs, railsNodeInput } from '../gitlab/node-inputs.js';
+import { factsFromSteps, railsNodeInput } from '../gitlab/node-inputs.js';
 import { renderRailsUserData } from '../gitlab/user-data.js';
 import { errorMessage } from '../errors.js';
 import { bastionHosts } from './bastion-hosts.js';
@@ -65,13 +65,7 @@ type Ctx = StepContext<typeof needs>;
  * (one builder of the facts for `render` and install: src/gitlab/node-inputs.ts).
  */
 function userData(ctx: Ctx): string {
-  const outputs = Object.fromEntries(
-    (['machine-images', 'vpc', 'secrets', 'rds-postgres', 'elasticache', 'gitaly', 's3-buckets', 'load-balancer'] as const).map((id) => [
-      id,
-      ctx.output(id),
-    ]),
-  );
-  return renderRailsUserData(railsNodeInput(ctx.config, 'base', factsFromOutputs(outputs)));
+  return renderRailsUserData(railsNodeInput(ctx.config, 'base', factsFromSteps(ctx)));
 }
 
 interface Readiness {

@@ -6,7 +6,7 @@ import { errorCode, unlessNotFound } from '../aws/errors.js';
 import { belongsTo, resourceTags } from '../aws/tags.js';
 import { defineStep, type StepContext } from '../engine/step.js';
 import { LAUNCH_TEMPLATE, discoverOurs, ec2Seen, findOurs, tagSpec } from './ec2-common.js';
-import { factsFromOutputs, railsNodeInput } from '../gitlab/node-inputs.js';
+import { factsFromSteps, railsNodeInput } from '../gitlab/node-inputs.js';
 import { renderRailsUserData } from '../gitlab/user-data.js';
 import { gitlabAmi } from './gitlab-ami.js';
 import { iamRole } from './iam-role.js';
@@ -30,18 +30,11 @@ import { vpc } from './vpc.js';
 export const GROUP_STEP = 'auto-scaling-group';
 
 /**
- * What every GitLab node the group launches gets: the baked image, its own configuration as
- * user-data (the clone's gitlab.rb: the template is the one source of truth), IMDSv2 only, an
- * encrypted root volume, no public IP, the GitLab security group and the instance profile.
+ * What the template is made of, from the steps it needs. Every GitLab node the group launches gets
+ * the baked image, its own configuration as user-data (the clone's gitlab.rb: the template is the
+ * one source of truth), IMDSv2 only, an encrypted root volume, no public IP, the GitLab security
+ * group and the instance profile.
  */
-/** The steps whose outputs the clone's gitlab.rb is written from (src/gitlab/node-inputs.ts reads them). */
-const FACT_STEPS = ['machine-images', 'vpc', 'secrets', 'rds-postgres', 'elasticache', 'gitaly', 's3-buckets', 'load-balancer'] as const;
-
-function factOutputs(ctx: { output(id: (typeof FACT_STEPS)[number]): unknown }): Record<string, unknown> {
-  return Object.fromEntries(FACT_STEPS.map((id) => [id, ctx.output(id)]));
-}
-
-/** What the template is made of, from the steps it needs. */
 export interface NodeLaunch {
   imageId: string;
   rootDeviceName: string;
@@ -190,7 +183,7 @@ export const launchTemplate = defineStep({
       securityGroupId: ctx.output('security-groups').groupIds.loadbalancer,
       // The clone's own configuration: every node the group launches is configured by the
       // template, so a changed fact (a new database address) is a new version, not a stale image.
-      userData: renderRailsUserData(railsNodeInput(ctx.config, 'clone', factsFromOutputs(factOutputs(ctx)))),
+      userData: renderRailsUserData(railsNodeInput(ctx.config, 'clone', factsFromSteps(ctx))),
     });
     const template = await ensureTemplate(ctx, ec2, data);
     await ctx.record({ type: LAUNCH_TEMPLATE.type, id: template.LaunchTemplateId!, name: template.LaunchTemplateName! });
