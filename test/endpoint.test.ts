@@ -84,6 +84,8 @@ const CHEAP_READS: Record<ServiceName, (session: AwsSession) => Promise<unknown>
   tagging: async (s) => (await s.tagging()).getResources({ ResourcesPerPage: 1 }),
   autoscaling: async (s) => (await s.autoscaling()).describeAutoScalingGroups({}),
   cloudwatch: async (s) => (await s.cloudwatch()).describeAlarms({}),
+  servicequotas: async (s) => (await s.servicequotas()).getServiceQuota({ ServiceCode: 'ec2', QuotaCode: 'L-0263D0A3' }),
+  pricing: async (s) => (await s.pricing()).getProducts({ ServiceCode: 'AmazonEC2', MaxResults: 1 }),
 };
 
 /** The clients a session offers: every function on it except its two housekeeping methods. */

@@ -66,3 +66,26 @@ export async function unlessNotFound<T>(action: () => Promise<T>): Promise<T | u
     throw err;
   }
 }
+
+/** An AWS error as the operator should read it: what went wrong and what to do about it. */
+export interface Explanation {
+  /** One line, in the operator's words (the missing permission, the quota, the expired session). */
+  message: string;
+  /** What to do; absent when there is nothing better than "run it again". */
+  fix?: string;
+  /** AWS's own code and message, for --verbose. */
+  raw: string;
+}
+
+/**
+ * THE translation of an AWS error for the operator (the errors work fills it in: AccessDenied
+ * names the missing action, a quota names the quota and how to raise it, an expired session says
+ * how to log in again). `profile` is the --profile in use, for the login line.
+ */
+export function explain(err: unknown, _context: { profile?: string | undefined } = {}): Explanation {
+  const code = errorCode(err);
+  const text = err instanceof Error ? err.message : String(err);
+  const raw = `${code || 'error'}: ${text}`;
+  const fix = remedy(err);
+  return { message: raw.split('\n')[0]!, ...(fix ? { fix } : {}), raw };
+}

@@ -19,6 +19,10 @@ export const SERVICE_LOADERS = {
   tagging: async () => (await import('@aws-sdk/client-resource-groups-tagging-api')).ResourceGroupsTaggingAPI,
   autoscaling: async () => (await import('@aws-sdk/client-auto-scaling')).AutoScaling,
   cloudwatch: async () => (await import('@aws-sdk/client-cloudwatch')).CloudWatch,
+  /** Preflight: how many VPCs, Elastic IPs and vCPUs the account may have in the region. */
+  servicequotas: async () => (await import('@aws-sdk/client-service-quotas')).ServiceQuotas,
+  /** The plan's monthly cost: AWS's current prices (the Price List API lives in us-east-1). */
+  pricing: async () => (await import('@aws-sdk/client-pricing')).Pricing,
 };
 
 export type ServiceName = keyof typeof SERVICE_LOADERS;

@@ -1,10 +1,8 @@
 import type { AwsSession } from '../aws/clients.js';
 import type { CallerIdentity } from '../aws/identity.js';
-import { errorCode, remedy } from '../aws/errors.js';
 import { requireSshPublicKey } from '../config/compute.js';
 import { ConfigError, requireDomain } from '../config/schema.js';
-import { ExitError, badInput, errorMessage, type ExitCode } from '../errors.js';
-import { edgeRefusal } from '../steps/dns.js';
+import { ExitError, badInput, type ExitCode } from '../errors.js';
 import type { StateDoc } from '../state/schema.js';
 import { readState } from '../state/store.js';
 import type { Question } from '../ui/host.js';
@@ -12,6 +10,10 @@ import { resolveDeployment, type Deployment } from './deployment.js';
 import { withLock } from './lock.js';
 import { commandLine, type CommandContext } from './options.js';
 import { openSession, preflight } from './session.js';
+import { checkBeforeBuilding } from '../preflight/index.js';
+
+/** A yes/no, or a typed answer (the deployment's name) that `accepts` judges. */
+export type Confirmation = Question<boolean> | (Question<string> & { accepts(answer: string): boolean });
 
 /** What a command has in hand once preflight passed. */
 export interface Ready {
@@ -27,8 +29,16 @@ export interface CommandPipeline {
   check?(deployment: Deployment): void;
   /** Say what is about to happen (the plan, the teardown's extent; it may ask AWS first). */
   present?(ready: Ready): void | Promise<void>;
-  /** The confirmation; refused (exit 2) when answered no; none when there is nothing to confirm. */
-  confirm?(ready: Ready): Question<boolean> | undefined;
+  /**
+   * The answers not given yet (the wizard): those that need no AWS (the deployment's name, the
+   * region) before the session opens, the rest with it. Each returns the deployment to go on with.
+   */
+  answer?: {
+    beforeSession?(ctx: CommandContext, deployment: Deployment): Promise<Deployment>;
+    afterSession?(ctx: CommandContext, deployment: Deployment, aws: AwsSession): Promise<Deployment>;
+  };
+  /** The confirmation; refused (exit 2) when not accepted; none when there is nothing to confirm. */
+  confirm?(ready: Ready): Confirmation | undefined;
   /** Whether the command creates resources: preflight then checks what creating needs (the zones). */
   builds?: boolean;
   /** The lock's holder name (`gitlab-aws install`); absent for commands that only read. */
@@ -44,18 +54,21 @@ export interface CommandPipeline {
  */
 export async function runPipeline(ctx: CommandContext, pipeline: CommandPipeline): Promise<ExitCode> {
   // A command that locks writes the state directory; a sandbox run writes its world there too.
-  const deployment = await resolveDeployment(ctx.options, { writes: Boolean(pipeline.lock) || ctx.options.sandbox });
+  let deployment = await resolveDeployment(ctx.options, { writes: Boolean(pipeline.lock) || ctx.options.sandbox });
   pipeline.check?.(deployment);
-  if (pipeline.builds) answersNeeded(deployment);
+  if (pipeline.answer?.beforeSession) deployment = await pipeline.answer.beforeSession(ctx, deployment);
   const aws = await openSession(ctx.options, deployment.config.region);
   try {
+    if (pipeline.answer?.afterSession) deployment = await pipeline.answer.afterSession(ctx, deployment, aws);
+    if (pipeline.builds) answersNeeded(deployment);
     const ready: Ready = {
       ctx,
       deployment,
       aws,
       identity: await preflight(aws, zonesToCheck(ctx, pipeline, deployment)),
     };
-    if (pipeline.builds) await edgeAnswersHold(aws, deployment);
+    // What only AWS can answer about building these answers, before anything is created.
+    if (pipeline.builds) await checkBeforeBuilding(ready);
     ctx.host.notify({
       level: 'debug',
       code: 'preflight.identity',
@@ -64,7 +77,7 @@ export async function runPipeline(ctx: CommandContext, pipeline: CommandPipeline
     });
     await pipeline.present?.(ready);
     const question = pipeline.confirm?.(ready);
-    const confirmed = question ? await ctx.host.ask(question) : true;
+    const confirmed = question ? accepted(question, await ctx.host.ask<boolean | string>(question as Question<boolean | string>)) : true;
     // A host that could not ask refuses here, naming every question, before anything changes.
     ctx.host.settle();
     if (!confirmed) throw new ExitError(2, 'cancelled: nothing was changed');
@@ -88,23 +101,13 @@ function answersNeeded(deployment: Deployment): void {
   }
 }
 
-/** The domain's zone (or consent to create one) and a named certificate, asked of AWS before anything is created. */
-async function edgeAnswersHold(aws: AwsSession, deployment: Deployment): Promise<void> {
-  let refusal: Awaited<ReturnType<typeof edgeRefusal>>;
-  try {
-    refusal = await edgeRefusal(aws, deployment.config);
-  } catch (err) {
-    throw badInput(
-      `cannot check the domain's zone and certificate: ${errorCode(err) || 'error'}: ${errorMessage(err).split('\n')[0]}`,
-      remedy(err) ?? 'run it again',
-    );
-  }
-  if (refusal) throw badInput(refusal.message, refusal.fix);
-}
-
 /** The zones preflight checks: those of a command that builds, with how to start over if installed. */
 function zonesToCheck(ctx: CommandContext, pipeline: CommandPipeline, deployment: Deployment) {
   if (!pipeline.builds) return { wanted: [] };
   const wanted = deployment.config.availabilityZones;
   return deployment.state ? { wanted, teardown: commandLine(ctx.options, 'teardown') } : { wanted };
+}
+
+function accepted(question: Confirmation, answer: boolean | string): boolean {
+  return 'accepts' in question ? question.accepts(String(answer)) : answer === true;
 }

@@ -13,6 +13,8 @@ import { s3Service } from './s3.js';
 import { ssmService } from './ssm.js';
 import { stsService } from './sts.js';
 import { taggingService } from './tagging.js';
+import { serviceQuotasService } from './service-quotas.js';
+import { pricingService } from './pricing.js';
 
 /**
  * THE registry of the sandbox's services: one line per plug-in. It must name exactly the services
@@ -32,6 +34,8 @@ export const SANDBOX_SERVICES = {
   tagging: taggingService,
   autoscaling: autoscalingService,
   cloudwatch: cloudwatchService,
+  servicequotas: serviceQuotasService,
+  pricing: pricingService,
 } satisfies { [K in ServiceName]: SandboxService<unknown, K> };
 
 type Registry = typeof SANDBOX_SERVICES;

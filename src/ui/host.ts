@@ -28,6 +28,26 @@ export interface Question<T extends boolean | string = boolean | string> {
   withYes?: T;
   /** A reason the answer is unacceptable, or undefined when it is fine. */
   validate?: (answer: T) => string | undefined;
+  /** One line of why the guide asks this (the wizard shows it under the question). */
+  why?: string;
+  /** The answer is one of these values (a list to pick from); the default must be one of them. */
+  choices?: ReadonlyArray<Choice>;
+}
+
+export interface Choice {
+  value: string;
+  /** What the list shows (the value when absent). */
+  name?: string;
+  /** A line shown when the choice is highlighted. */
+  description?: string;
+}
+
+/** Why an answer is refused: not one of the choices, or the question's own validator. */
+export function answerProblem<T extends boolean | string>(question: Question<T>, answer: T): string | undefined {
+  if (question.choices && !question.choices.some((c) => c.value === answer)) {
+    return `'${String(answer)}' is not one of ${question.choices.map((c) => c.value).join(', ')}`;
+  }
+  return question.validate?.(answer);
 }
 
 /** What a run's engine events are fed to while it runs. */
@@ -51,7 +71,7 @@ export interface IoHost {
 /** The answer `--yes` gives, checked like a typed one. */
 export function answerWithYes<T extends boolean | string>(question: Question<T>): T {
   const answer = question.withYes ?? question.default;
-  const problem = question.validate?.(answer);
+  const problem = answerProblem(question, answer);
   if (problem) throw badInput(`--yes cannot answer '${question.id}' (${question.message}): ${problem}`, 'give the answer as an option');
   return answer;
 }

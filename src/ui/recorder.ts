@@ -1,5 +1,5 @@
 import type { EngineEvent } from '../engine/events.js';
-import type { IoHost, Message, Progress, Question } from './host.js';
+import { answerProblem, type IoHost, type Message, type Progress, type Question } from './host.js';
 
 /**
  * The host for tests (CDK's TestIoHost): answers questions by id from what the test queued,
@@ -21,7 +21,7 @@ export class RecorderHost implements IoHost {
     this.asked.push(question.id);
     if (!(question.id in this.answers)) throw new Error(`the test gave no answer to question '${question.id}' (${question.message})`);
     const answer = this.answers[question.id] as T;
-    const problem = question.validate?.(answer);
+    const problem = answerProblem(question, answer);
     if (problem) throw new Error(`the answer to '${question.id}' is refused: ${problem}`);
     return answer;
   }

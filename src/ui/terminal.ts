@@ -50,8 +50,13 @@ export class TerminalHost implements IoHost {
     const context = { input: this.io.stdin, output: this.io.stdout, signal: this.options.signal };
     this.live?.pause();
     try {
+      if (question.why) line(this.io.stdout, paint(this.io, 'gray', `  ${question.why}`));
       if (typeof question.default === 'boolean') {
         return (await prompts.confirm({ message: question.message, default: question.default }, context)) as T;
+      }
+      if (question.choices) {
+        const choices = question.choices.map((c) => ({ value: c.value, name: c.name ?? c.value, ...(c.description ? { description: c.description } : {}) }));
+        return (await prompts.select({ message: question.message, choices, default: question.default as string }, context)) as T;
       }
       const validate = question.validate as ((answer: string) => string | undefined) | undefined;
       return (await prompts.input(
