@@ -4,6 +4,7 @@ import { sandboxResource, type SandboxService } from './core.js';
 import { ec2, ec2Latency, type Ec2Kind, type Ec2Resource, type Ec2World } from './ec2.js';
 import { images } from './images.js';
 import { instances } from './instances.js';
+import { instanceTypes } from './instance-types.js';
 import { keyPairs } from './key-pairs.js';
 import { launchTemplates } from './launch-templates.js';
 import { vpcNetwork, vpcNetworkLatency } from './vpc-network.js';
@@ -50,7 +51,7 @@ function nameOf(r: Ec2Resource): string | undefined {
  */
 export const ec2Service: SandboxService<Ec2World, 'ec2'> = {
   name: 'ec2',
-  operations: { ...ec2, ...instances, ...images, ...keyPairs, ...launchTemplates, ...vpcNetwork },
+  operations: { ...ec2, ...instances, ...instanceTypes, ...images, ...keyPairs, ...launchTemplates, ...vpcNetwork },
   latency: {
     ...ec2Latency,
     ...vpcNetworkLatency,
