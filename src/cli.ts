@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { EXIT, ExitError, errorMessage } from './errors.js';
+import { EXIT, ExitError } from './errors.js';
+import { explain } from './aws/errors.js';
 import { processIo, type Io } from './ui/io.js';
 import type { IoHost } from './ui/host.js';
 import { chooseHost } from './ui/choose-host.js';
@@ -38,6 +39,8 @@ export async function main(argv: string[], inject?: Io | IoHost, signal?: AbortS
     injectedHost ?? chooseHost(injectedIo ?? processIo(flags.color), { ...flags, signal: interrupt.signal });
   let host = hostFor({ json: argv.includes('--json'), yes: false, verbose: false, color: !argv.includes('--no-color') });
   let exitCode: number = EXIT.ok;
+  // What the last-resort report needs of the options (the profile, --verbose), once parsed.
+  let parsed: Pick<GlobalOptions, 'profile' | 'verbose'> = { verbose: argv.includes('--verbose') };
   // What a command needs done if the operator quits at once (the lock, the continue line).
   const lastWords = new Set<() => void>();
   const atQuit = (last: () => void) => {
@@ -82,6 +85,7 @@ export async function main(argv: string[], inject?: Io | IoHost, signal?: AbortS
       const own = { ...(args.at(-2) as Record<string, unknown>), ...positional };
       const options = self.optsWithGlobals() as GlobalOptions;
       host = hostFor(options);
+      parsed = options;
       const handler = await spec.handler();
       exitCode = await handler({ options, host, signal: interrupt.signal, atQuit }, own);
     });
@@ -105,14 +109,14 @@ export async function main(argv: string[], inject?: Io | IoHost, signal?: AbortS
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (err) {
-    return report(err, host);
+    return report(err, host, parsed);
   } finally {
     process.off('SIGINT', onSigint);
   }
 }
 
 /** The one place a failure becomes an exit code and a line for the operator. */
-function report(err: unknown, host: IoHost): number {
+function report(err: unknown, host: IoHost, options: Pick<GlobalOptions, 'profile' | 'verbose'>): number {
   if (err instanceof CommanderError) {
     // Commander already said what is wrong; help and version are successes.
     return err.exitCode === 0 ? EXIT.ok : EXIT.badInput;
@@ -128,7 +132,16 @@ function report(err: unknown, host: IoHost): number {
     host.notify({ level: 'error', code: 'cancelled', text: 'cancelled: nothing was changed' });
     return EXIT.interrupted;
   }
-  host.notify({ level: 'error', code: 'failed', text: `error: ${errorMessage(err)}` });
+  // Anything else is most likely AWS's: said in the operator's words, AWS's own with --verbose.
+  const explained = explain(err, { profile: options.profile });
+  host.notify({
+    level: 'error',
+    code: 'failed',
+    text: `error: ${explained.message}${explained.fix ? ` (fix: ${explained.fix})` : ''}`,
+    data: explained,
+  });
+  if (options.verbose && explained.raw !== explained.message)
+    host.notify({ level: 'error', code: 'failed.raw', text: `aws: ${explained.raw}` });
   if (process.env.GITLAB_AWS_DEBUG) host.notify({ level: 'error', code: 'failed.stack', text: String((err as Error).stack) });
   return EXIT.stepFailed;
 }

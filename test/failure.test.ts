@@ -27,8 +27,10 @@ describe('when AWS says no', () => {
     const failed = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir]);
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/✖ VPC: FAILED/);
-    expect(failed.stderr).toMatch(/✖ vpc: The maximum number of VPCs has been reached/);
-    expect(failed.stderr).toMatch(/fix: an AWS service quota is reached; raise it in the Service Quotas console/);
+    expect(failed.stderr).toMatch(/✖ vpc: quota reached: VPCs per Region \(L-F678F1CE\): The maximum number of VPCs has been reached/);
+    expect(failed.stderr).toContain(
+      'fix: raise it in the Service Quotas console: https://us-west-2.console.aws.amazon.com/servicequotas/home/services/vpc/quotas/L-F678F1CE',
+    );
     expect(failed.stderr).toMatch(/State saved in .*gitlab\.json\. Continue with: gitlab-aws resume --state-dir \S+ --sandbox/);
     const state = (await readState(join(dir, 'gitlab.json')))!;
     expect(state.steps.vpc!.status).toBe('failed');

@@ -150,7 +150,7 @@ describe('root-password', () => {
     expect(denied.code).toBe(1);
     expect(denied.stderr).not.toContain('no root password stored');
     expect(denied.stderr).toMatch(
-      /^error: cannot read \/gitlab-aws\/gitlab\/root-password: AccessDeniedException: User: .* is not authorized .* \(fix: the credentials in use lack a permission/,
+      /^error: cannot read \/gitlab-aws\/gitlab\/root-password: AccessDeniedException: User: .* is not authorized .* \(fix: grant ssm:GetParameter to the identity in use/,
     );
 
     vi.restoreAllMocks();

@@ -1,4 +1,5 @@
 import { wallClock, type Clock } from './clock.js';
+import { markCall } from './errors.js';
 import { SERVICE_CLIENT_CONFIG, SERVICE_LOADERS, SERVICE_NAMES, type ServiceClients, type ServiceName } from './services.js';
 
 /**
@@ -14,6 +15,8 @@ export interface AwsSession extends AwsClients {
   readonly region: string;
   readonly clock: Clock;
   readonly sandbox: boolean;
+  /** The --profile in use, for the login line of an expired session (explain). */
+  readonly profile?: string;
   /** Services whose client has been built so far (start-up cost is paid only for these). */
   builtClients(): ServiceName[];
   /** Flushes what must outlive the process (the sandbox's world); a no-op against real AWS. */
@@ -23,6 +26,11 @@ export interface AwsSession extends AwsClients {
 export interface AwsSessionOptions {
   region: string;
   profile?: string;
+  /**
+   * A command that only looks (status's live health): two attempts and short timeouts, so an
+   * unreachable AWS (no network, a closed endpoint) is said at once instead of after ten retries.
+   */
+  quick?: boolean;
   /** Run against the in-memory AWS kept in this state directory instead of a real account. */
   sandbox?: { stateDir: string };
 }
@@ -43,7 +51,7 @@ export interface CallInterceptor {
 
 export async function createAwsSession(options: AwsSessionOptions): Promise<AwsSession> {
   const interceptor = options.sandbox ? await openSandboxInterceptor(options.sandbox.stateDir) : undefined;
-  const realConfig = interceptor ? undefined : await realClientConfig(options.profile);
+  const realConfig = interceptor ? undefined : await realClientConfig(options.profile, Boolean(options.quick));
   // Each client its own retry strategy, as the SDK gives a client by default: a strategy holds the
   // retry quota (a token bucket), and one shared by every client would let a burst of throttling
   // on one service spend the retries of all.
@@ -60,6 +68,7 @@ export async function createAwsSession(options: AwsSessionOptions): Promise<AwsS
             ...SERVICE_CLIENT_CONFIG[name],
             region: options.region,
           });
+          attachCallName(instance, name, options.region);
           if (interceptor) attachInterceptor(instance, name, options.region, interceptor);
           return instance;
         });
@@ -73,6 +82,7 @@ export async function createAwsSession(options: AwsSessionOptions): Promise<AwsS
     region: options.region,
     clock: interceptor?.clock ?? wallClock,
     sandbox: Boolean(interceptor),
+    ...(options.profile ? { profile: options.profile } : {}),
     ...(Object.fromEntries(SERVICE_NAMES.map((name) => [name, client(name)])) as AwsClients),
     builtClients: () => [...built.keys()],
     close: async () => interceptor?.close(),
@@ -84,14 +94,15 @@ export async function createAwsSession(options: AwsSessionOptions): Promise<AwsS
  * once; adaptive retries because an install polls many resources at once. Endpoints are left to
  * the SDK, which honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> (LocalStack, moto).
  */
-async function realClientConfig(profile: string | undefined): Promise<Record<string, unknown>> {
+async function realClientConfig(profile: string | undefined, quick: boolean): Promise<Record<string, unknown>> {
   const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
   const credentials = fromNodeProviderChain(profile ? { profile } : {});
   // The operator's own AWS_MAX_ATTEMPTS / AWS_RETRY_MODE win over our defaults.
   return {
     credentials,
-    ...(process.env.AWS_RETRY_MODE ? {} : { retryMode: 'adaptive' }),
-    ...(process.env.AWS_MAX_ATTEMPTS ? {} : { maxAttempts: 10 }),
+    ...(process.env.AWS_RETRY_MODE ? {} : { retryMode: quick ? 'standard' : 'adaptive' }),
+    ...(process.env.AWS_MAX_ATTEMPTS ? {} : { maxAttempts: quick ? 2 : 10 }),
+    ...(quick ? { requestHandler: { connectionTimeout: 3000, requestTimeout: 10_000 } } : {}),
   };
 }
 
@@ -104,6 +115,24 @@ async function openSandboxInterceptor(stateDir: string): Promise<CallInterceptor
 interface InterceptedContext {
   commandName?: string;
   endpointV2?: { properties?: { authSchemes?: Array<{ signingRegion?: string }> } };
+}
+
+/**
+ * Every error a client raises carries the call it came from (after the SDK's retries): S3's
+ * "Access Denied" and a refused connection name no action or service, and explain then names it.
+ */
+function attachCallName(instance: AnyClient, service: ServiceName, region: string) {
+  instance.middlewareStack.add(
+    (next: (args: unknown) => Promise<unknown>, context: InterceptedContext) => async (args: unknown) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        markCall(err, { service, operation: (context.commandName ?? '').replace(/Command$/, ''), region });
+        throw err;
+      }
+    },
+    { step: 'initialize', priority: 'high', name: 'gitlabAwsCallName' },
+  );
 }
 
 /**

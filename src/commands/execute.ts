@@ -61,7 +61,10 @@ export async function execute(
       host.notify({
         level: 'error',
         code: 'step.failed',
-        text: `✖ ${failure.step}: ${failure.error}${failure.hint ? `\n  fix: ${failure.hint}` : ''}`,
+        // --verbose adds AWS's own words (code, message, request ID, HTTP status) on a line of their own.
+        text: `✖ ${failure.step}: ${failure.error}${failure.hint ? `\n  fix: ${failure.hint}` : ''}${
+          options.verbose && failure.raw ? `\n  aws: ${failure.raw}` : ''
+        }`,
         data: failure,
       });
     }

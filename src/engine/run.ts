@@ -1,6 +1,6 @@
 import type { AwsSession } from '../aws/clients.js';
 import { errorMessage } from '../errors.js';
-import { remedy } from '../aws/errors.js';
+import { explain } from '../aws/errors.js';
 import { poll, retryWhile } from '../aws/poll.js';
 import { resourceTags } from '../aws/tags.js';
 import type { StateStore } from '../state/store.js';
@@ -28,7 +28,8 @@ export interface RunOptions {
 export interface RunResult {
   ok: boolean;
   stoppedBy?: 'failure' | 'interrupt';
-  failed: Array<{ step: string; error: string; hint?: string }>;
+  /** `error` in the operator's words (explain), `hint` the fix, `raw` AWS's own words when they differ (for --verbose). */
+  failed: Array<{ step: string; error: string; hint?: string; raw?: string }>;
   /** Teardown: what steps left alone because it is not this deployment's (no longer tracked). */
   foreign?: ForeignResource[];
 }
@@ -109,15 +110,19 @@ async function schedule(operation: Operation, rawOptions: RunOptions, strategy: 
         }
         const err = result.error;
         const stopped = stop.signal.aborted && (err === stop.signal.reason || err instanceof StopRequested);
-        const message = redactor.apply(errorMessage(err));
+        // The state file keeps AWS's own words; the operator reads them translated.
+        const recorded = redactor.apply(errorMessage(err));
         await store.update((doc) => {
           const entry = (doc.steps[step.id] ??= { status: 'pending' });
           entry.status = stopped ? (operation === 'install' ? 'pending' : entry.status) : 'failed';
-          if (!stopped) entry.error = message;
+          if (!stopped) entry.error = recorded;
         });
-        const hint = remedy(err);
+        const explained = explain(err, { profile: options.aws.profile });
+        const message = redactor.apply(explained.message);
+        const hint = explained.fix && redactor.apply(explained.fix);
+        const raw = redactor.apply(explained.raw);
         if (!stopped) {
-          failed.push({ step: step.id, error: message, ...(hint ? { hint } : {}) });
+          failed.push({ step: step.id, error: message, ...(hint ? { hint } : {}), ...(raw !== message ? { raw } : {}) });
           stop.abort(new StopRequested('a step failed'));
         }
         emit({

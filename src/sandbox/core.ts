@@ -1,5 +1,6 @@
 import type { ServiceClients, ServiceName } from '../aws/services.js';
 import { TAG_DEPLOYMENT, TAG_STEP } from '../aws/tags.js';
+import { actionOf } from '../aws/errors.js';
 import type { World } from './world.js';
 
 /** An AWS error as the SDK would raise it after deserializing AWS's answer. */
@@ -10,6 +11,30 @@ export function awsError(code: string, message: string, status = 400): Error {
   err.$fault = status >= 500 ? 'server' : 'client';
   err.$metadata = { httpStatusCode: status };
   return err;
+}
+
+/**
+ * AWS's refusal of a call the credentials may not make, in each service's own shape: EC2 with
+ * an encoded message, S3 naming nothing, the others naming the principal and the action.
+ */
+export function accessDenied(service: ServiceName, operation: string, principal: string, account: string, region: string): Error {
+  const action = actionOf({ service, operation });
+  const resource = `arn:aws:${action.split(':')[0]}:${region}:${account}:*`;
+  const because = `User: ${principal} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`;
+  if (service === 's3') return awsError('AccessDenied', 'Access Denied', 403);
+  if (service === 'ec2') {
+    const encoded = Buffer.from(JSON.stringify({ allowed: false, action, resource })).toString('base64url');
+    return awsError(
+      'UnauthorizedOperation',
+      `You are not authorized to perform this operation. ${because}. Encoded authorization failure message: ${encoded}`,
+      403,
+    );
+  }
+  return awsError(
+    ['acm', 'ssm', 'tagging', 'servicequotas', 'pricing'].includes(service) ? 'AccessDeniedException' : 'AccessDenied',
+    because,
+    403,
+  );
 }
 
 /** What one operation sees: the world, the call's region, the sandbox clock's reading. */

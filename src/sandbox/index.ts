@@ -6,7 +6,7 @@ import { badInput } from '../errors.js';
 import { SandboxClock } from './clock.js';
 import { Account } from './account.js';
 import { withAccountLock } from './account-lock.js';
-import { awsError, isMutating, type Operation } from './core.js';
+import { accessDenied, awsError, isMutating, type Operation } from './core.js';
 import { makeContext } from './context.js';
 import { dice } from './random.js';
 import { BUILT_IN_SEED, applySeed, readSeed, refuseSeed } from './seed.js';
@@ -33,6 +33,8 @@ export interface SandboxFaults {
   consistencyLag?: number;
   /** Every NAT gateway this process creates fails (AWS's FailureCode InternalError). */
   failNatGateways?: boolean;
+  /** Calls the credentials may not make (`ec2:CreateVpc`, as service:Operation), refused as AWS refuses them. */
+  deny?: string[];
 }
 
 export interface SandboxOptions {
@@ -117,6 +119,11 @@ export class Sandbox implements CallInterceptor {
       await this.clock.sleep(API_ROUND_TRIP_MS);
       throw awsError(call.service === 'ec2' ? 'RequestLimitExceeded' : 'Throttling', 'Rate exceeded', call.service === 'ec2' ? 503 : 400);
     }
+    if (faults.deny?.includes(`${call.service}:${call.operation}`)) {
+      await this.clock.sleep(API_ROUND_TRIP_MS);
+      const { accountId } = this.account.world;
+      throw accessDenied(call.service, call.operation, `arn:aws:iam::${accountId}:user/sandbox`, accountId, call.region);
+    }
     if (roll() < (faults.serverErrorRate ?? 0)) {
       await this.clock.sleep(API_ROUND_TRIP_MS);
       throw awsError('InternalError', 'We encountered an internal error. Please try again.', 500);
@@ -174,6 +181,7 @@ const faultsSchema = z
     crashAfter: z.number().int().positive(),
     consistencyLag: z.number().int().nonnegative(),
     failNatGateways: z.boolean(),
+    deny: z.array(z.string().regex(/^[a-z0-9]+:[A-Z]\w+$/, 'each denied call is service:Operation, e.g. ec2:CreateVpc')),
   })
   .partial();
 
