@@ -146,18 +146,20 @@ describe('RDS teardown', () => {
     const teardown = await cli(dir, ['teardown', '--json']);
     expect(teardown.code, teardown.stderr).toBe(0);
     const said = messages(teardown.stdout);
-    const before = said.find((m) => m.code === 'teardown.final-snapshot-planned')!;
+    const before = said.find((m) => m.code === 'teardown.extent')!;
     const after = said.find((m) => m.code === 'teardown.final-snapshot')!;
-    expect(before.data!.snapshot).toMatch(/^gitlab-db-ha-final-\d{8}-\d{4}$/);
-    expect(after.data!.snapshot).toBe(before.data!.snapshot);
+    // Named among what the teardown keeps, before anything is deleted.
+    const planned = (before.data!.kept as Array<{ type: string; id: string }>).find((k) => k.type === 'AWS::RDS::DBSnapshot')!.id;
+    expect(planned).toMatch(/^gitlab-db-ha-final-\d{8}-\d{4}$/);
+    expect(after.data!.snapshot).toBe(planned);
     expect(said.indexOf(before)).toBeLessThan(said.findIndex((m) => m.type === 'step-started'));
 
     const rds = await (await session(dir)).rds();
     const snapshots = (await rds.describeDBSnapshots({})).DBSnapshots!;
     expect(snapshots.map((s) => [s.DBSnapshotIdentifier, s.DBInstanceIdentifier, s.Status])).toEqual([
-      [before.data!.snapshot, 'gitlab-db-ha', 'available'],
+      [planned, 'gitlab-db-ha', 'available'],
     ]);
-    expect(await everything(dir)).toEqual([`AWS::RDS::DBSnapshot ${before.data!.snapshot}`]);
+    expect(await everything(dir)).toEqual([`AWS::RDS::DBSnapshot ${planned}`]);
     // Kept on purpose, outside the deployment: no later teardown --discover takes it.
     expect(await sandboxInventory(dir)).toEqual([]);
   });

@@ -12,8 +12,8 @@ import { commandLine, type CommandContext } from './options.js';
 import { openSession, preflight } from './session.js';
 import { checkBeforeBuilding } from '../preflight/index.js';
 
-/** A yes/no, or a typed answer (the deployment's name) that `accepts` judges. */
-export type Confirmation = Question<boolean> | (Question<string> & { accepts(answer: string): boolean });
+/** A yes/no, or a typed answer (the deployment's name) that `accepts` judges; `cancelled` is what a refusal says. */
+export type Confirmation = Question<boolean> | (Question<string> & { accepts(answer: string): boolean; cancelled?: string });
 
 /** What a command has in hand once preflight passed. */
 export interface Ready {
@@ -80,7 +80,7 @@ export async function runPipeline(ctx: CommandContext, pipeline: CommandPipeline
     const confirmed = question ? accepted(question, await ctx.host.ask<boolean | string>(question as Question<boolean | string>)) : true;
     // A host that could not ask refuses here, naming every question, before anything changes.
     ctx.host.settle();
-    if (!confirmed) throw new ExitError(2, 'cancelled: nothing was changed');
+    if (!confirmed) throw new ExitError(2, (question && 'cancelled' in question && question.cancelled) || 'cancelled: nothing was changed');
     const work = async () => pipeline.run(ready, await readState(deployment.paths.file));
     // Re-read under the lock: another run may have changed the file since we looked.
     return pipeline.lock ? await withLock(ctx, deployment.paths.lock, pipeline.lock, work) : await work();

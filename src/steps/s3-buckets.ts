@@ -10,7 +10,7 @@ import { defineStep, type ResourceRef, type StepContext } from '../engine/step.j
 import { BUCKET_TYPES, bucketNames } from './names.js';
 import { ownership, type Seen } from './ownership.js';
 
-const BUCKET = 'AWS::S3::Bucket';
+export const BUCKET = 'AWS::S3::Bucket';
 const DELETE_BATCH = 1000; // DeleteObjects takes at most 1,000 keys a call
 
 /** A bucket as a teardown sees it before deleting: gone, another account's, or its tags. */
@@ -97,7 +97,8 @@ async function* versions(s3: S3, bucket: string) {
   }
 }
 
-async function holdsData(s3: S3, bucket: string): Promise<boolean> {
+/** Whether a bucket holds any object version or delete marker (what teardown keeps without --delete-data). */
+export async function holdsData(s3: S3, bucket: string): Promise<boolean> {
   const page = await s3.listObjectVersions({ Bucket: bucket, MaxKeys: 1 });
   return Boolean(page.Versions?.length || page.DeleteMarkers?.length);
 }

@@ -10,7 +10,8 @@ import { resolveDeployment, type Deployment } from '../deployment.js';
 import { blankState, discoverDeployment, resourceLine, type DiscoveredResource } from '../discovery.js';
 import { execute, exitCodeOf } from '../execute.js';
 import { commandLine, type CommandContext, type GlobalOptions } from '../options.js';
-import { runPipeline } from '../pipeline.js';
+import { runPipeline, type Confirmation } from '../pipeline.js';
+import { extentText, teardownExtent } from './extent.js';
 
 interface TeardownFlags {
   deleteData?: boolean;
@@ -39,44 +40,47 @@ export async function teardown(ctx: CommandContext, own: TeardownFlags): Promise
         if (!deployment.state && !own.discover) throw noDeployment(options, deployment);
       },
       async present(ready) {
-        const { deployment } = ready;
+        const { deployment, aws } = ready;
         const where = `${deployment.config.region}${options.sandbox ? ' (sandbox)' : ''}`;
         const recorded = deployment.state?.resources.length ?? 0;
-        if (!own.discover) {
-          host.notify({
-            level: 'info',
-            code: 'teardown.extent',
-            text: `Teardown of deployment '${name}' in ${where}: ${recorded} recorded resources, plus anything tagged with this deployment.`,
-            data: { deployment: name, region: deployment.config.region, recorded },
-          });
-          announceFinalSnapshot(host, options, deployment.state);
-          return;
-        }
         discovered = await discoverDeployment(ready);
-        if (!discovered.length && !deployment.state) return;
-        host.notify({
-          level: 'info',
-          code: 'teardown.discovered',
-          text: [
-            `Teardown of deployment '${name}' in ${where}: ${discovered.length} resources tagged with this deployment` +
-              (recorded ? `, ${recorded} recorded in the state file` : '') +
-              ':',
-            ...discovered.map(resourceLine),
-          ].join('\n'),
-          data: { deployment: name, region: deployment.config.region, recorded, resources: discovered },
+        if (own.discover && !discovered.length && !deployment.state) return;
+        if (options.skipFinalSnapshot && deployment.state?.resources.some((r) => r.type === DB_INSTANCE)) {
+          host.notify({
+            level: 'warn',
+            code: 'teardown.no-final-snapshot',
+            text: 'The RDS database is deleted without a final snapshot (--skip-final-snapshot): its data will be gone.',
+          });
+        }
+        const extent = await teardownExtent(aws, deployment.state, discovered, {
+          deleteData: options.deleteData,
+          finalSnapshot: options.skipFinalSnapshot ? undefined : plannedFinalSnapshot(options, deployment.state, discovered),
         });
+        const data = { deployment: name, region: deployment.config.region, recorded, deleted: extent.deleted, kept: extent.kept };
+        host.notify(
+          own.discover
+            ? {
+                level: 'info',
+                code: 'teardown.discovered',
+                text: extentText(
+                  `Teardown of deployment '${name}' in ${where} (${discovered.length} resources tagged with this deployment` +
+                    (recorded ? `, ${recorded} recorded in the state file)` : ')'),
+                  extent,
+                ),
+                data: { ...data, resources: discovered },
+              }
+            : {
+                level: 'info',
+                code: 'teardown.extent',
+                text: extentText(`Teardown of deployment '${name}' in ${where} (${recorded} recorded, the rest found by its tags)`, extent),
+                data,
+              },
+        );
       },
       confirm: ({ deployment }) =>
-        !own.discover
-          ? { id: 'confirm-teardown', message: `Delete everything deployment '${name}' created?`, default: false, withYes: true }
-          : discovered.length || deployment.state
-            ? {
-                id: 'confirm-teardown-discovered',
-                message: `Delete these resources of deployment '${name}'?`,
-                default: false,
-                withYes: true,
-              }
-            : undefined,
+        own.discover && !discovered.length && !deployment.state
+          ? undefined
+          : typeTheName(name, own.discover ? 'confirm-teardown-discovered' : 'confirm-teardown'),
       lock: 'gitlab-aws teardown',
       async run({ ctx: runCtx, deployment, aws }, state) {
         if (!state && !own.discover) throw badInput(`deployment '${name}' disappeared while waiting for the lock`);
@@ -121,25 +125,27 @@ export async function teardown(ctx: CommandContext, own: TeardownFlags): Promise
   );
 }
 
-/** Before: the database's final snapshot is named (or its absence said) while the operator can still decide. */
-function announceFinalSnapshot(host: IoHost, options: GlobalOptions, state: StateDoc | undefined): void {
-  if (!state?.resources.some((r) => r.type === DB_INSTANCE)) return;
-  const planned = state.steps[rdsPostgres.id]?.outputs?.finalSnapshot;
-  const snapshot = typeof planned === 'string' ? planned : `${guideNames(options.deployment).dbInstance}-final-<its creation time>`;
-  host.notify(
-    options.skipFinalSnapshot
-      ? {
-          level: 'warn',
-          code: 'teardown.no-final-snapshot',
-          text: 'The RDS database is deleted without a final snapshot (--skip-final-snapshot): its data will be gone.',
-        }
-      : {
-          level: 'info',
-          code: 'teardown.final-snapshot-planned',
-          text: `The RDS database keeps a final snapshot, ${snapshot}; it is not deleted (add --skip-final-snapshot to delete the database without one).`,
-          data: { snapshot },
-        },
-  );
+/** The name the database's final snapshot will have (recorded once the database was made), when there is a database. */
+function plannedFinalSnapshot(options: GlobalOptions, state: StateDoc | undefined, discovered: DiscoveredResource[]): string | undefined {
+  if (![...(state?.resources ?? []), ...discovered].some((r) => r.type === DB_INSTANCE)) return undefined;
+  const planned = state?.steps[rdsPostgres.id]?.outputs?.finalSnapshot;
+  return typeof planned === 'string' ? planned : `${guideNames(options.deployment).dbInstance}-final-<its creation time>`;
+}
+
+/**
+ * The operator types the deployment's name (GitHub's "delete this repository"): Enter, a typo or
+ * another deployment's name cancels; --yes answers with the name.
+ */
+function typeTheName(name: string, id: string): Confirmation {
+  return {
+    id,
+    message: `Type the deployment's name, ${name}, to delete all of the above (anything else cancels)`,
+    why: 'Deleting cannot be undone: GitLab, its database and its repositories go with it.',
+    default: '',
+    withYes: name,
+    accepts: (answer) => answer.trim() === name,
+    cancelled: 'cancelled: nothing was deleted',
+  };
 }
 
 /** After: the final snapshots AWS now holds of this deployment's database, by name (what teardown leaves). */
