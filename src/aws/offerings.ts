@@ -29,3 +29,12 @@ export async function zonesOffering(ec2: Pick<EC2, 'describeInstanceTypeOffering
     .map(([zone]) => zone)
     .sort();
 }
+
+/**
+ * Whether an instance type counts against EC2's "Running On-Demand Standard (A, C, D, H, I, M, R,
+ * T, Z) instances" vCPU quota: a family of one of those letters followed by its generation
+ * (c5, m6i, t3, z1d). inf1, trn1, hpc6a, mac1, dl1 start with those letters but have quotas of their own.
+ */
+export function countsAsStandard(instanceType: string | undefined): boolean {
+  return /^[acdhimrtz]\d/.test(instanceType ?? '');
+}

@@ -33,6 +33,8 @@ export interface SandboxFaults {
   consistencyLag?: number;
   /** Every NAT gateway this process creates fails (AWS's FailureCode InternalError). */
   failNatGateways?: boolean;
+  /** Calls the credentials may not make, as `service` or `service:Operation` (answered AccessDenied). */
+  denied?: string[];
 }
 
 export interface SandboxOptions {
@@ -111,6 +113,11 @@ export class Sandbox implements CallInterceptor {
     }
     for (const listener of callListeners) listener(call.service, call.operation);
     const faults = this.options.faults ?? {};
+    if (faults.denied?.some((d) => d === call.service || d === `${call.service}:${call.operation}`)) {
+      await this.clock.sleep(API_ROUND_TRIP_MS);
+      const message = `User: arn:aws:iam::${this.account.world.accountId}:user/sandbox is not authorized to perform: ${call.service}:${call.operation}`;
+      throw awsError(call.service === 'ec2' ? 'UnauthorizedOperation' : 'AccessDeniedException', message, 403);
+    }
     // Keyed by the caller's own time (its timeline's, exact), not by how many calls came before.
     const roll = dice(faults.seed ?? 1, call.service, call.operation, this.clock.now() - this.origin);
     if (roll() < (faults.throttleRate ?? 0)) {
@@ -174,6 +181,7 @@ const faultsSchema = z
     crashAfter: z.number().int().positive(),
     consistencyLag: z.number().int().nonnegative(),
     failNatGateways: z.boolean(),
+    denied: z.array(z.string().regex(/^[a-z0-9]+(:[A-Z][A-Za-z0-9]*)?$/, 'service or service:Operation')),
   })
   .partial();
 
@@ -194,7 +202,7 @@ export function sandboxOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pic
       const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
       throw badInput(
         `GITLAB_AWS_SANDBOX_FAULTS is invalid (${where}${issue.message})`,
-        `it takes seed (integer), throttleRate and serverErrorRate (0 to 1), crashAfter (1 or more), consistencyLag (0 or more), failNatGateways (true or false), ${example}`,
+        `it takes seed (integer), throttleRate and serverErrorRate (0 to 1), crashAfter (1 or more), consistencyLag (0 or more), failNatGateways (true or false), denied (["service:Operation", ...]), ${example}`,
       );
     }
     options.faults = parsed.data;
