@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TAG_DEPLOYMENT } from '../src/aws/tags.js';
 import { sandboxPublicKey } from '../src/config/ssh-key.js';
+import { createAwsSession } from '../src/aws/clients.js';
 import { worldFile } from '../src/sandbox/world.js';
 import { readWorld, runCli, sandboxInventory } from './helpers.js';
 import { sandboxFixtures } from './sandbox-fixtures.js';
@@ -384,6 +385,35 @@ describe('preflight: no resource of our unique names belongs to someone else', (
 
   it.each(cases)('%s of our name is refused before anything, naming it and the fix', async (_what, seed, message) => {
     expect(await refused({ seed })).toMatch(message);
+  });
+});
+
+describe('preflight on a resume asks only what the steps not complete still need', () => {
+  it("a deployment's own Elastic IPs never count against it; another deployment meets them as used", async () => {
+    const dir = await stateDir();
+    const installed = await install(dir, {});
+    expect(installed.code, installed.stderr).toBe(0);
+    // Someone takes the fifth address of the region: our four stay ours.
+    const aws = await createAwsSession({ region: REGION, sandbox: { stateDir: dir } });
+    await (await aws.ec2()).allocateAddress({});
+    await aws.close();
+
+    const resumed = await install(dir, {});
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const other = await runCli([
+      'install',
+      '--sandbox',
+      '--yes',
+      '--state-dir',
+      dir,
+      '--deployment',
+      'other',
+      '--domain',
+      'other.example.com',
+    ]);
+    expect(other.code, other.stderr).toBe(2);
+    expect(other.stderr).toMatch(/^error: the install allocates 4 Elastic IPs .*, but 5 of the 5 region us-west-2 allows are in use/);
+    expect(await sandboxInventory(dir, 'other')).toEqual([]);
   });
 });
 
