@@ -53,8 +53,10 @@ export function runningVcpus(ctx: OperationContext): number {
 
 /** What RunInstances (and an Auto Scaling launch) checks of the type before an instance exists. */
 export function refuseLaunch(ctx: OperationContext, type: string | undefined, zone: string): void {
-  const known = type ? SANDBOX_INSTANCE_TYPES[type] : undefined;
-  if (!type || !known) throw awsError('InvalidParameterValue', `Invalid value '${type}' for InstanceType.`);
+  // Without a type AWS launches its default (m1.small); the sandbox leaves that launch unchecked.
+  if (type === undefined) return;
+  const known = SANDBOX_INSTANCE_TYPES[type];
+  if (!known) throw awsError('InvalidParameterValue', `Invalid value '${type}' for InstanceType.`);
   if (!offeredIn(zone, type)) {
     throw awsError('Unsupported', `Your requested instance type (${type}) is not supported in your requested Availability Zone (${zone}).`);
   }
