@@ -222,8 +222,8 @@ describe('the cache among the other steps: timing, recovery, ownership', () => {
     // Without the state file, an install meets the name taken: it stops, naming it, and makes no second group.
     await rm(join(dir, 'gitlab.json'));
     const run = await cli(dir, 'install');
-    expect(run.code).not.toBe(0);
-    expect(run.stderr).toContain("an ElastiCache replication group named gitlab-redis exists and does not belong to deployment 'gitlab'");
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("ElastiCache replication group gitlab-redis exists and does not belong to deployment 'gitlab'");
     expect((await ec.describeReplicationGroups({})).ReplicationGroups).toHaveLength(1);
   });
 });

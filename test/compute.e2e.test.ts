@@ -233,10 +233,12 @@ describe('bastions, Gitaly and the base GitLab instance', () => {
     const { ec2, session } = await look(dir);
     const theirs = await ec2.importKeyPair({ KeyName: 'gitlab-key', PublicKeyMaterial: Buffer.from(sandboxPublicKey('someone-else')) });
     await session.close();
+    // Preflight meets it before anything is made (the step would stop on it too, if it came later).
     const run = await installUntil(dir, ['key-pair', 'machine-images']);
-    expect(run.failures).toEqual([
+    expect(run.code).toBe(2);
+    expect(run.host.messages.filter((m) => m.code === 'refused').map((m) => m.text)).toEqual([
       expect.stringMatching(
-        /^✖ key-pair: key pair gitlab-key exists and is not this deployment's \(not tagged gitlab-aws:deployment=gitlab\); delete it or choose another --deployment/,
+        /^error: key pair gitlab-key exists and does not belong to deployment 'gitlab' \(not tagged gitlab-aws:deployment=gitlab\) \(fix: delete or rename it, or choose another --deployment\)$/,
       ),
     ]);
     const after = await look(dir);

@@ -424,9 +424,10 @@ describe('a load balancer named like ours that is not ours', () => {
     );
     const env = { GITLAB_AWS_SANDBOX_SEED: file };
     const run = await install(dir, [], env);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain("load balancer gitlab-loadbalancer exists and is not this deployment's");
-    const down = await runCli(['teardown', '--sandbox', '--yes', '--state-dir', dir], env);
+    // Refused by preflight, before anything is made.
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("load balancer gitlab-loadbalancer exists and does not belong to deployment 'gitlab'");
+    const down = await runCli(['teardown', '--discover', '--sandbox', '--yes', '--state-dir', dir], env);
     expect(down.code, down.stderr).toBe(0);
     const elb = await (await look(dir)).elbv2();
     const left = (await elb.describeLoadBalancers({})).LoadBalancers!;

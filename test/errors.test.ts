@@ -71,7 +71,7 @@ describe('AccessDenied names the missing action and the README\'s "Permissions"'
   });
 
   test("a real client's error carries its call: the sandbox refusing S3 PutBucketEncryption through the SDK", async () => {
-    process.env.GITLAB_AWS_SANDBOX_FAULTS = JSON.stringify({ deny: ['s3:PutBucketEncryption'] });
+    process.env.GITLAB_AWS_SANDBOX_FAULTS = JSON.stringify({ denied: ['s3:PutBucketEncryption'] });
     const aws = await createAwsSession({ region: 'us-west-2', sandbox: { stateDir: await tempDir() } });
     const s3 = await aws.s3();
     await s3.createBucket({ Bucket: 'gl-errors-test', CreateBucketConfiguration: { LocationConstraint: 'us-west-2' } });
@@ -199,7 +199,7 @@ describe('an expired or missing session says to log in again', () => {
 describe('an install failing on a missing permission, end to end', () => {
   test('the step names the action and "Permissions"; --verbose adds AWS\'s own error', async () => {
     const dir = await tempDir();
-    const env = { GITLAB_AWS_SANDBOX_FAULTS: JSON.stringify({ deny: ['ec2:CreateVpc'] }) };
+    const env = { GITLAB_AWS_SANDBOX_FAULTS: JSON.stringify({ denied: ['ec2:CreateVpc'] }) };
     const failed = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir], env);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain('✖ vpc: missing permission ec2:CreateVpc for arn:aws:iam::123456789012:user/sandbox');

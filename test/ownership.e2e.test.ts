@@ -276,28 +276,28 @@ describe('adoption at install stays strict', () => {
     {
       what: 'a role',
       call: { service: 'iam', call: 'CreateRole', input: { RoleName: role, AssumeRolePolicyDocument: trust } },
-      says: `IAM role '${role}' already exists and does not belong to deployment 'gitlab'; choose another --deployment or remove it`,
-      id: role,
+      says: `IAM role ${role} exists and does not belong to deployment 'gitlab' (not tagged ${TAG_DEPLOYMENT}=gitlab) (fix: delete or rename it, or choose another --deployment)`,
       tags: async (dir: string) => (await readWorld(dir))!.iam.roles[role]?.tags,
     },
     {
       what: 'a bucket',
       call: { service: 's3', call: 'CreateBucket', input: { Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: REGION } } },
-      says: `S3 bucket ${bucket} exists in this account but does not belong to deployment 'gitlab'; choose another --bucket-prefix`,
-      id: bucket,
+      says: `S3 bucket ${bucket} exists and does not belong to deployment 'gitlab' (not tagged ${TAG_DEPLOYMENT}=gitlab) (fix: delete it, or choose another --bucket-prefix or --deployment)`,
       tags: async (dir: string) => (await readWorld(dir))!.s3.buckets[bucket]?.tags,
     },
   ])(
-    '$what of our name without our tag stops the install naming it and the fix, and is never touched',
-    async ({ call, says, id, tags }) => {
+    '$what of our name without our tag stops the install before anything, naming it and the fix, and is never touched',
+    async ({ call, says, tags }) => {
       const dir = await stateDir();
       const env = await writeSeed(dir, [call]);
       const installed = await cli(dir, ['install'], env);
-      expect(installed.code).toBe(1); // a step failed: the state says where a resume picks up
-      expect(installed.stdout + installed.stderr).toContain(says);
-      expect((await readState(join(dir, 'gitlab.json')))!.resources.map((r) => r.id)).not.toContain(id);
+      // Preflight refuses it before anything is made: no state file, nothing of ours.
+      expect(installed.code).toBe(2);
+      expect(installed.stderr.trim()).toBe(`error: ${says}`);
+      expect(await readState(join(dir, 'gitlab.json'))).toBeUndefined();
 
-      const gone = await cli(dir, ['teardown', '--json'], env);
+      // A teardown that looks by tag leaves it alone too.
+      const gone = await cli(dir, ['teardown', '--discover', '--json'], env);
       expect(gone.code, gone.stderr).toBe(0);
       expect(await tags(dir)).toEqual({});
       expect(await sandboxInventory(dir)).toEqual([]);

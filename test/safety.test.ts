@@ -17,6 +17,7 @@ describe('the safety net of the tests', () => {
     const [route53, acm, tagging, rds] = [await aws.route53(), await aws.acm(), await aws.tagging(), await aws.rds()];
     const [elasticache, elbv2] = [await aws.elasticache(), await aws.elbv2()];
     const [autoscaling, cloudwatch] = [await aws.autoscaling(), await aws.cloudwatch()];
+    const [servicequotas, pricing] = [await aws.servicequotas(), await aws.pricing()];
     const results = await Promise.allSettled([
       sts.getCallerIdentity({}),
       ec2.describeVpcs({}),
@@ -31,12 +32,14 @@ describe('the safety net of the tests', () => {
       elbv2.describeLoadBalancers({}),
       autoscaling.describeAutoScalingGroups({}),
       cloudwatch.describeAlarms({}),
+      servicequotas.getServiceQuota({ ServiceCode: 'ec2', QuotaCode: 'L-0263D0A3' }),
+      pricing.describeServices({}),
     ]);
     const refusedAt = results.map((r) => {
       const reason = (r as PromiseRejectedResult).reason as { code?: string; address?: string; port?: number };
       return `${reason.code} ${reason.address}:${reason.port}`;
     });
-    expect(refusedAt).toEqual(Array(13).fill('ECONNREFUSED 127.0.0.1:1'));
+    expect(refusedAt).toEqual(Array(15).fill('ECONNREFUSED 127.0.0.1:1'));
     // Every service the session offers was tried: a new one must join this list.
     expect(aws.builtClients().sort()).toEqual([...SERVICE_NAMES].sort());
   });

@@ -263,9 +263,11 @@ describe('names of ours that someone else holds', () => {
       },
     ]);
     const installed = await cli(at, ['install'], env);
-    expect(installed.code).not.toBe(0);
-    expect(installed.stdout + installed.stderr).toContain("launch template gitlab-launch-template exists and is not this deployment's");
-    const gone = await cli(at, ['teardown'], env);
+    expect(installed.code).toBe(2); // refused by preflight, before anything is made
+    expect(installed.stdout + installed.stderr).toContain(
+      "launch template gitlab-launch-template exists and does not belong to deployment 'gitlab'",
+    );
+    const gone = await cli(at, ['teardown', '--discover'], env);
     expect(gone.code, gone.stderr).toBe(0);
     await withSession(at, async (aws) => {
       const left = (await (await aws.ec2()).describeLaunchTemplates({ LaunchTemplateNames: ['gitlab-launch-template'] })).LaunchTemplates!;
@@ -292,9 +294,11 @@ describe('names of ours that someone else holds', () => {
       },
     ]);
     const installed = await cli(at, ['install'], env);
-    expect(installed.code).not.toBe(0);
-    expect(installed.stdout + installed.stderr).toContain("CloudWatch alarm gitlab-cpu-high exists and is not this deployment's");
-    const gone = await cli(at, ['teardown'], env);
+    expect(installed.code).toBe(2); // refused by preflight, before anything is made
+    expect(installed.stdout + installed.stderr).toContain(
+      "CloudWatch alarm gitlab-cpu-high exists and does not belong to deployment 'gitlab'",
+    );
+    const gone = await cli(at, ['teardown', '--discover'], env);
     expect(gone.code, gone.stderr).toBe(0);
     await withSession(at, async (aws) => {
       const [alarm] = (await (await aws.cloudwatch()).describeAlarms({ AlarmNames: ['gitlab-cpu-high'] })).MetricAlarms!;

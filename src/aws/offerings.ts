@@ -1,4 +1,14 @@
 import type { EC2 } from '@aws-sdk/client-ec2';
+import type { InstallConfig } from '../config/schema.js';
+
+/** The instance types the answers choose, each with the answer that chose it. */
+export function chosenInstanceTypes(config: InstallConfig): Array<{ key: string; type: string }> {
+  return [
+    { key: 'gitlab.instanceType', type: config.gitlab.instanceType },
+    { key: 'gitaly.instanceType', type: config.gitaly.instanceType },
+    { key: 'bastion.instanceType', type: config.bastion.instanceType },
+  ];
+}
 
 /**
  * The region's Availability Zones that offer every one of `instanceTypes` (EC2
@@ -8,12 +18,23 @@ import type { EC2 } from '@aws-sdk/client-ec2';
  */
 export async function zonesOffering(ec2: Pick<EC2, 'describeInstanceTypeOfferings'>, instanceTypes: readonly string[]): Promise<string[]> {
   const wanted = [...new Set(instanceTypes)];
+  return [...(await offeringsByZone(ec2, wanted))]
+    .filter(([, types]) => wanted.every((t) => types.has(t)))
+    .map(([zone]) => zone)
+    .sort();
+}
+
+/** Which of `instanceTypes` each zone of the region offers (a zone offering none of them is absent). */
+export async function offeringsByZone(
+  ec2: Pick<EC2, 'describeInstanceTypeOfferings'>,
+  instanceTypes: readonly string[],
+): Promise<Map<string, Set<string>>> {
   const offeredIn = new Map<string, Set<string>>();
   let NextToken: string | undefined;
   do {
     const page = await ec2.describeInstanceTypeOfferings({
       LocationType: 'availability-zone',
-      Filters: [{ Name: 'instance-type', Values: wanted }],
+      Filters: [{ Name: 'instance-type', Values: [...new Set(instanceTypes)] }],
       ...(NextToken ? { NextToken } : {}),
     });
     for (const offering of page.InstanceTypeOfferings ?? []) {
@@ -24,8 +45,14 @@ export async function zonesOffering(ec2: Pick<EC2, 'describeInstanceTypeOffering
     }
     NextToken = page.NextToken;
   } while (NextToken);
-  return [...offeredIn]
-    .filter(([, types]) => wanted.every((t) => types.has(t)))
-    .map(([zone]) => zone)
-    .sort();
+  return offeredIn;
+}
+
+/**
+ * Whether an instance type counts against EC2's "Running On-Demand Standard (A, C, D, H, I, M, R,
+ * T, Z) instances" vCPU quota: a family of one of those letters followed by its generation
+ * (c5, m6i, t3, z1d). inf1, trn1, hpc6a, mac1, dl1 start with those letters but have quotas of their own.
+ */
+export function countsAsStandard(instanceType: string | undefined): boolean {
+  return /^[acdhimrtz]\d/.test(instanceType ?? '');
 }

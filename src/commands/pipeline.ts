@@ -65,7 +65,7 @@ export async function runPipeline(ctx: CommandContext, pipeline: CommandPipeline
       ctx,
       deployment,
       aws,
-      identity: await preflight(aws, zonesToCheck(ctx, pipeline, deployment)),
+      identity: await preflight(aws, zonesToCheck(ctx, pipeline, deployment), { profile: ctx.options.profile }),
     };
     // What only AWS can answer about building these answers, before anything is created.
     if (pipeline.builds) await checkBeforeBuilding(ready);

@@ -1,5 +1,5 @@
 import { createAwsSession, type AwsSession } from '../aws/clients.js';
-import { classify, errorCode, remedy } from '../aws/errors.js';
+import { classify, explain } from '../aws/errors.js';
 import { callerIdentity, type CallerIdentity } from '../aws/identity.js';
 import { regionRefusal, zoneRefusal } from '../aws/region.js';
 import { badInput, errorMessage } from '../errors.js';
@@ -22,6 +22,7 @@ export async function openSession(options: GlobalOptions, region: string): Promi
 export async function preflight(
   aws: AwsSession,
   zones: { wanted: readonly string[]; teardown?: string } = { wanted: [] },
+  { profile }: { profile?: string | undefined } = {},
 ): Promise<CallerIdentity> {
   let identity: CallerIdentity;
   try {
@@ -33,15 +34,17 @@ export async function preflight(
         "check the region's name; 'aws ec2 describe-regions --all-regions' lists them",
       );
     }
+    // The one translation of AWS errors says what is wrong with them (expired, missing, denied).
+    const explained = explain(err, { profile });
     throw badInput(
-      `cannot use AWS credentials: ${firstLine(err)}`,
-      'configure credentials (aws configure, aws sso login, or AWS_PROFILE), pass --profile, or rehearse with --sandbox',
+      `cannot use AWS credentials: ${explained.message}`,
+      explained.fix ?? 'configure credentials (aws configure, aws sso login, or AWS_PROFILE), pass --profile, or rehearse with --sandbox',
     );
   }
   const ec2 = await aws.ec2();
-  const regionProblem = await ask(aws, 'DescribeRegions', () => regionRefusal(ec2, aws.region));
+  const regionProblem = await ask(aws, profile, 'DescribeRegions', () => regionRefusal(ec2, aws.region));
   if (regionProblem) throw badInput(regionProblem.message, regionProblem.fix);
-  const zoneProblem = await ask(aws, 'DescribeAvailabilityZones', () => zoneRefusal(ec2, aws.region, zones.wanted));
+  const zoneProblem = await ask(aws, profile, 'DescribeAvailabilityZones', () => zoneRefusal(ec2, aws.region, zones.wanted));
   if (zoneProblem) {
     // An installed deployment's zones cannot change (one installed before this check existed).
     const fix = zones.teardown ? `its zones cannot change: remove it with '${zones.teardown}', then install again` : zoneProblem.fix;
@@ -51,13 +54,14 @@ export async function preflight(
 }
 
 /** One preflight question to EC2; an AWS error while asking is refused like bad input. */
-async function ask<T>(aws: AwsSession, operation: string, question: () => Promise<T>): Promise<T> {
+async function ask<T>(aws: AwsSession, profile: string | undefined, operation: string, question: () => Promise<T>): Promise<T> {
   try {
     return await question();
   } catch (err) {
+    const explained = explain(err, { profile });
     throw badInput(
-      `cannot check region ${aws.region} (EC2 ${operation}): ${errorCode(err) || 'error'}: ${firstLine(err)}`,
-      remedy(err) ?? (classify(err) === 'other' ? 'check the region and your network, then run the command again' : 'run it again'),
+      `cannot check region ${aws.region} (EC2 ${operation}): ${explained.message}`,
+      explained.fix ?? (classify(err) === 'other' ? 'check the region and your network, then run the command again' : 'run it again'),
     );
   }
 }

@@ -1,30 +1,42 @@
 import type { AwsSession } from '../aws/clients.js';
-import { errorCode, remedy } from '../aws/errors.js';
-import { badInput, errorMessage } from '../errors.js';
+import { badInput } from '../errors.js';
 import { edgeRefusal } from '../steps/dns.js';
 import type { Deployment } from '../commands/deployment.js';
 import type { Ready } from '../commands/pipeline.js';
+import { toBuild } from './building.js';
+import { cacheOffered } from './cache.js';
+import { databaseOffered } from './database.js';
+import { imagesExist } from './images.js';
+import { instanceTypesOffered } from './instance-types.js';
+import { namesFree } from './names.js';
+import { quotasLeaveRoom } from './quotas.js';
+import { asking, type Refusal } from './refusal.js';
 
 /**
  * What must hold in AWS for these answers to build, asked before anything is created (the
- * identity, the region and its zones are checked first, in commands/session.ts). Every failure is
- * an exit-2 one-liner saying what and how to fix it.
+ * identity, the region and its zones are checked first, in commands/session.ts). On a resume only
+ * what the steps not complete still need. The checks are independent, so they ask at once
+ * (preflight runs outside the engine's step timelines); the first refusal in this order is the
+ * one reported, an exit-2 one-liner saying what and how to fix it.
  */
-export async function checkBeforeBuilding({ aws, deployment }: Ready): Promise<void> {
-  await edgeAnswersHold(aws, deployment);
-}
-
-/** The domain's zone (or consent to create one) and a named certificate, asked of AWS before anything is created. */
-async function edgeAnswersHold(aws: AwsSession, deployment: Deployment): Promise<void> {
-  let refusal: Awaited<ReturnType<typeof edgeRefusal>>;
-  try {
-    refusal = await edgeRefusal(aws, deployment.config);
-  } catch (err) {
-    throw badInput(
-      `cannot check the domain's zone and certificate: ${errorCode(err) || 'error'}: ${errorMessage(err).split('\n')[0]}`,
-      remedy(err) ?? 'run it again',
-    );
-  }
+export async function checkBeforeBuilding({ ctx, aws, deployment, identity }: Ready): Promise<void> {
+  const { config } = deployment;
+  const left = toBuild(deployment);
+  const ask = (what: string, check: () => Promise<Refusal | undefined>) => asking(what, ctx.options.profile, check);
+  const refusals = await Promise.all([
+    ask('the instance types offered', async () => instanceTypesOffered(await aws.ec2(), config, left)),
+    ask('the account quotas', () => quotasLeaveRoom(aws, config, left, ctx.host)),
+    ask("the domain's zone and certificate", () => edgeAnswersHold(aws, deployment)),
+    ask('the machine images', () => imagesExist(aws, config, left)),
+    ask('the database answers', async () => databaseOffered(await aws.rds(), config, left)),
+    ask('the cache engine', async () => cacheOffered(await aws.elasticache(), config, left)),
+    ask('the names the install gives resources', () => namesFree(aws, config, identity.account, left)),
+  ]);
+  const refusal = refusals.find(Boolean);
   if (refusal) throw badInput(refusal.message, refusal.fix);
 }
 
+/** The domain's zone (or consent to create one) and a named certificate. */
+async function edgeAnswersHold(aws: AwsSession, deployment: Deployment): Promise<Refusal | undefined> {
+  return (await edgeRefusal(aws, deployment.config)) ?? undefined;
+}

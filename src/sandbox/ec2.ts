@@ -44,8 +44,8 @@ export interface Association {
 /** EC2's part of the account: every resource by ID (they share one ID space, as in AWS). */
 export type Ec2World = Record<string, Ec2Resource>;
 
-/** Per region, as AWS sets it by default. */
-const VPC_LIMIT = 5;
+/** Per region, as AWS sets it by default (Service Quotas answers it). */
+export const VPC_LIMIT = 5;
 
 const NOT_FOUND: Record<Ec2Resource['kind'], [string, string]> = {
   vpc: ['InvalidVpcID.NotFound', 'vpc'],

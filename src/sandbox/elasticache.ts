@@ -344,6 +344,22 @@ const operations: SdkOperations<ElastiCache> = {
     return { ReplicationGroup: replicationGroupView(ctx, group) };
   },
 
+  DescribeCacheEngineVersions(_ctx, input) {
+    const engines = input.Engine ? [input.Engine.toLowerCase()] : Object.keys(ENGINE_VERSIONS);
+    return {
+      CacheEngineVersions: engines.flatMap((engine) =>
+        (ENGINE_VERSIONS[engine] ?? [])
+          .filter((v) => !input.EngineVersion || v === input.EngineVersion)
+          .map((EngineVersion) => ({
+            Engine: engine,
+            EngineVersion,
+            CacheParameterGroupFamily: `${engine}${EngineVersion.split('.')[0]}`,
+            CacheEngineDescription: engine === 'valkey' ? 'Valkey' : 'Redis',
+          })),
+      ),
+    };
+  },
+
   DescribeReplicationGroups(ctx, input) {
     const groups = input.ReplicationGroupId
       ? [replicationGroupOf(ctx, input.ReplicationGroupId)]

@@ -33,8 +33,11 @@ export interface SandboxFaults {
   consistencyLag?: number;
   /** Every NAT gateway this process creates fails (AWS's FailureCode InternalError). */
   failNatGateways?: boolean;
-  /** Calls the credentials may not make (`ec2:CreateVpc`, as service:Operation), refused as AWS refuses them. */
-  deny?: string[];
+  /**
+   * Calls the credentials may not make, as `service` or `service:Operation` (`ec2:CreateVpc`),
+   * refused in each service's own AccessDenied shape (to rehearse a missing permission).
+   */
+  denied?: string[];
 }
 
 export interface SandboxOptions {
@@ -113,16 +116,16 @@ export class Sandbox implements CallInterceptor {
     }
     for (const listener of callListeners) listener(call.service, call.operation);
     const faults = this.options.faults ?? {};
+    if (faults.denied?.some((d) => d === call.service || d === `${call.service}:${call.operation}`)) {
+      await this.clock.sleep(API_ROUND_TRIP_MS);
+      const { accountId } = this.account.world;
+      throw accessDenied(call.service, call.operation, `arn:aws:iam::${accountId}:user/sandbox`, accountId, call.region);
+    }
     // Keyed by the caller's own time (its timeline's, exact), not by how many calls came before.
     const roll = dice(faults.seed ?? 1, call.service, call.operation, this.clock.now() - this.origin);
     if (roll() < (faults.throttleRate ?? 0)) {
       await this.clock.sleep(API_ROUND_TRIP_MS);
       throw awsError(call.service === 'ec2' ? 'RequestLimitExceeded' : 'Throttling', 'Rate exceeded', call.service === 'ec2' ? 503 : 400);
-    }
-    if (faults.deny?.includes(`${call.service}:${call.operation}`)) {
-      await this.clock.sleep(API_ROUND_TRIP_MS);
-      const { accountId } = this.account.world;
-      throw accessDenied(call.service, call.operation, `arn:aws:iam::${accountId}:user/sandbox`, accountId, call.region);
     }
     if (roll() < (faults.serverErrorRate ?? 0)) {
       await this.clock.sleep(API_ROUND_TRIP_MS);
@@ -181,7 +184,7 @@ const faultsSchema = z
     crashAfter: z.number().int().positive(),
     consistencyLag: z.number().int().nonnegative(),
     failNatGateways: z.boolean(),
-    deny: z.array(z.string().regex(/^[a-z0-9]+:[A-Z]\w+$/, 'each denied call is service:Operation, e.g. ec2:CreateVpc')),
+    denied: z.array(z.string().regex(/^[a-z0-9]+(:[A-Z][A-Za-z0-9]*)?$/, 'service or service:Operation')),
   })
   .partial();
 
@@ -202,7 +205,7 @@ export function sandboxOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pic
       const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
       throw badInput(
         `GITLAB_AWS_SANDBOX_FAULTS is invalid (${where}${issue.message})`,
-        `it takes seed (integer), throttleRate and serverErrorRate (0 to 1), crashAfter (1 or more), consistencyLag (0 or more), failNatGateways (true or false), ${example}`,
+        `it takes seed (integer), throttleRate and serverErrorRate (0 to 1), crashAfter (1 or more), consistencyLag (0 or more), failNatGateways (true or false), denied (["service:Operation", ...]), ${example}`,
       );
     }
     options.faults = parsed.data;

@@ -7,6 +7,7 @@ import { launchImage, type LaunchImage } from './images.js';
 import { requireKeyPair } from './key-pairs.js';
 import { consoleLines } from './boot.js';
 import { placeEni, releaseEnis } from './network-interfaces.js';
+import { refuseLaunch } from './instance-types.js';
 
 /**
  * What one instance is launched from: RunInstances' own parameters, or a launch template's data
@@ -264,7 +265,12 @@ function primaryInterface(input: Parameters<EC2['runInstances']>[0]): LaunchSpec
 
 export const instances: SdkOperations<EC2> = {
   RunInstances(ctx, input) {
-    return { Instances: [instanceView(launchInstance(ctx, primaryInterface(input)), ctx)] };
+    const spec = primaryInterface(input);
+    // Checked here, not in launchInstance: Auto Scaling's failed launch activities are not modelled.
+    if (!spec.ClientToken || !ctx.world.tokens[spec.ClientToken]) {
+      refuseLaunch(ctx, spec.InstanceType, byId(ctx, 'subnet', spec.SubnetId).attrs.availabilityZone);
+    }
+    return { Instances: [instanceView(launchInstance(ctx, spec), ctx)] };
   },
 
   DescribeInstances: (ctx, input) => ({

@@ -13,7 +13,7 @@ import {
   type SandboxService,
   type SdkOperations,
 } from './core.js';
-import { byId } from './ec2.js';
+import { byId, zonesOf } from './ec2.js';
 import { placeEni, releaseEnis } from './network-interfaces.js';
 
 /** RDS's part of the account, each kind keyed by `${region}:${identifier}` (identifiers are lowercase). */
@@ -90,6 +90,13 @@ export interface RdsSnapshot {
 }
 
 /** What RDS for PostgreSQL offers in every sandbox region, oldest first (as AWS lists them). */
+/** The sizes AWS makes of an RDS family: db.m5.64xlarge matches the pattern and exists nowhere. */
+const DB_SIZES = ['micro', 'small', 'medium', 'large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge', '24xlarge'];
+
+function orderable(instanceClass: string): boolean {
+  return RDS_POSTGRES_CLASS.test(instanceClass) && DB_SIZES.includes(instanceClass.split('.')[2] ?? '');
+}
+
 export const POSTGRES_VERSIONS = ['15.10', '15.12', '16.6', '16.8', '16.9', '17.2', '17.4', '17.5'];
 const family = (version: string) => `postgres${version.split('.')[0]}`;
 /** What the engine's default parameter group sets that GitLab cares about (both engine defaults). */
@@ -336,7 +343,7 @@ const operations: SdkOperations<RDS> = {
       throw combination(`Cannot find version ${engineVersion} for postgres`);
     }
     const instanceClass = input.DBInstanceClass ?? '';
-    if (!RDS_POSTGRES_CLASS.test(instanceClass)) {
+    if (!orderable(instanceClass)) {
       throw combination(
         `RDS does not support creating a DB instance with the following combination: DBInstanceClass=${instanceClass}, Engine=postgres, EngineVersion=${engineVersion}, LicenseModel=postgresql-license.`,
       );
@@ -495,6 +502,24 @@ const operations: SdkOperations<RDS> = {
     if (ctx.now < found.availableAt) throw fault('InvalidDBSnapshotStateFault', 'Cannot delete the snapshot while it is being created.');
     delete ctx.world.rds.snapshots[k(ctx, found.id)];
     return { DBSnapshot: snapshotView(ctx, found) };
+  },
+
+  /** Where each class can run each version; the sandbox offers every size AWS makes of the families it knows. */
+  DescribeOrderableDBInstanceOptions(ctx, input) {
+    if (input.Engine !== 'postgres') return { OrderableDBInstanceOptions: [] };
+    const versions = POSTGRES_VERSIONS.filter((v) => !input.EngineVersion || v === input.EngineVersion);
+    const instanceClass = input.DBInstanceClass;
+    if (!instanceClass || !orderable(instanceClass)) return { OrderableDBInstanceOptions: [] };
+    return {
+      OrderableDBInstanceOptions: versions.map((EngineVersion) => ({
+        Engine: 'postgres',
+        EngineVersion,
+        DBInstanceClass: instanceClass,
+        AvailabilityZones: zonesOf(ctx.region).map((z) => ({ Name: z.ZoneName })),
+        MultiAZCapable: true,
+        StorageType: 'io1',
+      })),
+    };
   },
 
   DescribeDBEngineVersions(ctx, input) {

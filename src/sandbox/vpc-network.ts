@@ -37,7 +37,8 @@ interface Rule {
   description?: string;
 }
 
-const ADDRESS_LIMIT = 5;
+/** Elastic IPs per region, as AWS sets it by default (Service Quotas and DescribeAccountAttributes answer it). */
+export const ADDRESS_LIMIT = 5;
 
 /** A NAT gateway still holding its address: anything but deleted or failed. */
 function holdsAddress(nat: Ec2Resource | undefined, now: number): boolean {
@@ -294,6 +295,24 @@ export const vpcNetwork: SdkOperations<EC2> = {
       publicIp: `203.0.113.${n}`,
     });
     return { AllocationId: eip.id, PublicIp: eip.attrs.publicIp, Domain: 'vpc' };
+  },
+
+  /** The account's EC2 limits as EC2 itself states them (the fallback when Service Quotas is out of reach). */
+  DescribeAccountAttributes(_ctx, input) {
+    const attributes: Record<string, string> = {
+      'supported-platforms': 'VPC',
+      'vpc-max-elastic-ips': String(ADDRESS_LIMIT),
+      'vpc-max-security-groups-per-interface': '5',
+    };
+    const named = input.AttributeNames?.length ? input.AttributeNames : Object.keys(attributes);
+    const unknown = named.filter((n) => !(n in attributes));
+    if (unknown.length) throw awsError('InvalidParameterValue', `Invalid attribute name: ${unknown.join(', ')}`);
+    return {
+      AccountAttributes: named.map((AttributeName) => ({
+        AttributeName,
+        AttributeValues: [{ AttributeValue: attributes[AttributeName]! }],
+      })),
+    };
   },
 
   DescribeAddresses: (ctx, input) => ({

@@ -27,7 +27,7 @@ export function cacheClusterZones(config: InstallConfig, zones: readonly [string
 
 const endpoint = z.object({ address: z.string(), port: z.number() });
 
-async function subnetGroupSeen(ec: ElastiCache, name: string): Promise<Seen> {
+export async function subnetGroupSeen(ec: ElastiCache, name: string): Promise<Seen> {
   const found = await unlessNotFound(() => ec.describeCacheSubnetGroups({ CacheSubnetGroupName: name }));
   const arn = found?.CacheSubnetGroups?.[0]?.ARN;
   return arn ? ((await ec.listTagsForResource({ ResourceName: arn })).TagList ?? []) : undefined;
@@ -37,7 +37,7 @@ async function replicationGroup(ec: ElastiCache, id: string): Promise<Replicatio
   return (await unlessNotFound(() => ec.describeReplicationGroups({ ReplicationGroupId: id })))?.ReplicationGroups?.[0];
 }
 
-async function replicationGroupSeen(ec: ElastiCache, id: string): Promise<Seen> {
+export async function replicationGroupSeen(ec: ElastiCache, id: string): Promise<Seen> {
   const group = await replicationGroup(ec, id);
   return group?.ARN ? ((await ec.listTagsForResource({ ResourceName: group.ARN })).TagList ?? []) : undefined;
 }

@@ -9,7 +9,7 @@ import { KEY_PAIR } from './instances.js';
 import { guideNames } from './names.js';
 import { notOurs, ownership } from './ownership.js';
 
-async function byName(ec2: EC2, name: string): Promise<KeyPairInfo | undefined> {
+export async function byName(ec2: EC2, name: string): Promise<KeyPairInfo | undefined> {
   return (await unlessNotFound(() => ec2.describeKeyPairs({ KeyNames: [name] })))?.KeyPairs?.[0];
 }
 

@@ -78,7 +78,7 @@ function launchDigest(data: RequestLaunchTemplateData | ResponseLaunchTemplateDa
   return createHash('sha256').update(JSON.stringify(essentials)).digest('hex').slice(0, 16);
 }
 
-async function describeTemplate(ec2: EC2, name: string): Promise<LaunchTemplate | undefined> {
+export async function describeTemplate(ec2: EC2, name: string): Promise<LaunchTemplate | undefined> {
   return (await unlessNotFound(() => ec2.describeLaunchTemplates({ LaunchTemplateNames: [name] })))?.LaunchTemplates?.[0];
 }
 

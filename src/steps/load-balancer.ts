@@ -35,7 +35,7 @@ function listenerName(config: Pick<InstallConfig, 'deployment'>, l: (typeof LIST
 }
 
 /** Tags as AWS has them now; undefined when the resource is gone. */
-async function elbTags(elb: ElasticLoadBalancingV2, arn: string): Promise<Seen> {
+export async function elbTags(elb: ElasticLoadBalancingV2, arn: string): Promise<Seen> {
   try {
     return (await elb.describeTags({ ResourceArns: [arn] })).TagDescriptions?.[0]?.Tags ?? [];
   } catch (err) {
@@ -44,7 +44,7 @@ async function elbTags(elb: ElasticLoadBalancingV2, arn: string): Promise<Seen> 
   }
 }
 
-async function describeByName<T>(read: () => Promise<T[] | undefined>): Promise<T | undefined> {
+export async function describeByName<T>(read: () => Promise<T[] | undefined>): Promise<T | undefined> {
   try {
     return (await read())?.[0];
   } catch (err) {

@@ -85,11 +85,11 @@ export async function checkParameterGroup(rds: RDS, name: string): Promise<void>
   }
 }
 
-async function describeInstance(rds: RDS, id: string): Promise<DBInstance | undefined> {
+export async function describeInstance(rds: RDS, id: string): Promise<DBInstance | undefined> {
   return (await unlessNotFound(() => rds.describeDBInstances({ DBInstanceIdentifier: id })))?.DBInstances?.[0];
 }
 
-async function subnetGroupTags(rds: RDS, name: string): Promise<Seen> {
+export async function subnetGroupTags(rds: RDS, name: string): Promise<Seen> {
   const group = (await unlessNotFound(() => rds.describeDBSubnetGroups({ DBSubnetGroupName: name })))?.DBSubnetGroups?.[0];
   if (!group) return undefined;
   return (await unlessNotFound(() => rds.listTagsForResource({ ResourceName: group.DBSubnetGroupArn! })))?.TagList ?? undefined;

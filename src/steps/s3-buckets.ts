@@ -14,7 +14,7 @@ export const BUCKET = 'AWS::S3::Bucket';
 const DELETE_BATCH = 1000; // DeleteObjects takes at most 1,000 keys a call
 
 /** A bucket as a teardown sees it before deleting: gone, another account's, or its tags. */
-async function bucketSeen(s3: S3, bucket: string): Promise<Seen> {
+export async function bucketSeen(s3: S3, bucket: string): Promise<Seen> {
   try {
     return (await s3.getBucketTagging({ Bucket: bucket })).TagSet ?? [];
   } catch (err) {

@@ -26,7 +26,7 @@ async function describeAlarm(cloudwatch: CloudWatch, name: string): Promise<Metr
   return (await cloudwatch.describeAlarms({ AlarmNames: [name], AlarmTypes: ['MetricAlarm'] })).MetricAlarms?.[0];
 }
 
-async function alarmTags(cloudwatch: CloudWatch, name: string): Promise<Seen> {
+export async function alarmTags(cloudwatch: CloudWatch, name: string): Promise<Seen> {
   const alarm = await describeAlarm(cloudwatch, name);
   if (!alarm) return undefined;
   return (await unlessNotFound(() => cloudwatch.listTagsForResource({ ResourceARN: alarm.AlarmArn! })))?.Tags ?? undefined;

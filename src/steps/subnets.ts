@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { chosenInstanceTypes, zonesOffering } from '../aws/offerings.js';
 import type { Subnet } from '@aws-sdk/client-ec2';
 import { AWS_MINUTES } from '../aws/durations.js';
 import { tagValue } from '../aws/tags.js';
@@ -17,18 +18,26 @@ function subnetName(config: InstallConfig, kind: 'public' | 'private', key: (typ
   return guideNames(config.deployment).subnet(kind, config.subnetCidrs[key]);
 }
 
-/** The configured AZs, or the first two the region offers (the guide's us-west-2a and 2b). */
+/**
+ * The configured AZs, or the first two the region offers that offer every chosen instance type
+ * (the guide's us-west-2a and 2b; preflight checked that two do).
+ */
 async function chooseZones(ctx: StepContext): Promise<[string, string]> {
   const [first, second] = ctx.config.availabilityZones;
   if (first && second) return [first, second];
   const ec2 = await ctx.aws.ec2();
   const zones =
     (await ec2.describeAvailabilityZones({ Filters: [{ Name: 'zone-type', Values: ['availability-zone'] }] })).AvailabilityZones ?? [];
+  const offering = await zonesOffering(
+    ec2,
+    chosenInstanceTypes(ctx.config).map((c) => c.type),
+  );
   const names = zones
-    .filter((z) => z.State === 'available')
+    .filter((z) => z.State === 'available' && offering.includes(z.ZoneName!))
     .map((z) => z.ZoneName!)
     .sort();
-  if (names.length < 2) throw new Error(`region ${ctx.region} offers fewer than two Availability Zones to this account`);
+  if (names.length < 2)
+    throw new Error(`region ${ctx.region} offers fewer than two Availability Zones offering the chosen instance types to this account`);
   return [names[0]!, names[1]!];
 }
 

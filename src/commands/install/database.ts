@@ -1,9 +1,6 @@
 import { isBurstableDbClass } from '../../aws/rds-limits.js';
 import { DATABASE_DEFAULTS, type InstallConfig } from '../../config/schema.js';
 import { badInput } from '../../errors.js';
-import type { AwsClients } from '../../aws/clients.js';
-import { isKind } from '../../aws/errors.js';
-import { checkParameterGroup, engineVersion } from '../../steps/rds-postgres.js';
 import type { IoHost } from '../../ui/host.js';
 
 /**
@@ -25,31 +22,4 @@ export async function confirmBurstableDatabase(host: IoHost, config: InstallConf
     );
   }
   host.notify({ level: 'warn', code: 'warn.burstable-db', text: `warning: ${advice}; used as confirmed`, data: { instanceClass } });
-}
-
-/**
- * What only AWS can say of the database answers, asked before anything is made: RDS offers the
- * PostgreSQL version in this region, and a parameter group the operator names exists and keeps
- * what GitLab needs. (The step checks both again, for a resume.)
- */
-export async function checkDatabaseWithAws(aws: AwsClients, config: InstallConfig): Promise<void> {
-  const rds = await aws.rds();
-  const db = config.database;
-  try {
-    await engineVersion(rds, db.engineVersion);
-  } catch (err) {
-    throw badInput((err as Error).message.replace(/; set .*$/, ''), 'set database.engineVersion to a version RDS offers in the region');
-  }
-  if (!db.parameterGroup) return;
-  try {
-    await checkParameterGroup(rds, db.parameterGroup);
-  } catch (err) {
-    const why = isKind(err, 'not-found')
-      ? `DB parameter group ${db.parameterGroup} does not exist in ${config.region}`
-      : (err as Error).message.replace(/; use .*$/, '');
-    throw badInput(
-      why,
-      'use quote_all_identifiers off and default_transaction_isolation read committed in it, or leave database.parameterGroup unset',
-    );
-  }
 }

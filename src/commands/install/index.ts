@@ -7,9 +7,7 @@ import { buildPlan, planLines } from '../../ui/plan.js';
 import { VERSION } from '../../version.js';
 import { rdsPostgres } from '../../steps/rds-postgres.js';
 import { execute, exitCodeOf } from '../execute.js';
-import { checkDatabaseWithAws, confirmBurstableDatabase } from './database.js';
-import { checkImagesWithAws } from './images.js';
-import { machineImages } from '../../steps/machine-images.js';
+import { confirmBurstableDatabase } from './database.js';
 import { commandLine, type CommandContext } from '../options.js';
 import { installSummary } from './summary.js';
 import { runPipeline } from '../pipeline.js';
@@ -52,11 +50,7 @@ export function install({ resume }: { resume: boolean }) {
             text: 'warning: SSH (Git over SSH and the bastions) will be open to the whole internet, as asked with --ssh-from-anywhere',
           });
         }
-        if (status(machineImages.id) !== 'complete') await checkImagesWithAws(aws, deployment.config);
-        if (status(rdsPostgres.id) !== 'complete') {
-          await checkDatabaseWithAws(aws, deployment.config);
-          await confirmBurstableDatabase(host, deployment.config);
-        }
+        if (status(rdsPostgres.id) !== 'complete') await confirmBurstableDatabase(host, deployment.config);
       },
       confirm: ({ deployment }) =>
         deployment.state
