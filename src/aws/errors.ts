@@ -229,10 +229,17 @@ export interface QuotaRef {
   name: string;
 }
 
+/** The quotas an install uses most, by name: preflight checks them, errors name them. */
+export const INSTALL_QUOTAS = {
+  elasticIps: { service: 'ec2', quota: 'L-0263D0A3', name: 'EC2-VPC Elastic IPs' },
+  vpcs: { service: 'vpc', quota: 'L-F678F1CE', name: 'VPCs per Region' },
+  vcpus: { service: 'ec2', quota: 'L-1216C47A', name: 'Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances' },
+} as const satisfies Record<string, QuotaRef>;
+
 /** Error code (and, where one code serves several, a pattern of AWS's message) -> the quota reached. */
 const QUOTAS: Array<{ code: RegExp; text?: RegExp; quota: QuotaRef }> = [
-  { code: /^AddressLimitExceeded$/, quota: { service: 'ec2', quota: 'L-0263D0A3', name: 'EC2-VPC Elastic IPs' } },
-  { code: /^VpcLimitExceeded$/, quota: { service: 'vpc', quota: 'L-F678F1CE', name: 'VPCs per Region' } },
+  { code: /^AddressLimitExceeded$/, quota: INSTALL_QUOTAS.elasticIps },
+  { code: /^VpcLimitExceeded$/, quota: INSTALL_QUOTAS.vpcs },
   { code: /^NatGatewayLimitExceeded$/, quota: { service: 'vpc', quota: 'L-FE5A380F', name: 'NAT gateways per Availability Zone' } },
   { code: /^InternetGatewayLimitExceeded$/, quota: { service: 'vpc', quota: 'L-A4707A72', name: 'Internet gateways per Region' } },
   { code: /^SubnetLimitExceeded$/, quota: { service: 'vpc', quota: 'L-407747CB', name: 'Subnets per VPC' } },
@@ -242,10 +249,7 @@ const QUOTAS: Array<{ code: RegExp; text?: RegExp; quota: QuotaRef }> = [
     code: /^RulesPerSecurityGroupLimitExceeded$/,
     quota: { service: 'vpc', quota: 'L-0EA8095F', name: 'Inbound or outbound rules per security group' },
   },
-  {
-    code: /^(VcpuLimitExceeded|InstanceLimitExceeded)$/,
-    quota: { service: 'ec2', quota: 'L-1216C47A', name: 'Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances' },
-  },
+  { code: /^(VcpuLimitExceeded|InstanceLimitExceeded)$/, quota: INSTALL_QUOTAS.vcpus },
   { code: /^DBInstanceQuotaExceeded(Fault)?$/, quota: { service: 'rds', quota: 'L-7B6409FD', name: 'DB instances' } },
   { code: /^(NodeQuotaForCustomerExceeded)(Fault)?$/, quota: { service: 'elasticache', name: 'Nodes per Region' } },
   { code: /^(NodeQuotaForClusterExceeded)(Fault)?$/, quota: { service: 'elasticache', name: 'Nodes per cluster' } },

@@ -1,7 +1,7 @@
 import type { AccountAttributeName, EC2, Instance } from '@aws-sdk/client-ec2';
 import type { ServiceQuotas } from '@aws-sdk/client-service-quotas';
 import type { AwsSession } from '../aws/clients.js';
-import { classify, errorCode } from '../aws/errors.js';
+import { classify, errorCode, INSTALL_QUOTAS, type QuotaRef } from '../aws/errors.js';
 import { chosenInstanceTypes, countsAsStandard } from '../aws/offerings.js';
 import { belongsTo } from '../aws/tags.js';
 import type { InstallConfig } from '../config/schema.js';
@@ -10,17 +10,14 @@ import type { IoHost } from '../ui/host.js';
 import { INSTANCE_STEPS, type ToBuild } from './building.js';
 import type { Refusal } from './refusal.js';
 
-/** The quotas an install uses, as Service Quotas names them, with AWS's default for a new account. */
+/** The quotas an install uses, as Service Quotas names them (the one list in aws/errors.ts), with AWS's default for a new account. */
+const asked = (quota: QuotaRef & { quota: string }, awsDefault: number) =>
+  ({ ServiceCode: quota.service, QuotaCode: quota.quota, name: quota.name, awsDefault }) as const;
 const QUOTAS = {
-  elasticIps: { ServiceCode: 'ec2', QuotaCode: 'L-0263D0A3', name: 'EC2-VPC Elastic IPs', awsDefault: 5 },
-  vpcs: { ServiceCode: 'vpc', QuotaCode: 'L-F678F1CE', name: 'VPCs per Region', awsDefault: 5 },
-  vcpus: {
-    ServiceCode: 'ec2',
-    QuotaCode: 'L-1216C47A',
-    name: 'Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances',
-    awsDefault: 5,
-  },
-} as const;
+  elasticIps: asked(INSTALL_QUOTAS.elasticIps, 5),
+  vpcs: asked(INSTALL_QUOTAS.vpcs, 5),
+  vcpus: asked(INSTALL_QUOTAS.vcpus, 5),
+};
 type Quota = (typeof QUOTAS)[keyof typeof QUOTAS];
 
 /** Where a limit was read: the account's value, or why only a fallback was at hand. */
