@@ -214,3 +214,19 @@ describe('an install failing on a missing permission, end to end', () => {
     );
   });
 });
+
+describe("the CLI's last-resort report", () => {
+  test("an AWS error no command caught is said in the operator's words; --verbose adds AWS's own line", async () => {
+    const dir = await tempDir();
+    const env = { GITLAB_AWS_SANDBOX_FAULTS: JSON.stringify({ denied: ['tagging:GetResources'] }) };
+    const plain = await runCli(['status', '--sandbox', '--discover', '--state-dir', dir], env);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toMatch(
+      /^error: missing permission tag:GetResources for arn:aws:iam::123456789012:user\/sandbox .*\(fix: grant tag:GetResources/,
+    );
+    expect(plain.stderr).not.toContain('aws: ');
+    const verbose = await runCli(['status', '--sandbox', '--discover', '--verbose', '--state-dir', dir], env);
+    expect(verbose.code).toBe(1);
+    expect(verbose.stderr).toMatch(/\naws: AccessDeniedException: User: .* \(tagging GetResources in us-west-2, HTTP 403\)\n/);
+  });
+});

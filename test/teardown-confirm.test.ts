@@ -81,6 +81,46 @@ describe('teardown says what goes and what stays, then asks for the deployment n
     expect((await sandboxInventory(dir)).map((r) => r.id)).toEqual([bucket]);
   }, 60_000);
 
+  test('a hosted zone we created that holds a record not ours is listed as kept', async () => {
+    const dir = await tempDir();
+    const install = await runCli([
+      'install',
+      '--sandbox',
+      '--yes',
+      '--state-dir',
+      dir,
+      '--domain',
+      'gitlab.corp.test',
+      '--create-hosted-zone',
+    ]);
+    expect(install.code, install.stderr).toBe(0);
+    const aws = await createAwsSession({ region: 'us-west-2', sandbox: { stateDir: dir } });
+    const route53 = await aws.route53();
+    const zone = (await route53.listHostedZonesByName({ DNSName: 'corp.test.' })).HostedZones!.find((z) => z.Name === 'corp.test.')!;
+    await route53.changeResourceRecordSets({
+      HostedZoneId: zone.Id!,
+      ChangeBatch: {
+        Changes: [
+          {
+            Action: 'CREATE',
+            ResourceRecordSet: { Name: 'mail.corp.test', Type: 'MX', TTL: 300, ResourceRecords: [{ Value: '10 mx.corp.test' }] },
+          },
+        ],
+      },
+    });
+    await aws.close();
+
+    const { code, host } = await runRecorded(['teardown', '--sandbox', '--state-dir', dir], { 'confirm-teardown': '' });
+    expect(code).toBe(2);
+    const extent = host.messages.find((m) => m.code === 'teardown.extent')!;
+    expect((extent.data as TeardownExtent).kept.map((k) => [k.type, k.name, k.why])).toContainEqual([
+      'AWS::Route53::HostedZone',
+      'corp.test.',
+      'it holds 1 record set(s) that are not ours',
+    ]);
+    expect(extent.text).toContain('  AWS::Route53::HostedZone corp.test.: it holds 1 record set(s) that are not ours');
+  }, 60_000);
+
   test('--yes deletes without asking', async () => {
     const dir = await installed();
     const down = await runCli(['teardown', '--sandbox', '--yes', '--state-dir', dir]);
