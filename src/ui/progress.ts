@@ -172,7 +172,10 @@ class LiveList implements PausableRenderer {
       return this.start();
     }
     if (event.type === 'run-finished') return this.close(event.ok);
-    if (!this.paused && this.spinner.isSpinning) this.spinner.text = this.render();
+    // Drawn at once, not at the next tick: what the operator sees follows the events exactly.
+    if (this.paused || !this.spinner.isSpinning) return;
+    this.spinner.text = this.render();
+    this.spinner.render();
   };
 
   /** A question takes the terminal: the list is cleared and its ticking stops until `resume`. */
@@ -257,7 +260,7 @@ class LiveList implements PausableRenderer {
       const noteText = note ? `  ${final ? note : clip(note.split('\n')[0]!, room)}` : '';
       return { state, text: `${head}${paint(this.io, 'gray', time)}${noteText ? paint(this.io, 'gray', noteText) : ''}` };
     });
-    const shown = final ? rows : fitRows(rows, (this.io.stdout as { rows?: number }).rows);
+    const shown = final ? rows.map((r) => r.text) : fitRows(rows, (this.io.stdout as { rows?: number }).rows);
     return [this.heading(), ...shown].join('\n');
   }
 }
