@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, test } from 'vitest';
 import type { EngineEvent, StepOutcome } from '../src/engine/events.js';
 import type { Io } from '../src/ui/io.js';
+import { paceFor, poll, type Wait } from '../src/aws/poll.js';
 import { createRenderer } from '../src/ui/progress.js';
 import { GUIDE_STEPS } from '../src/steps/index.js';
 import { runInProcess, tempDir } from './helpers.js';
@@ -92,7 +93,9 @@ describe('install --sandbox, as an operator sees it', () => {
     const startOf = (id: string) => (events.find((e) => e.type === 'step-started' && e.step === id) as { atMs: number }).atMs;
     expect(startOf('rds-postgres')).toBe(Math.max(endOf('subnets'), endOf('security-groups'), endOf('secrets')));
     // Waits are data as well as words: the database's says what, its state, how long and how long it typically takes.
-    const rdsWaits = events.flatMap((e) => (e.type === 'step-progress' && e.step === 'rds-postgres' && e.wait?.until === 'available' ? [e] : []));
+    const rdsWaits = events.flatMap((e) =>
+      e.type === 'step-progress' && e.step === 'rds-postgres' && e.wait?.until === 'available' ? [e] : [],
+    );
     expect(rdsWaits.length).toBeGreaterThan(0);
     expect(rdsWaits[0]).toMatchObject({
       message: expect.stringMatching(/^waiting for RDS instance gitlab-db-ha to become available: /),
@@ -156,7 +159,12 @@ const at = {
     atMs: endMs,
     ...(error ? { error } : {}),
   }),
-  wait: (step: string, startedMs: number, atMs: number, wait: { what: string; until?: string; state: string; typicalMs?: number }): EngineEvent => ({
+  wait: (
+    step: string,
+    startedMs: number,
+    atMs: number,
+    wait: { what: string; until?: string; state: string; typicalMs?: number },
+  ): EngineEvent => ({
     type: 'step-progress',
     step,
     message: `waiting for ${wait.what}${wait.until ? ` to become ${wait.until}` : ''}: ${wait.state}`,
@@ -292,9 +300,11 @@ describe('renderers fed events directly', () => {
     renderer.sink({ type: 'run-finished', operation: 'install', ok: false, elapsedMs: 10_000, stoppedBy: 'interrupt' });
     renderer.close();
     await flush();
-    expect(finalBlock(output(), /Installing gitlab/).slice(1, 1 + GUIDE.length).map((l) => l.trim().replace(/\s{2,}.*$/, ''))).toEqual(
-      GUIDE.map((s) => expect.stringContaining(s.title)),
-    );
+    expect(
+      finalBlock(output(), /Installing gitlab/)
+        .slice(1, 1 + GUIDE.length)
+        .map((l) => l.trim().replace(/\s{2,}.*$/, '')),
+    ).toEqual(GUIDE.map((s) => expect.stringContaining(s.title)));
   });
 
   test('a terminal of 0 columns and 0 rows gets plain lines, not a live list it cannot redraw', () => {
@@ -329,7 +339,11 @@ describe('renderers fed events directly', () => {
 
   test('plain lines show a wait every few minutes of it, not at every look', () => {
     const { stdout, written } = pipe();
-    const renderer = createRenderer('plain', { stdout, stderr: new PassThrough(), interactive: false, color: false }, { simulated: true, verbose: false });
+    const renderer = createRenderer(
+      'plain',
+      { stdout, stderr: new PassThrough(), interactive: false, color: false },
+      { simulated: true, verbose: false },
+    );
     const rds = { what: 'RDS instance gitlab-db-ha', until: 'available', typicalMs: 15 * MIN };
     renderer.sink(at.run());
     renderer.sink(at.start('rds-postgres', 0));
@@ -356,3 +370,27 @@ function pipe() {
   stdout.on('data', (d) => (written += d));
   return { stdout, written: () => written };
 }
+
+describe('the one poll helper', () => {
+  test('says what it waits for as data: the subject, the goal, what AWS said, the time waited and the typical time', async () => {
+    let now = 0;
+    const clock = {
+      now: () => now,
+      sleep: async (ms: number) => void (now += ms),
+      simulated: true,
+      timeline: <T>(_: number, w: () => Promise<T>) => w(),
+    };
+    const waits: Wait[] = [];
+    const states = ['creating', 'creating', 'backing-up', 'available'];
+    await poll({ clock, what: 'RDS instance gitlab-db-ha to become available', ...paceFor(15), onWait: (w) => waits.push(w) }, async () => {
+      const state = states.shift()!;
+      return state === 'available' ? { done: true, value: undefined } : { done: false, seen: state };
+    });
+    // Looked at 0, 7.5, 10 and 12.5 minutes (paceFor's half, then sixths): three answers not yet.
+    expect(waits).toEqual([
+      { what: 'RDS instance gitlab-db-ha', until: 'available', state: 'creating', waitedMs: 0, typicalMs: 15 * MIN },
+      { what: 'RDS instance gitlab-db-ha', until: 'available', state: 'creating', waitedMs: 7.5 * MIN, typicalMs: 15 * MIN },
+      { what: 'RDS instance gitlab-db-ha', until: 'available', state: 'backing-up', waitedMs: 10 * MIN, typicalMs: 15 * MIN },
+    ]);
+  });
+});

@@ -95,7 +95,13 @@ describe('the install report of a sandbox install', () => {
   test('the log keeps the new fields: step times on their timelines and waits as data', async () => {
     const runs = parseRunLog(await readFile(join(dir, 'gitlab.log'), 'utf8'));
     const events = runs.at(-1)!.events;
-    expect(events[0]).toMatchObject({ type: 'run-started', simulated: true, steps: expect.arrayContaining([expect.objectContaining({ id: 'rds-postgres', minutes: 15, needs: ['subnets', 'security-groups', 'secrets'] })]) });
+    expect(events[0]).toMatchObject({
+      type: 'run-started',
+      simulated: true,
+      steps: expect.arrayContaining([
+        expect.objectContaining({ id: 'rds-postgres', minutes: 15, needs: ['subnets', 'security-groups', 'secrets'] }),
+      ]),
+    });
     expect(events.find((e) => e.type === 'step-started' && e.step === 'rds-postgres')).toMatchObject({ atMs: expect.any(Number) });
     expect(events).toContainEqual(
       expect.objectContaining({
@@ -144,7 +150,9 @@ describe('the install report of a sandbox install', () => {
     expect(missing.code).toBe(2);
     expect(missing.stdout).toBe('');
     expect(missing.stderr.trimEnd().split('\n')).toEqual([
-      expect.stringMatching(/^error: there is no run 9 in .*gitlab\.log \(it holds runs 1 to \d+\) \(fix: list them with: gitlab-aws report --list --state-dir .*\)$/),
+      expect.stringMatching(
+        /^error: there is no run 9 in .*gitlab\.log \(it holds runs 1 to \d+\) \(fix: list them with: gitlab-aws report --list --state-dir .*\)$/,
+      ),
     ]);
     expect((await readdir(dir)).sort()).toEqual(before);
     expect((await runInProcess(['report', '--run', 'last', '--state-dir', dir])).code).toBe(2);
@@ -195,7 +203,15 @@ describe('the report of a run that failed or was cut short', () => {
       atMs: 67_000,
       error: 'CacheQuota <exceeded> & more',
     },
-    { type: 'step-finished', operation: 'install', step: 'rds-postgres', title: 'PostgreSQL with RDS', outcome: 'stopped', elapsedMs: 90_000, atMs: 97_000 },
+    {
+      type: 'step-finished',
+      operation: 'install',
+      step: 'rds-postgres',
+      title: 'PostgreSQL with RDS',
+      outcome: 'stopped',
+      elapsedMs: 90_000,
+      atMs: 97_000,
+    },
     { type: 'run-finished', operation: 'install', ok: false, elapsedMs: 97_000, stoppedBy: 'failure' },
   ];
 

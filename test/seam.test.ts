@@ -80,11 +80,25 @@ describe('the terminal host', () => {
     const io: Io = { stdin, stdout, stderr: new PassThrough(), interactive: true, color: false };
     const host = new TerminalHost(io, { answering: 'prompt', verbose: false });
     const progress = host.progress({ simulated: true });
-    progress.sink({ type: 'run-started', operation: 'install', deployment: 'gitlab', steps: [{ id: 'vpc', title: 'VPC', needs: [], minutes: 1 }], simulated: true });
+    progress.sink({
+      type: 'run-started',
+      operation: 'install',
+      deployment: 'gitlab',
+      steps: [{ id: 'vpc', title: 'VPC', needs: [], minutes: 1 }],
+      simulated: true,
+    });
     expect(await host.ask({ id: 'keep-going', message: 'Keep going?', default: false })).toBe(true);
     const answeredAt = written.length;
     progress.sink({ type: 'step-started', operation: 'install', step: 'vpc', title: 'VPC', atMs: 0 });
-    progress.sink({ type: 'step-finished', operation: 'install', step: 'vpc', title: 'VPC', outcome: 'done', elapsedMs: 20_000, atMs: 20_000 });
+    progress.sink({
+      type: 'step-finished',
+      operation: 'install',
+      step: 'vpc',
+      title: 'VPC',
+      outcome: 'done',
+      elapsedMs: 20_000,
+      atMs: 20_000,
+    });
     progress.sink({ type: 'run-finished', operation: 'install', ok: true, elapsedMs: 20_000 });
     progress.close();
     await new Promise((resolve) => setImmediate(resolve));

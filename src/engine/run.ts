@@ -78,7 +78,13 @@ async function schedule(operation: Operation, rawOptions: RunOptions, strategy: 
   if (options.signal?.aborted) onInterrupt();
   options.signal?.addEventListener('abort', onInterrupt, { once: true });
 
-  emit({ type: 'run-started', operation, deployment: store.state.deployment, steps: runSteps(operation, steps, store), simulated: clock.simulated });
+  emit({
+    type: 'run-started',
+    operation,
+    deployment: store.state.deployment,
+    steps: runSteps(operation, steps, store),
+    simulated: clock.simulated,
+  });
   const finished = new Set<string>();
   const launched = new Set<string>();
   const failed: RunResult['failed'] = [];
@@ -244,7 +250,13 @@ export function makeContext(
   const { store, aws, emit } = options;
   const origin = options.runStartedAt ?? aws.clock.now();
   const progress = (message: string, wait?: Wait) =>
-    emit({ type: 'step-progress', step: step.id, message, atMs: aws.clock.now() - origin, ...(wait ? { wait } : {}) } satisfies EngineEvent);
+    emit({
+      type: 'step-progress',
+      step: step.id,
+      message,
+      atMs: aws.clock.now() - origin,
+      ...(wait ? { wait } : {}),
+    } satisfies EngineEvent);
   // The one place a wait becomes progress: the message bench and --verbose read, and the wait as data.
   const onWait = (what: string) => (wait: Wait) => progress(`waiting for ${what}: ${wait.state}`, wait);
   const redactor = options.redactor ?? new Redactor();
