@@ -6,6 +6,8 @@ import type { Io } from '../src/ui/io.js';
 import { paceFor, poll, type Wait } from '../src/aws/poll.js';
 import { createRenderer } from '../src/ui/progress.js';
 import { GUIDE_STEPS } from '../src/steps/index.js';
+import { criticalPathMinutes } from '../src/engine/graph.js';
+import { RunTimeline } from '../src/engine/timeline.js';
 import { runInProcess, tempDir } from './helpers.js';
 
 /** The guide's steps, in its order, as the program lists them. */
@@ -122,6 +124,12 @@ describe('install --sandbox, as an operator sees it', () => {
     const rows = block.slice(1, 1 + GUIDE.length);
     expect(rows.map((r) => r.trim().replace(/\s{2,}.*$/, ''))).toEqual(GUIDE.map((s) => `✔ ${s.title}`));
     for (const row of rows) expect(row).toMatch(/\d+s$/);
+    // The first estimate is the plan's critical path; it shrinks as the install goes.
+    const left = minutesLeft(stdout);
+    expect(left[0]).toBe(Math.ceil(criticalPathMinutes(GUIDE_STEPS)));
+    expect(left.at(-1)!).toBeLessThan(left[0]! / 4);
+    // The database's row said what AWS said of it, in words, on the way.
+    expect(plain(stdout)).toMatch(/PostgreSQL with RDS\s+\d+m\d\ds {2}RDS instance gitlab-db-ha: creating, \d+ of ~15 min/);
   });
 });
 
@@ -392,5 +400,25 @@ describe('the one poll helper', () => {
       { what: 'RDS instance gitlab-db-ha', until: 'available', state: 'creating', waitedMs: 7.5 * MIN, typicalMs: 15 * MIN },
       { what: 'RDS instance gitlab-db-ha', until: 'available', state: 'backing-up', waitedMs: 10 * MIN, typicalMs: 15 * MIN },
     ]);
+  });
+});
+
+describe('the estimate of what is left', () => {
+  test('on AWS a running step ages with the wall clock between polls, and past its typical time it holds the finish back', () => {
+    const steps = [
+      { id: 'vpc', title: 'VPC', needs: [], minutes: 1 },
+      { id: 'rds-postgres', title: 'PostgreSQL with RDS', needs: ['vpc'], minutes: 15 },
+    ];
+    const run = RunTimeline.of([
+      { ...(at.run(steps) as Extract<EngineEvent, { type: 'run-started' }>), simulated: false },
+      at.start('vpc', 0),
+      at.finish('vpc', 0, 1 * MIN),
+      at.start('rds-postgres', 1 * MIN),
+    ]);
+    expect(run.remainingMs()).toBe(15 * MIN);
+    // No event for four minutes: the wall clock says where the run is.
+    expect(run.remainingMs(5 * MIN)).toBe(11 * MIN);
+    // Twenty minutes in, the database is late: it is still what the finish waits for, with no time promised.
+    expect(run.remainingMs(21 * MIN)).toBe(0);
   });
 });

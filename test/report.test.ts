@@ -156,6 +156,10 @@ describe('the install report of a sandbox install', () => {
     ]);
     expect((await readdir(dir)).sort()).toEqual(before);
     expect((await runInProcess(['report', '--run', 'last', '--state-dir', dir])).code).toBe(2);
+    // A deployment that never ran has no runs to draw.
+    const never = await runInProcess(['report', '--deployment', 'other', '--state-dir', dir]);
+    expect(never.code).toBe(2);
+    expect(never.stderr).toMatch(/^error: no runs of 'other' are logged in .* \(fix: .*\)\n$/);
   });
 
   test('a teardown writes its own report beside the install', async () => {

@@ -86,6 +86,8 @@ export function waitText({ what, state, waitedMs, typicalMs }: Wait): string {
 
 /** "about 23 min left": the estimate, rounded up, as the heading says it. */
 function leftText(ms: number): string {
+  // Nothing left by the typical times while steps still run: AWS is slower than usual, not done.
+  if (ms <= 0) return 'taking longer than typical';
   return ms < MINUTE_MS ? 'under a minute left' : `about ${Math.ceil(ms / MINUTE_MS)} min left`;
 }
 
