@@ -279,6 +279,26 @@ describe('renderers fed events directly', () => {
     ]);
   });
 
+  test('a step running past its typical time: the heading says so rather than promising a minute', async () => {
+    const steps = [{ id: 'rds-postgres', title: 'PostgreSQL with RDS', needs: [], minutes: 15 }];
+    const { io, output } = terminal();
+    const renderer = createRenderer('tty', io, { simulated: true, verbose: false });
+    renderer.sink(at.run(steps));
+    renderer.sink(at.start('rds-postgres', 0));
+    renderer.sink(
+      at.wait('rds-postgres', 0, 22 * MIN, {
+        what: 'RDS instance gitlab-db-ha',
+        until: 'available',
+        state: 'modifying',
+        typicalMs: 15 * MIN,
+      }),
+    );
+    renderer.close();
+    await flush();
+    expect(headings(output())).toContain('Installing gitlab: 22m00s so far, taking longer than typical (sandbox; times simulated)');
+    expect(plain(output())).toContain('RDS instance gitlab-db-ha: modifying, 22 of ~15 min');
+  });
+
   test('a step already complete in the state counts no time in the estimate (a resume verifies it)', async () => {
     const steps = [
       { id: 'vpc', title: 'VPC', needs: [], minutes: 1 },

@@ -85,9 +85,9 @@ export function waitText({ what, state, waitedMs, typicalMs }: Wait): string {
 }
 
 /** "about 23 min left": the estimate, rounded up, as the heading says it. */
-function leftText(ms: number): string {
+function leftText(ms: number, running: boolean): string {
   // Nothing left by the typical times while steps still run: AWS is slower than usual, not done.
-  if (ms <= 0) return 'taking longer than typical';
+  if (ms <= 0 && running) return 'taking longer than typical';
   return ms < MINUTE_MS ? 'under a minute left' : `about ${Math.ceil(ms / MINUTE_MS)} min left`;
 }
 
@@ -226,7 +226,8 @@ class LiveList implements PausableRenderer {
       const now = Math.max(run.frontierMs, this.wallMs() ?? 0);
       text += `: ${formatDuration(now)} so far`;
       // The typical minutes are creation times: a teardown's would be a guess.
-      if (run.operation === 'install') text += `, ${leftText(run.remainingMs(this.wallMs()))}`;
+      const running = [...run.times.values()].some((t) => t.startMs !== undefined && t.endMs === undefined);
+      if (run.operation === 'install') text += `, ${leftText(run.remainingMs(this.wallMs()), running)}`;
     }
     return text + (options.simulated ? paint(this.io, 'gray', ' (sandbox; times simulated)') : '');
   }
