@@ -25,7 +25,8 @@ export interface PollPace {
   timeoutMs: number;
   delayMs: number;
   maxDelayMs: number;
-  typicalMs: number;
+  /** What the operator is told to expect (paceFor's minutes). */
+  typicalMs?: number;
 }
 
 /**
