@@ -275,7 +275,7 @@ function clip(text: string, room: number): string {
 /**
  * A frame taller than the terminal cannot be redrawn in place (ora would leave a copy of its top
  * in the scrollback on every frame), so a short terminal shows the rows that matter now: the
- * running and failed ones, then what comes next, then what finished last, with a line counting
+ * running and failed ones, then what comes next, then finished ones nearest the end, with a line counting
  * the rest. The final list is always whole.
  */
 function fitRows(rows: Array<{ state: string; text: string }>, terminalRows: number | undefined): string[] {
