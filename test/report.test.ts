@@ -160,6 +160,10 @@ describe('the install report of a sandbox install', () => {
     const never = await runInProcess(['report', '--deployment', 'other', '--state-dir', dir]);
     expect(never.code).toBe(2);
     expect(never.stderr).toMatch(/^error: no runs of 'other' are logged in .* \(fix: .*\)\n$/);
+    // A name that is no deployment's is refused as every command refuses it, not looked up as a path.
+    const odd = await runInProcess(['report', '--deployment', '../gitlab', '--state-dir', dir]);
+    expect(odd.code).toBe(2);
+    expect(odd.stderr).toMatch(/^error: deployment name '\.\.\/gitlab' is invalid/);
   });
 
   test('a teardown writes its own report beside the install', async () => {

@@ -16,6 +16,16 @@ export interface Deployment {
   config: InstallConfig;
 }
 
+/** A deployment name names files in the state directory and prefixes AWS names: refused unless it is one. */
+export function checkDeploymentName(deployment: string): void {
+  if (!DEPLOYMENT_NAME.test(deployment)) {
+    throw badInput(
+      `deployment name '${deployment}' is invalid`,
+      'use 1-20 lowercase letters, digits or hyphens, starting with a letter (e.g. --deployment gitlab)',
+    );
+  }
+}
+
 /**
  * The configuration, resolved from its sources: the state file (an installed deployment's answers
  * stand), the --config file, then the flags. Everything checkable without AWS is checked here;
@@ -23,12 +33,7 @@ export interface Deployment {
  */
 export async function resolveDeployment(options: GlobalOptions, { writes = false } = {}): Promise<Deployment> {
   await checkStateDir(options.stateDir, { writes });
-  if (!DEPLOYMENT_NAME.test(options.deployment)) {
-    throw badInput(
-      `deployment name '${options.deployment}' is invalid`,
-      'use 1-20 lowercase letters, digits or hyphens, starting with a letter (e.g. --deployment gitlab)',
-    );
-  }
+  checkDeploymentName(options.deployment);
   try {
     const file = options.config ? await readConfigFile(options.config) : undefined;
     const paths = statePaths(options.stateDir, options.deployment);

@@ -4,6 +4,7 @@ import { EXIT, badInput, type ExitCode } from '../../errors.js';
 import { RunTimeline } from '../../engine/timeline.js';
 import { readRunLog, reportFile, writeReport, type LoggedRun } from '../../report/index.js';
 import { statePaths } from '../../state/store.js';
+import { checkDeploymentName } from '../deployment.js';
 import { commandLine, type CommandContext } from '../options.js';
 
 export interface ReportOptions {
@@ -31,6 +32,7 @@ function summary(run: LoggedRun) {
  */
 export async function report(ctx: CommandContext, own: ReportOptions): Promise<ExitCode> {
   const { options, host } = ctx;
+  checkDeploymentName(options.deployment);
   const { log } = statePaths(options.stateDir, options.deployment);
   const runs = await readRunLog(log);
   const listing = commandLine(options, 'report', {}, '--list');
