@@ -75,7 +75,7 @@ describe('the install report of a sandbox install', () => {
     expect(svg).toMatch(/<text[^>]*>gitlab: install, \d{4}-\d\d-\d\d \d\d:\d\d UTC<\/text>/);
     expect(svg).toMatch(/\d+m\d\ds simulated \(sandbox\), finished/);
     // What the database waited for, in words, beside its bar.
-    expect(svg).toContain('RDS instance gitlab-db-ha available');
+    expect(svg).toMatch(/<text [^>]*>◆ 15m0\ds · RDS instance gitlab-db-ha available<\/text>/);
   });
 
   test("marks the critical path: from a first step through the database and the image to the install's last end", async () => {

@@ -1,6 +1,6 @@
 import { formatDuration } from '../aws/clock.js';
 import type { StepOutcome } from '../engine/events.js';
-import { RunTimeline, type StepTimes } from '../engine/timeline.js';
+import { RunTimeline, waitLabel, type StepTimes } from '../engine/timeline.js';
 import type { LoggedRun } from './runs.js';
 
 const MINUTE_MS = 60_000;
@@ -51,9 +51,16 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** The longest waits first: what a step spent its time on. */
+/**
+ * The longest waits first: what a step spent its time on. A bare retry on something the step also
+ * waited on with a goal ("RDS instance x" inside "RDS instance x available") says nothing more.
+ */
 function waitsOf(times: StepTimes | undefined): string[] {
-  return [...(times?.waits.entries() ?? [])].sort(([, a], [, b]) => b.waitedMs - a.waitedMs).map(([label]) => label);
+  const waits = [...(times?.waits.values() ?? [])];
+  return waits
+    .filter((w) => w.until !== undefined || !waits.some((other) => other.until !== undefined && other.what === w.what))
+    .sort((a, b) => b.waitedMs - a.waitedMs)
+    .map(waitLabel);
 }
 
 /**
