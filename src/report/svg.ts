@@ -136,7 +136,7 @@ export function renderReportSvg(run: LoggedRun): string {
       .filter(Boolean)
       .join(' · ');
     const color = state === 'failed' ? '#dc2626' : '#374151';
-    out.push(`<text x="${NOTE_LEFT}" y="${y + 15}" fill="${color}">${escapeXml(clip(`${mark}${note}`, 68))}</text>`, '</g>');
+    out.push(`<text x="${NOTE_LEFT}" y="${y + 15}" fill="${color}">${escapeXml(clip(`${mark}${note}`, 62))}</text>`, '</g>');
   });
   out.push('</svg>', '');
   return out.join('\n');
