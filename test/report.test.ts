@@ -163,7 +163,7 @@ describe('the install report of a sandbox install', () => {
     // A name that is no deployment's is refused as every command refuses it, not looked up as a path.
     const odd = await runInProcess(['report', '--deployment', '../gitlab', '--state-dir', dir]);
     expect(odd.code).toBe(2);
-    expect(odd.stderr).toMatch(/^error: deployment name '\.\.\/gitlab' is invalid/);
+    expect(odd.stderr).toMatch(/^error: no deployment can be called '\.\.\/gitlab' \(fix: /);
   });
 
   test('a teardown writes its own report beside the install', async () => {

@@ -16,16 +16,6 @@ export interface Deployment {
   config: InstallConfig;
 }
 
-/** A deployment name names files in the state directory and prefixes AWS names: refused unless it is one. */
-export function checkDeploymentName(deployment: string): void {
-  if (!DEPLOYMENT_NAME.test(deployment)) {
-    throw badInput(
-      `deployment name '${deployment}' is invalid`,
-      'use 1-20 lowercase letters, digits or hyphens, starting with a letter (e.g. --deployment gitlab)',
-    );
-  }
-}
-
 /**
  * The configuration, resolved from its sources: the state file (an installed deployment's answers
  * stand), the --config file, then the flags. Everything checkable without AWS is checked here;
@@ -33,7 +23,12 @@ export function checkDeploymentName(deployment: string): void {
  */
 export async function resolveDeployment(options: GlobalOptions, { writes = false } = {}): Promise<Deployment> {
   await checkStateDir(options.stateDir, { writes });
-  checkDeploymentName(options.deployment);
+  if (!DEPLOYMENT_NAME.test(options.deployment)) {
+    throw badInput(
+      `deployment name '${options.deployment}' is invalid`,
+      'use 1-20 lowercase letters, digits or hyphens, starting with a letter (e.g. --deployment gitlab)',
+    );
+  }
   try {
     const file = options.config ? await readConfigFile(options.config) : undefined;
     const paths = statePaths(options.stateDir, options.deployment);

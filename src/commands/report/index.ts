@@ -3,8 +3,8 @@ import { formatDuration } from '../../aws/clock.js';
 import { EXIT, badInput, type ExitCode } from '../../errors.js';
 import { RunTimeline } from '../../engine/timeline.js';
 import { readRunLog, reportFile, writeReport, type LoggedRun } from '../../report/index.js';
+import { DEPLOYMENT_NAME } from '../../config/schema.js';
 import { statePaths } from '../../state/store.js';
-import { checkDeploymentName } from '../deployment.js';
 import { commandLine, type CommandContext } from '../options.js';
 
 export interface ReportOptions {
@@ -32,7 +32,13 @@ function summary(run: LoggedRun) {
  */
 export async function report(ctx: CommandContext, own: ReportOptions): Promise<ExitCode> {
   const { options, host } = ctx;
-  checkDeploymentName(options.deployment);
+  // The name becomes a file name in the state directory: only a deployment's name is looked up.
+  if (!DEPLOYMENT_NAME.test(options.deployment)) {
+    throw badInput(
+      `no deployment can be called '${options.deployment}'`,
+      'give --deployment as the install was given it, e.g. --deployment gitlab',
+    );
+  }
   const { log } = statePaths(options.stateDir, options.deployment);
   const runs = await readRunLog(log);
   const listing = commandLine(options, 'report', {}, '--list');
