@@ -12,6 +12,7 @@ import { statusCommand } from './commands/status/command.js';
 import { rootPasswordCommand } from './commands/root-password/command.js';
 import { planCommand } from './commands/plan/command.js';
 import { renderCommand } from './commands/render/command.js';
+import { reportCommand } from './commands/report/command.js';
 import { VERSION } from './version.js';
 
 const COMMANDS: CommandSpec<Record<string, unknown>>[] = [
@@ -22,6 +23,7 @@ const COMMANDS: CommandSpec<Record<string, unknown>>[] = [
   rootPasswordCommand,
   planCommand,
   renderCommand,
+  reportCommand,
 ];
 
 /**

@@ -80,11 +80,25 @@ describe('the terminal host', () => {
     const io: Io = { stdin, stdout, stderr: new PassThrough(), interactive: true, color: false };
     const host = new TerminalHost(io, { answering: 'prompt', verbose: false });
     const progress = host.progress({ simulated: true });
-    progress.sink({ type: 'run-started', operation: 'install', deployment: 'gitlab', steps: [{ id: 'vpc', title: 'VPC' }] });
+    progress.sink({
+      type: 'run-started',
+      operation: 'install',
+      deployment: 'gitlab',
+      steps: [{ id: 'vpc', title: 'VPC', needs: [], minutes: 1 }],
+      simulated: true,
+    });
     expect(await host.ask({ id: 'keep-going', message: 'Keep going?', default: false })).toBe(true);
     const answeredAt = written.length;
-    progress.sink({ type: 'step-started', operation: 'install', step: 'vpc', title: 'VPC' });
-    progress.sink({ type: 'step-finished', operation: 'install', step: 'vpc', title: 'VPC', outcome: 'done', elapsedMs: 20_000 });
+    progress.sink({ type: 'step-started', operation: 'install', step: 'vpc', title: 'VPC', atMs: 0 });
+    progress.sink({
+      type: 'step-finished',
+      operation: 'install',
+      step: 'vpc',
+      title: 'VPC',
+      outcome: 'done',
+      elapsedMs: 20_000,
+      atMs: 20_000,
+    });
     progress.sink({ type: 'run-finished', operation: 'install', ok: true, elapsedMs: 20_000 });
     progress.close();
     await new Promise((resolve) => setImmediate(resolve));
@@ -152,7 +166,7 @@ describe('the NDJSON host', () => {
     host.notify({ level: 'result', code: 'status', text: 'Deployment gitlab', data: { deployment: 'gitlab' } });
     host.notify({ level: 'error', code: 'refused', text: 'error: no (fix: yes)' });
     const progress = host.progress({ simulated: true });
-    progress.sink({ type: 'step-progress', step: 'vpc', message: 'waiting' });
+    progress.sink({ type: 'step-progress', step: 'vpc', message: 'waiting', atMs: 0 });
     progress.close();
     expect(
       out()
@@ -163,7 +177,7 @@ describe('the NDJSON host', () => {
       { type: 'message', level: 'info', code: 'plan', text: 'line one\nline two', data: { steps: 10 } },
       { deployment: 'gitlab' },
       { type: 'message', level: 'error', code: 'refused', text: 'error: no (fix: yes)' },
-      { type: 'step-progress', step: 'vpc', message: 'waiting' },
+      { type: 'step-progress', step: 'vpc', message: 'waiting', atMs: 0 },
     ]);
     expect(err()).toBe('error: no (fix: yes)\n');
     expect(await host.ask(confirmInstall)).toBe(true);
@@ -189,8 +203,8 @@ describe('the recorder host', () => {
     const { code, host } = await runRecorded(['install', '--sandbox', '--state-dir', dir], { 'confirm-install': true });
     expect(code).toBe(0);
     expect(host.asked).toEqual(['confirm-install']);
-    expect(host.codes()).toEqual(['preflight.identity', 'plan', 'install.done', 'install.summary']);
-    expect(host.messages[2]!.data).toMatchObject({ deployment: 'gitlab', resources: expect.any(Number) });
+    expect(host.codes()).toEqual(['preflight.identity', 'plan', 'report.written', 'install.done', 'install.summary']);
+    expect(host.messages[3]!.data).toMatchObject({ deployment: 'gitlab', resources: expect.any(Number) });
     expect(host.events[0]).toMatchObject({ type: 'run-started', operation: 'install' });
     expect(host.events.at(-1)).toMatchObject({ type: 'run-finished', ok: true });
 
@@ -200,7 +214,13 @@ describe('the recorder host', () => {
 
     const down = await runRecorded(['teardown', '--sandbox', '--state-dir', dir], { 'confirm-teardown': 'gitlab' });
     expect(down.code).toBe(0);
-    expect(down.host.codes()).toEqual(['preflight.identity', 'teardown.extent', 'teardown.final-snapshot', 'teardown.done']);
+    expect(down.host.codes()).toEqual([
+      'preflight.identity',
+      'teardown.extent',
+      'report.written',
+      'teardown.final-snapshot',
+      'teardown.done',
+    ]);
   });
 
   it('a no to the confirmation cancels with exit 2 and creates nothing', async () => {

@@ -14,8 +14,10 @@ export interface PollOptions {
   /** First delay between checks; it grows by half each time up to maxDelayMs. */
   delayMs?: number;
   maxDelayMs?: number;
+  /** How long AWS typically takes to get there (from `paceFor`): what the operator is told to expect. */
+  typicalMs?: number;
   signal?: AbortSignal;
-  onWait?: (seen: string) => void;
+  onWait?: (wait: Wait) => void;
 }
 
 /** How long to wait for a resource, and how often to look. */
@@ -23,6 +25,33 @@ export interface PollPace {
   timeoutMs: number;
   delayMs: number;
   maxDelayMs: number;
+  /** What the operator is told to expect (paceFor's minutes). */
+  typicalMs?: number;
+}
+
+/**
+ * A wait as the operator reads it: "RDS instance gitlab-db-ha: creating, 6 of ~15 min". `what`
+ * and `until` are the two halves of the poll's phrase ("RDS instance gitlab-db-ha" / "available"),
+ * `state` what AWS last said, `waitedMs` the time since the poll began, on its clock.
+ */
+export interface Wait {
+  what: string;
+  until?: string;
+  state: string;
+  waitedMs: number;
+  typicalMs?: number;
+}
+
+/**
+ * Splits "NAT gateway nat-1 to become available" into its subject and its goal. Every step already
+ * names its waits in that form (the timeout message reads it whole), so the structured wait comes
+ * from the one phrase rather than from a second argument at every call.
+ */
+export function waitPhrase(what: string): Pick<Wait, 'what' | 'until'> {
+  const at = what.indexOf(' to ');
+  if (at < 0) return { what };
+  const until = what.slice(at + 4).replace(/^(become|be) /, '');
+  return { what: what.slice(0, at), until };
 }
 
 const MINUTE_MS = 60_000;
@@ -38,6 +67,7 @@ export function paceFor(minutes: number): PollPace {
     timeoutMs: Math.max(5 * MINUTE_MS, 10 * typical),
     delayMs: Math.max(5_000, Math.round(typical / 2)),
     maxDelayMs: Math.max(30_000, Math.round(typical / 6)),
+    typicalMs: typical,
   };
 }
 
@@ -49,7 +79,9 @@ export type Check<T> = () => Promise<{ done: true; value: T } | { done: false; s
  */
 export async function poll<T>(options: PollOptions, check: Check<T>): Promise<T> {
   const { clock, timeoutMs, signal } = options;
-  const deadline = clock.now() + timeoutMs;
+  const began = clock.now();
+  const deadline = began + timeoutMs;
+  const phrase = waitPhrase(options.what);
   let delay = options.delayMs ?? 5_000;
   const maxDelay = options.maxDelayMs ?? 30_000;
   let lastSeen = 'nothing yet';
@@ -58,7 +90,12 @@ export async function poll<T>(options: PollOptions, check: Check<T>): Promise<T>
     const result = await check();
     if (result.done) return result.value;
     lastSeen = result.seen;
-    options.onWait?.(lastSeen);
+    options.onWait?.({
+      ...phrase,
+      state: lastSeen,
+      waitedMs: clock.now() - began,
+      ...(options.typicalMs === undefined ? {} : { typicalMs: options.typicalMs }),
+    });
     if (clock.now() + delay > deadline) {
       throw new WaitTimeout(`timed out after ${formatDuration(timeoutMs)} waiting for ${options.what}; last seen: ${lastSeen}`);
     }

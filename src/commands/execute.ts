@@ -1,7 +1,8 @@
 import type { AwsSession } from '../aws/clients.js';
 import type { EventSink } from '../engine/events.js';
 import { runInstall, runTeardown, type RunResult } from '../engine/run.js';
-import { EXIT, type ExitCode } from '../errors.js';
+import { EXIT, errorMessage, type ExitCode } from '../errors.js';
+import { reportLastRun } from '../report/index.js';
 import { openRunLog } from '../state/log.js';
 import type { StateStore } from '../state/store.js';
 import { GUIDE_STEPS } from '../steps/index.js';
@@ -56,6 +57,7 @@ export async function execute(
     progress.close();
     await log.close();
   }
+  await writeRunReport(ctx, deployment, operation);
   if (!result.ok) {
     for (const failure of result.failed) {
       host.notify({
@@ -71,6 +73,16 @@ export async function execute(
     stopped(result.stoppedBy);
   }
   return result;
+}
+
+/** The run's timeline picture, from the log just closed; a report that cannot be written costs a warning, not the run. */
+async function writeRunReport(ctx: CommandContext, deployment: Deployment, operation: 'install' | 'teardown'): Promise<void> {
+  try {
+    const file = await reportLastRun(deployment.paths.log, operation);
+    if (file) ctx.host.notify({ level: 'info', code: 'report.written', text: `Timeline of this run: ${file}`, data: { file } });
+  } catch (err) {
+    ctx.host.notify({ level: 'warn', code: 'report.failed', text: `Could not write the timeline of this run: ${errorMessage(err)}` });
+  }
 }
 
 export function exitCodeOf(result: RunResult): ExitCode {

@@ -4,7 +4,7 @@ import { explain } from '../aws/errors.js';
 import { poll, retryWhile } from '../aws/poll.js';
 import { resourceTags } from '../aws/tags.js';
 import type { StateStore } from '../state/store.js';
-import type { EngineEvent, EventSink, Operation, StepOutcome } from './events.js';
+import type { EngineEvent, EventSink, Operation, RunStep, StepOutcome, Wait } from './events.js';
 import { checkGraph, dependents } from './graph.js';
 import { changedNeeds, needsFingerprint, readOutputs } from './outputs.js';
 import type { EngineStep, ForeignResource, ResourceRef, StepContext, TeardownOptions } from './step.js';
@@ -79,7 +79,13 @@ async function schedule(operation: Operation, rawOptions: RunOptions, strategy: 
   if (options.signal?.aborted) onInterrupt();
   options.signal?.addEventListener('abort', onInterrupt, { once: true });
 
-  emit({ type: 'run-started', operation, deployment: store.state.deployment, steps: steps.map(({ id, title }) => ({ id, title })) });
+  emit({
+    type: 'run-started',
+    operation,
+    deployment: store.state.deployment,
+    steps: runSteps(operation, steps, store),
+    simulated: clock.simulated,
+  });
   const finished = new Set<string>();
   const launched = new Set<string>();
   const failed: RunResult['failed'] = [];
@@ -88,10 +94,10 @@ async function schedule(operation: Operation, rawOptions: RunOptions, strategy: 
   const endedAt = new Map<string, number>();
   const launch = (step: EngineStep) => {
     launched.add(step.id);
-    const ctx = makeContext(step, options, stop.signal);
+    const ctx = makeContext(step, { ...options, runStartedAt: started }, stop.signal);
     // A step starts, on AWS's time, when the last step it waits for ended.
     const startAt = Math.max(started, ...strategy.after(step).map((id) => endedAt.get(id) ?? started));
-    emit({ type: 'step-started', operation, step: step.id, title: step.title });
+    emit({ type: 'step-started', operation, step: step.id, title: step.title, atMs: startAt - started });
     const work = clock
       .timeline(startAt, async () => {
         try {
@@ -103,9 +109,10 @@ async function schedule(operation: Operation, rawOptions: RunOptions, strategy: 
       .then(async (result) => {
         endedAt.set(step.id, result.at);
         const elapsedMs = result.at - startAt;
+        const atMs = result.at - started;
         if (result.ok) {
           finished.add(step.id);
-          emit({ type: 'step-finished', operation, step: step.id, title: step.title, outcome: result.outcome, elapsedMs });
+          emit({ type: 'step-finished', operation, step: step.id, title: step.title, outcome: result.outcome, elapsedMs, atMs });
           return;
         }
         const err = result.error;
@@ -132,6 +139,7 @@ async function schedule(operation: Operation, rawOptions: RunOptions, strategy: 
           title: step.title,
           outcome: stopped ? 'stopped' : 'failed',
           elapsedMs,
+          atMs,
           ...(stopped ? {} : { error: message, ...(hint ? { hint } : {}) }),
         });
       })
@@ -217,6 +225,17 @@ async function destroyStep(step: EngineStep, ctx: StepContext, { store }: RunOpt
   return retained.length ? 'retained' : 'destroyed';
 }
 
+/** The steps as the run announces them; an install expects a step complete in the state to be verified only. */
+function runSteps(operation: Operation, steps: readonly EngineStep[], store: StateStore): RunStep[] {
+  return steps.map(({ id, title, needs, minutes }) => ({
+    id,
+    title,
+    needs: [...needs],
+    minutes,
+    ...(operation === 'install' && store.state.steps[id]?.status === 'complete' ? { complete: true as const } : {}),
+  }));
+}
+
 export function uniqueResources(resources: ResourceRef[]): ResourceRef[] {
   const seen = new Map<string, ResourceRef>();
   for (const r of resources) if (!seen.has(`${r.type} ${r.id}`)) seen.set(`${r.type} ${r.id}`, r);
@@ -226,10 +245,25 @@ export function uniqueResources(resources: ResourceRef[]): ResourceRef[] {
 /** The step's view of the run: config, clients, state writes and waits on the run's clock. */
 export function makeContext(
   step: EngineStep,
-  options: Pick<RunOptions, 'store' | 'aws' | 'emit' | 'teardown' | 'redactor'> & { steps?: readonly EngineStep[] },
+  options: Pick<RunOptions, 'store' | 'aws' | 'emit' | 'teardown' | 'redactor'> & {
+    steps?: readonly EngineStep[];
+    /** The run's start on its clock: progress carries its offset from it (`atMs`). */
+    runStartedAt?: number;
+  },
   signal: AbortSignal,
 ): StepContext {
   const { store, aws, emit } = options;
+  const origin = options.runStartedAt ?? aws.clock.now();
+  const progress = (message: string, wait?: Wait) =>
+    emit({
+      type: 'step-progress',
+      step: step.id,
+      message,
+      atMs: aws.clock.now() - origin,
+      ...(wait ? { wait } : {}),
+    } satisfies EngineEvent);
+  // The one place a wait becomes progress: the message bench and --verbose read, and the wait as data.
+  const onWait = (what: string) => (wait: Wait) => progress(`waiting for ${what}: ${wait.state}`, wait);
   const redactor = options.redactor ?? new Redactor();
   const doc = () => store.state;
   const context: StepContext = {
@@ -266,7 +300,7 @@ export function makeContext(
     async renewToken(name) {
       await store.update((d) => advanceTokens(d, `${step.id}/${name}`));
     },
-    progress: (message) => emit({ type: 'step-progress', step: step.id, message } satisfies EngineEvent),
+    progress: (message) => progress(message),
     poll: (what, wait, check) =>
       poll(
         {
@@ -274,7 +308,7 @@ export function makeContext(
           what,
           ...(typeof wait === 'number' ? { timeoutMs: wait } : wait),
           signal,
-          onWait: (seen) => context.progress(`waiting for ${what}: ${seen}`),
+          onWait: onWait(what),
         },
         check,
       ),
@@ -288,7 +322,7 @@ export function makeContext(
           signal,
           delayMs: 2_000,
           maxDelayMs: 20_000,
-          onWait: (seen) => context.progress(`waiting for ${what}: ${seen}`),
+          onWait: onWait(what),
         },
         action,
       ),

@@ -1,6 +1,7 @@
 import ora, { type Ora } from 'ora';
 import { formatDuration } from '../aws/clock.js';
-import type { EngineEvent, EventSink, StepOutcome } from '../engine/events.js';
+import type { EngineEvent, EventSink, StepOutcome, Wait } from '../engine/events.js';
+import { RunTimeline, waitLabel } from '../engine/timeline.js';
 import { line, paint, type Io } from './io.js';
 
 export interface Renderer {
@@ -24,14 +25,14 @@ export interface RenderOptions {
 
 /**
  * Picks the renderer for where the output goes: NDJSON, a live list on a terminal, or plain lines.
- * Every time shown comes from the events (`elapsedMs`): only the engine knows whose timeline a
- * step ran on, so a clock read here would be the wrong one in the sandbox.
+ * Every time shown comes from the events (`atMs`, `elapsedMs`): only the engine knows whose
+ * timeline a step ran on, so a clock read here would be the wrong one in the sandbox.
  */
 export function createRenderer(mode: 'tty', io: Io, options: RenderOptions): PausableRenderer;
 export function createRenderer(mode: RenderMode, io: Io, options: RenderOptions): Renderer;
 export function createRenderer(mode: RenderMode, io: Io, options: RenderOptions): Renderer {
   if (mode === 'json') return ndjson(io);
-  if (mode === 'tty') return new LiveList(io, options);
+  if (mode === 'tty') return hasSize(io) ? new LiveList(io, options) : plainLines(io, options);
   return plainLines(io, options);
 }
 
@@ -67,18 +68,55 @@ function ndjson(io: Io): Renderer {
   };
 }
 
-/** A line per step start and finish, for logs and pipes. */
-function plainLines(io: Io, options: RenderOptions): Renderer {
+/** Plain lines show a wait again only after this much more of it, however often the step looks. */
+export const PLAIN_WAIT_EVERY_MS = 3 * 60_000;
+
+const MINUTE_MS = 60_000;
+
+/** "RDS instance gitlab-db-ha: creating, 6 of ~15 min": a wait as the operator reads it. */
+export function waitText({ what, state, waitedMs, typicalMs }: Wait): string {
+  const waited =
+    typicalMs === undefined
+      ? formatDuration(waitedMs)
+      : typicalMs >= MINUTE_MS
+        ? `${Math.round(waitedMs / MINUTE_MS)} of ~${Math.round(typicalMs / MINUTE_MS)} min`
+        : `${formatDuration(waitedMs)} of ~${formatDuration(typicalMs)}`;
+  return `${what}: ${state}, ${waited}`;
+}
+
+/** "about 23 min left": the estimate, rounded up, as the heading says it. */
+function leftText(ms: number, running: boolean): string {
+  // Nothing left by the typical times while steps still run: AWS is slower than usual, not done.
+  if (ms <= 0 && running) return 'taking longer than typical';
+  return ms < MINUTE_MS ? 'under a minute left' : `about ${Math.ceil(ms / MINUTE_MS)} min left`;
+}
+
+/**
+ * A line per step start and finish, for logs and pipes; waits every few minutes of awaited time
+ * (a CI log should show the install is alive, not every poll). Pausable so a terminal without a
+ * size can take these in place of the live list.
+ */
+function plainLines(io: Io, options: RenderOptions): PausableRenderer {
   const { verbose } = options;
+  const shown = new Map<string, number>();
   return {
     sink(event) {
       switch (event.type) {
         case 'step-started':
           line(io.stdout, `→ ${event.title}`);
           break;
-        case 'step-progress':
-          if (verbose) line(io.stdout, `  ${event.message}`);
+        case 'step-progress': {
+          if (verbose) {
+            line(io.stdout, `  ${event.message}`);
+            break;
+          }
+          if (!event.wait) break;
+          const key = `${event.step} ${waitLabel(event.wait)}`;
+          if (event.wait.waitedMs < (shown.get(key) ?? 0) + PLAIN_WAIT_EVERY_MS) break;
+          shown.set(key, event.wait.waitedMs);
+          line(io.stdout, `  ${waitText(event.wait)}`);
           break;
+        }
         case 'resource':
           if (verbose) line(io.stdout, `  ${event.action} ${event.resource.type} ${event.resource.id}`);
           break;
@@ -94,27 +132,32 @@ function plainLines(io: Io, options: RenderOptions): Renderer {
       }
     },
     close: () => undefined,
+    pause: () => undefined,
+    resume: () => undefined,
   };
 }
 
-interface Row {
-  title: string;
-  state: 'waiting' | 'running' | StepOutcome;
-  /** Wall-clock start, shown ticking only against real AWS (sandbox times are not the wall's). */
-  startedAt?: number;
-  elapsedMs?: number;
-  note?: string;
+/** A terminal that reports no size (0x0 under some multiplexers and CI shells) cannot hold a redrawn block. */
+function hasSize(io: Io): boolean {
+  const { columns, rows } = io.stdout as { columns?: number; rows?: number };
+  return columns !== 0 && rows !== 0;
 }
+
+const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /**
  * The terminal view: every step in the guide's order, a spinner frame on the running ones, the
- * elapsed time on each. ora draws and redraws the block; finished runs leave the final list.
+ * elapsed time on each, what a running step waits for, and in the heading the time left (from the
+ * run's graph and what finished, `RunTimeline.remainingMs`). ora draws and redraws the block (a
+ * task-list library such as listr2 wants to run the tasks itself; here the engine runs them and
+ * we only draw its events); finished runs leave the full final list.
  */
 class LiveList implements PausableRenderer {
-  private readonly rows = new Map<string, Row>();
+  private readonly run = new RunTimeline();
   private readonly spinner: Ora;
   private ticker: NodeJS.Timeout | undefined;
-  private heading = '';
+  /** Wall-clock start, for real AWS only: there the wall is the run's clock, and rows tick between polls. */
+  private wallStart = 0;
   private paused = false;
 
   constructor(
@@ -125,29 +168,16 @@ class LiveList implements PausableRenderer {
   }
 
   sink: EventSink = (event: EngineEvent) => {
-    switch (event.type) {
-      case 'run-started':
-        this.heading = `${event.operation === 'install' ? 'Installing' : 'Tearing down'} ${event.deployment}`;
-        for (const step of event.steps) this.rows.set(step.id, { title: step.title, state: 'waiting' });
-        this.start();
-        break;
-      case 'step-started':
-        Object.assign(this.rows.get(event.step) ?? {}, { state: 'running', startedAt: performance.now(), note: undefined });
-        break;
-      case 'step-progress':
-        Object.assign(this.rows.get(event.step) ?? {}, { note: event.message });
-        break;
-      case 'step-finished':
-        Object.assign(this.rows.get(event.step) ?? {}, { state: event.outcome, elapsedMs: event.elapsedMs, note: event.error });
-        break;
-      case 'run-finished':
-        this.heading += event.ok ? `: finished in ${timeNote(event.elapsedMs, this.options)}` : ': stopped';
-        this.close(event.ok);
-        return;
-      default:
-        return;
+    this.run.apply(event);
+    if (event.type === 'run-started') {
+      this.wallStart = performance.now();
+      return this.start();
     }
-    if (!this.paused) this.spinner.text = this.render();
+    if (event.type === 'run-finished') return this.close(event.ok);
+    // Drawn at once, not at the next tick: what the operator sees follows the events exactly.
+    if (this.paused || !this.spinner.isSpinning) return;
+    this.spinner.text = this.render();
+    this.spinner.render();
   };
 
   /** A question takes the terminal: the list is cleared and its ticking stops until `resume`. */
@@ -179,33 +209,89 @@ class LiveList implements PausableRenderer {
     this.stopTicking();
     this.paused = false;
     if (this.spinner.isSpinning)
-      this.spinner.stopAndPersist({ symbol: ok ? paint(this.io, 'green', '✔') : paint(this.io, 'red', '✖'), text: this.render() });
+      this.spinner.stopAndPersist({ symbol: ok ? paint(this.io, 'green', '✔') : paint(this.io, 'red', '✖'), text: this.render(true) });
   }
 
-  private render(): string {
-    const width = Math.max(...[...this.rows.values()].map((r) => r.title.length));
-    const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-    const frame = frames[Math.floor(performance.now() / 80) % frames.length]!;
-    const lines = [...this.rows.values()].map((row) => {
+  /** The run's time now: the events' on the sandbox, the wall's on AWS (never behind the events). */
+  private wallMs(): number | undefined {
+    return this.options.simulated ? undefined : performance.now() - this.wallStart;
+  }
+
+  private heading(): string {
+    const { run, options } = this;
+    const verb = run.operation === 'install' ? 'Installing' : 'Tearing down';
+    let text = `${verb} ${run.deployment}`;
+    if (run.finished) text += run.finished.ok ? `: finished in ${timeNote(run.finished.elapsedMs, options)}` : ': stopped';
+    else {
+      const now = Math.max(run.frontierMs, this.wallMs() ?? 0);
+      text += `: ${formatDuration(now)} so far`;
+      // The typical minutes are creation times: a teardown's would be a guess.
+      const running = [...run.times.values()].some((t) => t.startMs !== undefined && t.endMs === undefined);
+      if (run.operation === 'install') text += `, ${leftText(run.remainingMs(this.wallMs()), running)}`;
+    }
+    return text + (options.simulated ? paint(this.io, 'gray', ' (sandbox; times simulated)') : '');
+  }
+
+  private render(final = false): string {
+    const { run } = this;
+    const width = Math.max(0, ...run.steps.map((s) => s.title.length));
+    const columns = (this.io.stdout as { columns?: number }).columns ?? 100;
+    const frame = FRAMES[Math.floor(performance.now() / 80) % FRAMES.length]!;
+    const rows = run.steps.map((step) => {
+      const times = run.times.get(step.id);
+      const state = times?.outcome ?? (times?.startMs !== undefined ? 'running' : 'waiting');
       const symbol =
-        row.state === 'waiting'
+        state === 'waiting'
           ? paint(this.io, 'gray', '·')
-          : row.state === 'running'
+          : state === 'running'
             ? paint(this.io, 'cyan', frame)
-            : row.state === 'failed'
+            : state === 'failed'
               ? paint(this.io, 'red', '✖')
-              : row.state === 'stopped'
+              : state === 'stopped'
                 ? paint(this.io, 'yellow', '■')
                 : paint(this.io, 'green', '✔');
-      const ms = row.state !== 'running' ? row.elapsedMs : this.options.simulated ? undefined : performance.now() - (row.startedAt ?? 0);
-      const time = ms === undefined ? '' : paint(this.io, 'gray', formatDuration(ms));
-      const note =
-        row.note && (this.options.verbose || row.state === 'failed' || row.state === 'running')
-          ? paint(this.io, 'gray', `  ${row.note}`)
-          : '';
-      return `  ${symbol} ${row.title.padEnd(width)}  ${time}${note}`;
+      const ms =
+        times?.elapsedMs ?? (times?.startMs === undefined ? undefined : Math.max(times.nowMs ?? 0, this.wallMs() ?? 0) - times.startMs);
+      const time = ms === undefined ? '' : formatDuration(ms);
+      const said =
+        state === 'running' ? (times?.wait ? waitText(times.wait) : times?.message) : state === 'failed' ? times?.error : undefined;
+      const verboseNote = this.options.verbose && state !== 'waiting' ? times?.message : undefined;
+      const head = `  ${symbol} ${step.title.padEnd(width)}  `;
+      // A line wider than the terminal wraps, and ora then clears too few lines on the next frame.
+      const room = Math.max(0, columns - 1 - (width + 6) - time.length - 2);
+      const note = said ?? verboseNote;
+      const noteText = note ? `  ${final ? note : clip(note.split('\n')[0]!, room)}` : '';
+      return { state, text: `${head}${paint(this.io, 'gray', time)}${noteText ? paint(this.io, 'gray', noteText) : ''}` };
     });
-    const clockNote = this.options.simulated ? paint(this.io, 'gray', ' (sandbox; times simulated)') : '';
-    return [this.heading + clockNote, ...lines].join('\n');
+    const shown = final ? rows.map((r) => r.text) : fitRows(rows, (this.io.stdout as { rows?: number }).rows);
+    return [this.heading(), ...shown].join('\n');
   }
+}
+
+function clip(text: string, room: number): string {
+  return text.length <= room ? text : `${text.slice(0, Math.max(0, room - 1))}…`;
+}
+
+/**
+ * A frame taller than the terminal cannot be redrawn in place (ora would leave a copy of its top
+ * in the scrollback on every frame), so a short terminal shows the rows that matter now: the
+ * running and failed ones, then what comes next, then finished ones nearest the end, with a line counting
+ * the rest. The final list is always whole.
+ */
+function fitRows(rows: Array<{ state: string; text: string }>, terminalRows: number | undefined): string[] {
+  const room = (terminalRows ?? Infinity) - 2;
+  if (rows.length <= room) return rows.map((r) => r.text);
+  const keep = new Set<number>();
+  const take = (indexes: number[]) => indexes.forEach((i) => keep.size < room - 1 && keep.add(i));
+  const where = (test: (state: string) => boolean) => rows.flatMap((r, i) => (test(r.state) ? [i] : []));
+  take(where((s) => s === 'running' || s === 'failed' || s === 'stopped'));
+  take(where((s) => s === 'waiting'));
+  take(where((s) => s !== 'waiting' && s !== 'running').reverse());
+  const hidden = rows.filter((_, i) => !keep.has(i));
+  const count = (test: (state: string) => boolean, what: string) => {
+    const n = hidden.filter((r) => test(r.state)).length;
+    return n ? [`${n} ${what}`] : [];
+  };
+  const rest = [...count((s) => s === 'waiting', 'to come'), ...count((s) => s !== 'waiting', 'finished')].join(', ');
+  return [...rows.flatMap((r, i) => (keep.has(i) ? [r.text] : [])), `  … ${rest} (a taller terminal shows every step)`];
 }
