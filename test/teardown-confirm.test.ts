@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { createAwsSession } from '../src/aws/clients.js';
@@ -119,6 +120,23 @@ describe('teardown says what goes and what stays, then asks for the deployment n
       'it holds 1 record set(s) that are not ours',
     ]);
     expect(extent.text).toContain('  AWS::Route53::HostedZone corp.test.: it holds 1 record set(s) that are not ours');
+  }, 60_000);
+
+  test('--discover asks for the name the same way: a wrong one deletes nothing, the right one everything', async () => {
+    const dir = await installed();
+    await rm(join(dir, 'gitlab.json')); // the state file is lost: only the tags say what is ours
+    const before = await sandboxInventory(dir);
+    const wrong = await runRecorded(['teardown', '--sandbox', '--discover', '--state-dir', dir], {
+      'confirm-teardown-discovered': 'gitlab2',
+    });
+    expect(wrong.code).toBe(2);
+    expect(wrong.host.messages.at(-1)?.text).toBe('error: cancelled: nothing was deleted');
+    expect(await sandboxInventory(dir)).toEqual(before);
+    const right = await runRecorded(['teardown', '--sandbox', '--discover', '--state-dir', dir], {
+      'confirm-teardown-discovered': 'gitlab',
+    });
+    expect(right.code).toBe(0);
+    expect(await sandboxInventory(dir)).toEqual([]);
   }, 60_000);
 
   test('--yes deletes without asking', async () => {
