@@ -24,7 +24,10 @@ describe('when AWS says no', () => {
     await aws.close();
 
     const plan = await planFor(dir);
-    const failed = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir]);
+    // Credentials without Service Quotas access: preflight cannot see the quota coming, the VPC step meets it.
+    const failed = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir], {
+      GITLAB_AWS_SANDBOX_FAULTS: JSON.stringify({ denied: ['servicequotas'] }),
+    });
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/✖ VPC: FAILED/);
     expect(failed.stderr).toMatch(/✖ vpc: quota reached: VPCs per Region \(L-F678F1CE\): The maximum number of VPCs has been reached/);
