@@ -1,6 +1,6 @@
-import type { z } from 'zod';
 import type { AwsClients } from '../../../aws/clients.js';
 import { explain } from '../../../aws/errors.js';
+import { readOutputs } from '../../../engine/outputs.js';
 import type { StepRef } from '../../../engine/step.js';
 import type { StateDoc } from '../../../state/schema.js';
 
@@ -30,8 +30,8 @@ export type Check = (input: HealthInput) => Promise<HealthCheck> | undefined;
 
 /** The step's recorded outputs, or undefined when there are none that fit its schema. */
 export function outputsOf<T>(state: StateDoc, step: StepRef<string, T>): T | undefined {
-  const parsed = (step.outputs as z.ZodType<T>).safeParse(state.steps[step.id]?.outputs);
-  return parsed.success ? parsed.data : undefined;
+  const read = readOutputs(step, state.steps[step.id]?.outputs);
+  return read.ok ? (read.value as T) : undefined;
 }
 
 /**
