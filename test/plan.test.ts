@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { buildInstallConfig } from '../src/config/schema.js';
 import { ACCOUNT_PLACEHOLDER, buildPlan } from '../src/engine/plan.js';
 import { GUIDE_STEPS } from '../src/steps/index.js';
+import { GUIDE_SECTIONS } from '../src/steps/sections.js';
 import { planLines } from '../src/ui/plan.js';
 
 const pending = () => 'pending';
@@ -83,6 +84,64 @@ describe('the plan', () => {
     expect(vpcLine).toBeGreaterThan(-1);
     expect(lines[vpcLine + 1]).toMatch(/^\s+AWS::EC2::VPC\s+gitlab-vpc$/);
     expect(lines[vpcLine + 2]).toMatch(/^\s+3\. Subnets\s+wave 2, after vpc$/);
-    expect(lines.at(-1)).toMatch(new RegExp(`^${plan.resources.length} resources in ${GUIDE_STEPS.length} steps\\.`));
+    expect(lines.at(-1)).toMatch(
+      new RegExp(
+        `^${plan.resources.length} resources in ${GUIDE_STEPS.length} steps; ${plan.resources.length - 1} remain once the install is done`,
+      ),
+    );
+    // The steps appear under the guide's headings, each heading with when it starts and ends.
+    expect(lines[vpcLine - 1]).toBe('Configuring the network (starts at once, done after ~2m19s)');
+    expect(lines.find((l) => l.includes('gitlab-gitlab-source'))).toMatch(/\(retired by 'Base instance retired'\)$/);
   });
 });
+
+describe("the plan by the guide's sections", () => {
+  const config = buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2' });
+  const plan = buildPlan(GUIDE_STEPS, config, true, pending);
+
+  test("every step of the guide is in exactly one section, and the sections keep the guide's order", () => {
+    const placed = GUIDE_SECTIONS.flatMap((s) => s.steps);
+    expect([...placed].sort()).toEqual(GUIDE_STEPS.map((s) => s.id).sort());
+    expect(new Set(placed).size).toBe(placed.length);
+    expect(plan.sections.map((s) => s.title)).toEqual([
+      'Create an IAM EC2 instance role and profile',
+      'Configuring the network',
+      'Load Balancer',
+      'PostgreSQL with RDS',
+      'Redis with ElastiCache',
+      'Setting up Bastion Hosts',
+      'Install GitLab and create custom AMI',
+      'Deploy GitLab inside an auto scaling group',
+    ]);
+    // What the sections list is exactly what the plan lists, nothing twice.
+    expect(plan.sections.flatMap((s) => s.resources).sort(byName)).toEqual([...plan.resources].sort(byName));
+  });
+
+  test('each section starts and ends when its steps can on the earliest schedule, the last one on the critical path', () => {
+    const section = (title: string) => plan.sections.find((s) => s.title === title)!;
+    // The database starts once the subnets, groups and secrets are there, and takes its 15 minutes.
+    const rds = plan.steps.find((s) => s.id === 'rds-postgres')!;
+    const needsDone = Math.max(...rds.needs.map((id) => plan.steps.find((s) => s.id === id)!.finish));
+    expect(section('PostgreSQL with RDS')).toMatchObject({
+      start: needsDone,
+      finish: needsDone + GUIDE_STEPS.find((s) => s.id === 'rds-postgres')!.minutes,
+    });
+    expect(section('Create an IAM EC2 instance role and profile').start).toBe(0);
+    // The custom AMI waits for the base instance, which waits for the database and the cache.
+    expect(section('Install GitLab and create custom AMI').finish).toBeGreaterThan(section('PostgreSQL with RDS').finish);
+    expect(Math.max(...plan.sections.map((s) => s.finish))).toBeCloseTo(plan.criticalPathMinutes, 6);
+    expect(section('Deploy GitLab inside an auto scaling group').finish).toBeCloseTo(plan.criticalPathMinutes, 6);
+  });
+
+  test('the base instance is planned as retired: the plan says how many resources remain, fewer by it', () => {
+    const retired = plan.resources.filter((r) => r.retiredBy);
+    expect(retired).toEqual([
+      { step: 'base-instance', type: 'AWS::EC2::Instance', name: 'gitlab-gitlab-source', retiredBy: 'retire-base-instance' },
+    ]);
+    expect(GUIDE_STEPS.map((s) => s.id)).toContain(retired[0]!.retiredBy);
+    expect(plan.remaining).toBe(plan.resources.length - 1);
+  });
+});
+
+const byName = (a: { step: string; name: string; type: string }, b: { step: string; name: string; type: string }) =>
+  `${a.step} ${a.type} ${a.name}`.localeCompare(`${b.step} ${b.type} ${b.name}`);

@@ -55,12 +55,10 @@ export async function createAwsSession(options: AwsSessionOptions): Promise<AwsS
       let pending = built.get(name);
       if (!pending) {
         pending = SERVICE_LOADERS[name]().then((Ctor) => {
-          const instance = new (Ctor as unknown as ClientConstructor)({
-            ...baseConfig(),
-            ...SERVICE_CLIENT_CONFIG[name],
-            region: options.region,
-          });
-          if (interceptor) attachInterceptor(instance, name, options.region, interceptor);
+          // A service's own region (the Price List API's) wins over the session's.
+          const config = { ...baseConfig(), region: options.region, ...SERVICE_CLIENT_CONFIG[name] };
+          const instance = new (Ctor as unknown as ClientConstructor)(config);
+          if (interceptor) attachInterceptor(instance, name, String(config.region), interceptor);
           return instance;
         });
         built.set(name, pending);
