@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Filter, Pricing } from '@aws-sdk/client-pricing';
 import { explain } from '../aws/errors.js';
 import { builtInPrices, type Prices } from './prices.js';
@@ -180,6 +181,8 @@ export async function priceListPrices(
 ): Promise<Prices> {
   const signal = AbortSignal.timeout(timeoutMs);
   const unique = [...new Set(keys)];
+  // One deadline for every request (each attempt of each adds listeners): not a leak.
+  setMaxListeners(10 + unique.length * 4, signal);
   const answers = await Promise.allSettled(unique.map((key) => lookUp(pricing, key, region, signal)));
   const found = new Map<PriceKey, number>();
   let published = '';

@@ -26,10 +26,12 @@ export async function planScreen(input: {
 }): Promise<PlanScreen> {
   const view = buildPlan(GUIDE_STEPS, input.config, input.sandbox, input.statusOf, input.account);
   const keys = costItems(input.config, view).map((item) => item.key);
+  // The NAT gateways' data processing is usage: its per-GB price is quoted beside their hours.
+  if (keys.includes('nat')) keys.push('nat-gb');
   const prices: Prices =
     'none' in input.pricing
       ? builtInPrices(input.config.region, input.pricing.none)
-      : await priceListPrices(input.pricing.clients.pricing, input.config.region, [...keys, 'nat-gb'], { label: input.pricing.label });
+      : await priceListPrices(input.pricing.clients.pricing, input.config.region, keys, { label: input.pricing.label });
   const cost = monthlyCost(input.config, view, prices);
   return { view, cost, lines: planLines(view, input.config, cost) };
 }
