@@ -1,9 +1,13 @@
+import { readdir } from 'node:fs/promises';
 import { describe, expect, test } from 'vitest';
 import { buildInstallConfig } from '../src/config/schema.js';
-import { ACCOUNT_PLACEHOLDER, buildPlan } from '../src/engine/plan.js';
+import { ACCOUNT_PLACEHOLDER, buildPlan, type PlanView } from '../src/engine/plan.js';
+import type { MonthlyCost } from '../src/pricing/cost.js';
+import { PRICE_TABLE_AS_OF } from '../src/pricing/table.js';
 import { GUIDE_STEPS } from '../src/steps/index.js';
 import { GUIDE_SECTIONS } from '../src/steps/sections.js';
 import { planLines } from '../src/ui/plan.js';
+import { runCli, tempDir } from './helpers.js';
 
 const pending = () => 'pending';
 
@@ -145,3 +149,51 @@ describe("the plan by the guide's sections", () => {
 
 const byName = (a: { step: string; name: string; type: string }, b: { step: string; name: string; type: string }) =>
   `${a.step} ${a.type} ${a.name}`.localeCompare(`${b.step} ${b.type} ${b.name}`);
+
+describe('plan and install on the command line (the built CLI, sandbox)', () => {
+  test('plan --json carries the sections and the cost; the install ends with as many resources as the plan said remain', async () => {
+    const dir = await tempDir();
+    const planned = await runCli(['plan', '--sandbox', '--json', '--state-dir', dir]);
+    expect(planned.code).toBe(0);
+    const view = JSON.parse(planned.stdout) as PlanView & { cost: MonthlyCost };
+    expect(view.sections.map((s) => s.steps.length)).toEqual([1, 7, 4, 1, 1, 3, 5, 4]);
+    expect(view.cost).toMatchObject({
+      total: 1395.11,
+      source: `built-in table of ${PRICE_TABLE_AS_OF} (plan --sandbox asks nothing of AWS)`,
+    });
+    expect(view.remaining).toBe(view.resources.length - 1);
+    // plan --sandbox stays offline: not even the sandbox's account is opened.
+    expect(await readdir(dir)).toEqual([]);
+
+    const installed = await runCli(['install', '--sandbox', '--yes', '--json', '--state-dir', dir]);
+    expect(installed.code).toBe(0);
+    const events = installed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { code: string; text?: string; data?: Record<string, unknown> });
+    // The screen before the question: the same plan, priced from the sandbox's Price List.
+    const screen = events.find((e) => e.code === 'plan')!;
+    expect(screen.data).toMatchObject({
+      remaining: view.remaining,
+      cost: { total: 1395.11, source: `sandbox Price List, ${PRICE_TABLE_AS_OF}` },
+    });
+    expect(screen.text).toContain(
+      `${view.resources.length} resources in ${GUIDE_STEPS.length} steps; ${view.remaining} remain once the install is done`,
+    );
+    const done = events.find((e) => e.code === 'install.done')!;
+    expect(done.data?.resources).toBe(view.remaining);
+    expect(done.text).toContain(`is up: ${view.remaining} resources recorded`);
+  });
+
+  test('plan on a real account that cannot be reached prices from the table and names the reason', async () => {
+    const dir = await tempDir();
+    const run = await runCli(['plan', '--region', 'eu-west-1', '--json', '--state-dir', dir]);
+    expect(run.code).toBe(0);
+    const view = JSON.parse(run.stdout) as PlanView & { cost: MonthlyCost };
+    expect(view.cost.source).toMatch(
+      new RegExp(`^built-in table of ${PRICE_TABLE_AS_OF} \\(AWS Price List API not reachable: .*ECONNREFUSED`),
+    );
+    expect(view.cost.lines.find((l) => l.key === 'ec2:c5.2xlarge')?.unitPrice).toBe(0.384);
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
