@@ -26,12 +26,12 @@ describe('the monthly cost of the chosen answers', () => {
     expect(cost.source).toBe(`built-in table of ${PRICE_TABLE_AS_OF}`);
     expect(cost.lines.map((l) => [l.what, l.quantity, l.unitPrice, l.monthly])).toEqual([
       ['2 × t3.micro, bastion hosts', 1460, 0.0104, 15.18],
-      ['bastion hosts: 2 × 8 GiB gp3 root volume', 16, 0.08, 1.28],
+      ['2 × 8 GiB gp3 root volumes, bastion hosts', 16, 0.08, 1.28],
       ['1 × m5.xlarge, Gitaly', 730, 0.192, 140.16],
       ["Gitaly's volume, io1 20 GiB", 20, 0.125, 2.5],
       ["Gitaly's volume, 1000 provisioned IOPS", 1000, 0.065, 65],
-      ["2 × c5.2xlarge, GitLab nodes (the group's desired capacity)", 1460, 0.34, 496.4],
-      ["GitLab nodes (the group's desired capacity): 2 × 8 GiB gp3 root volume", 16, 0.08, 1.28],
+      ['2 × c5.2xlarge, GitLab nodes', 1460, 0.34, 496.4],
+      ['2 × 8 GiB gp3 root volumes, GitLab nodes', 16, 0.08, 1.28],
       ['4 Elastic IP addresses (public IPv4)', 2920, 0.005, 14.6],
       ['2 NAT gateways (plus data processed)', 1460, 0.045, 65.7],
       ['Network Load Balancer', 730, 0.0225, 16.43],
@@ -46,7 +46,11 @@ describe('the monthly cost of the chosen answers', () => {
     ]);
     expect(cost.total).toBe(1395.11);
     // The base instance is made and retired by the install: not a monthly cost, and said so.
-    expect(cost.notes).toEqual(['not monthly: gitlab-gitlab-source runs only while the install does (retired at its end)']);
+    // The group may scale out to its maximum: what each node more costs is said, not added.
+    expect(cost.notes).toEqual([
+      'not monthly: gitlab-gitlab-source runs only while the install does (retired at its end)',
+      'under load the group may grow to 4 GitLab nodes: each one more adds $248.20 a month while it runs',
+    ]);
     expect(cost.usage.map((u) => u.what)).toEqual(['EC2 NatGateway', 'S3 Bucket', 'Route53 RecordSet', 'data transfer']);
     expect(cost.usage[0]!.note).toBe('$0.045/GB processed');
     expect(cost.free.map((f) => f.what)).toEqual(expect.arrayContaining(['IAM Role', 'CertificateManager Certificate', 'SSM Parameter']));
@@ -110,7 +114,7 @@ describe('the monthly cost of the chosen answers', () => {
   test('follows the answers: group size, replicas, a created zone, gp3 storage above its included IOPS', () => {
     const bigger = { ...defaults(), autoScaling: { ...defaults().autoScaling, desired: 3, max: 4 } };
     expect(monthlyCost(bigger, planOf(bigger), builtInPrices('us-west-2')).lines.find((l) => l.key === 'ec2:c5.2xlarge')).toMatchObject({
-      what: "3 × c5.2xlarge, GitLab nodes (the group's desired capacity)",
+      what: '3 × c5.2xlarge, GitLab nodes',
       monthly: 744.6,
     });
     const [zone, redis, gp3] = VARIANTS.slice(1).map((c) => monthlyCost(c, planOf(c), builtInPrices('us-west-2')));

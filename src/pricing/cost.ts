@@ -35,7 +35,8 @@ type Item = Omit<CostLine, 'unitPrice' | 'monthly'>;
 const INSTANCES: Record<string, (config: InstallConfig) => { label: string; type: string; io1?: { gib: number; iops: number } }> = {
   'bastion-hosts': (c) => ({ label: 'bastion hosts', type: c.bastion.instanceType }),
   gitaly: (c) => ({ label: 'Gitaly', type: c.gitaly.instanceType, io1: { gib: c.gitaly.volumeSize, iops: c.gitaly.iops } }),
-  'auto-scaling-group': (c) => ({ label: "GitLab nodes (the group's desired capacity)", type: c.gitlab.instanceType }),
+  // The group runs its desired size until the CPU alarms scale it (usage the plan cannot know).
+  'auto-scaling-group': (c) => ({ label: 'GitLab nodes', type: c.gitlab.instanceType }),
 };
 
 /** gp3 RDS storage includes 12,000 IOPS at 400 GiB and more; only IOPS above that are billed. */
@@ -68,7 +69,7 @@ export function costItems(config: InstallConfig, plan: Pick<PlanView, 'resources
       });
     } else {
       items.push({
-        what: `${label}: ${n} × ${ROOT_VOLUME_GIB} GiB gp3 root volume`,
+        what: `${n} × ${ROOT_VOLUME_GIB} GiB gp3 root volumes, ${label}`,
         key: 'ebs:gp3',
         quantity: n * ROOT_VOLUME_GIB,
         unit: 'GiB-month',
@@ -147,6 +148,17 @@ export function monthlyCost(config: InstallConfig, plan: Pick<PlanView, 'resourc
   const retired = plan.resources.filter((r) => r.retiredBy);
   if (retired.length)
     notes.push(`not monthly: ${retired.map((r) => r.name).join(', ')} runs only while the install does (retired at its end)`);
+  const { desired, max } = config.autoScaling;
+  const node = prices.get(`ec2:${config.gitlab.instanceType}`);
+  if (
+    max > desired &&
+    node !== undefined &&
+    plan.resources.some((r) => r.step === 'auto-scaling-group' && r.type === 'AWS::EC2::Instance')
+  ) {
+    notes.push(
+      `under load the group may grow to ${max} GitLab nodes: each one more adds $${(node * HOURS_PER_MONTH).toFixed(2)} a month while it runs`,
+    );
+  }
   const types = new Set(plan.resources.map((r) => r.type));
   const of = (charge: 'usage' | 'free') =>
     [...types]
