@@ -14,10 +14,13 @@
  *   https://aws.amazon.com/route53/pricing/                  (hosted zones)
  *   https://aws.amazon.com/cloudwatch/pricing/               (standard-resolution alarms)
  *   https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/price-changes.html (Price List API)
- * The US figures are the pages' published rates; where a European figure could not be confirmed
- * from a page at hand (RDS and ElastiCache in eu-west-1 and eu-central-1, the NLCU in
- * eu-central-1) it is our best knowledge of the page and marked so below. On real AWS the Price
- * List API's current figure replaces the table's whenever it answers.
+ * The figures are the pages' published On-Demand rates as we know them at `asOf`; those checked
+ * against a public copy of the pages when the table was written: ElastiCache cache.t3.micro and
+ * cache.t3.medium in us-east-1 and us-west-2 ($0.017, $0.068), RDS for PostgreSQL gp3 storage
+ * ($0.115 per GiB-month Single-AZ, $0.02 per IOPS above the baseline) and db.r5.large Multi-AZ
+ * ($0.50 an hour). Where a European figure could not be checked (RDS and ElastiCache in eu-west-1
+ * and eu-central-1, the NLCU in eu-central-1) it is our best knowledge and marked so below. On real
+ * AWS the Price List API's current figure replaces the table's whenever it answers.
  */
 export const PRICE_TABLE_AS_OF = '2026-12-01';
 
@@ -219,7 +222,7 @@ export const RESOURCE_CHARGES: Readonly<Record<string, { charge: 'priced' | 'fre
   'AWS::Route53::HostedZone': { charge: 'priced', note: 'a month per zone' },
   'AWS::CloudWatch::Alarm': { charge: 'priced', note: 'a month per standard alarm' },
   'AWS::S3::Bucket': { charge: 'usage', note: 'storage and requests as GitLab uses them' },
-  'AWS::Route53::RecordSet': { charge: 'usage', note: 'queries (alias queries to the load balancer are free)' },
+  'AWS::Route53::RecordSet': { charge: 'usage', note: 'DNS queries; those of the alias to the load balancer are free' },
   'AWS::IAM::ManagedPolicy': { charge: 'free', note: 'IAM is free' },
   'AWS::IAM::Role': { charge: 'free', note: 'IAM is free' },
   'AWS::IAM::InstanceProfile': { charge: 'free', note: 'IAM is free' },
