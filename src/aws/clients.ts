@@ -55,10 +55,12 @@ export async function createAwsSession(options: AwsSessionOptions): Promise<AwsS
       let pending = built.get(name);
       if (!pending) {
         pending = SERVICE_LOADERS[name]().then((Ctor) => {
-          // A service's own region (the Price List API's) wins over the session's.
-          const config = { ...baseConfig(), region: options.region, ...SERVICE_CLIENT_CONFIG[name] };
-          const instance = new (Ctor as unknown as ClientConstructor)(config);
-          if (interceptor) attachInterceptor(instance, name, String(config.region), interceptor);
+          const instance = new (Ctor as unknown as ClientConstructor)({
+            ...baseConfig(),
+            ...SERVICE_CLIENT_CONFIG[name],
+            region: ownRegion(name) ?? options.region,
+          });
+          if (interceptor) attachInterceptor(instance, name, options.region, interceptor);
           return instance;
         });
         built.set(name, pending);
@@ -113,10 +115,16 @@ function attachInterceptor(instance: AnyClient, service: ServiceName, region: st
     (_next: unknown, context: InterceptedContext) => async (args: { input: unknown }) => {
       const operation = (context.commandName ?? '').replace(/Command$/, '');
       // S3 calls go where the SDK addressed them: after a redirect, to the bucket's region.
-      const addressed = service === 's3' ? (context.endpointV2?.properties?.authSchemes?.[0]?.signingRegion ?? region) : region;
+      const addressed =
+        service === 's3' ? (context.endpointV2?.properties?.authSchemes?.[0]?.signingRegion ?? region) : (ownRegion(service) ?? region);
       const output = (await interceptor.intercept({ service, region: addressed, operation, input: args.input })) as Record<string, unknown>;
       return { output: { ...output, $metadata: { httpStatusCode: 200 } }, response: {} };
     },
     { step: 'deserialize', priority: 'high', name: 'gitlabAwsSandbox' },
   );
+}
+
+/** The region a service is answered in whatever the session's (the Price List API's), if any. */
+function ownRegion(service: ServiceName): string | undefined {
+  return SERVICE_CLIENT_CONFIG[service]?.region as string | undefined;
 }
