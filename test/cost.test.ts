@@ -4,11 +4,11 @@ import { buildPlan } from '../src/engine/plan.js';
 import { costItems, monthlyCost } from '../src/pricing/cost.js';
 import { builtInPrices } from '../src/pricing/prices.js';
 import { PRICE_TABLE, PRICE_TABLE_AS_OF, RESOURCE_CHARGES } from '../src/pricing/table.js';
-import { GUIDE_STEPS } from '../src/steps/index.js';
+import { GUIDE } from '../src/steps/sections.js';
 import { costLines } from '../src/ui/plan.js';
 
 const pending = () => 'pending';
-const planOf = (config: InstallConfig) => buildPlan(GUIDE_STEPS, config, false, pending, '123456789012');
+const planOf = (config: InstallConfig) => buildPlan(GUIDE, config, false, pending, '123456789012');
 const defaults = (region = 'us-west-2') => buildInstallConfig({ deployment: 'gitlab', region });
 
 /** Answers that between them make every kind of resource a plan can list. */

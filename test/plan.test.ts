@@ -5,7 +5,7 @@ import { ACCOUNT_PLACEHOLDER, buildPlan, type PlanView } from '../src/engine/pla
 import type { MonthlyCost } from '../src/pricing/cost.js';
 import { PRICE_TABLE_AS_OF } from '../src/pricing/table.js';
 import { GUIDE_STEPS } from '../src/steps/index.js';
-import { GUIDE_SECTIONS } from '../src/steps/sections.js';
+import { GUIDE, GUIDE_SECTIONS } from '../src/steps/sections.js';
 import { planLines } from '../src/ui/plan.js';
 import { runCli, tempDir } from './helpers.js';
 
@@ -14,7 +14,7 @@ const pending = () => 'pending';
 describe('the plan', () => {
   test("lists every resource of the guide's steps, named as the install names them", () => {
     const config = buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2' });
-    const plan = buildPlan(GUIDE_STEPS, config, true, pending);
+    const plan = buildPlan(GUIDE, config, true, pending);
     const of = (step: string) => plan.resources.filter((r) => r.step === step).map((r) => `${r.type} ${r.name}`);
 
     expect(of('vpc')).toEqual(['AWS::EC2::VPC gitlab-vpc']);
@@ -54,7 +54,7 @@ describe('the plan', () => {
     expect(new Set(plan.resources.map((r) => r.step))).toEqual(
       new Set(GUIDE_STEPS.map((s) => s.id).filter((id) => !makesNothing.includes(id))),
     );
-    const withZone = buildPlan(GUIDE_STEPS, { ...config, domain: 'gitlab.corp.test', createHostedZone: true }, true, pending);
+    const withZone = buildPlan(GUIDE, { ...config, domain: 'gitlab.corp.test', createHostedZone: true }, true, pending);
     expect(withZone.resources.filter((r) => r.step === 'hosted-zone')).toEqual([
       { step: 'hosted-zone', type: 'AWS::Route53::HostedZone', name: 'corp.test.' },
     ]);
@@ -70,7 +70,7 @@ describe('the plan', () => {
       },
     });
     const names = (account?: string, prefix?: string) =>
-      buildPlan(GUIDE_STEPS, prefix ? { ...config, bucketPrefix: prefix } : config, false, pending, account).resources.map((r) => r.name);
+      buildPlan(GUIDE, prefix ? { ...config, bucketPrefix: prefix } : config, false, pending, account).resources.map((r) => r.name);
 
     expect(names()).toContain('staging-public-10.20.0.0');
     expect(names()).toContain('staging-private-a');
@@ -82,7 +82,7 @@ describe('the plan', () => {
 
   test('the rendered plan shows each step with its resources under it, and the totals', () => {
     const config = buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2' });
-    const plan = buildPlan(GUIDE_STEPS, config, true, pending);
+    const plan = buildPlan(GUIDE, config, true, pending);
     const lines = planLines(plan, config);
     const vpcLine = lines.findIndex((l) => /^\s+2\. VPC\s+wave 1, starts at once$/.test(l));
     expect(vpcLine).toBeGreaterThan(-1);
@@ -101,7 +101,7 @@ describe('the plan', () => {
 
 describe("the plan by the guide's sections", () => {
   const config = buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2' });
-  const plan = buildPlan(GUIDE_STEPS, config, true, pending);
+  const plan = buildPlan(GUIDE, config, true, pending);
 
   test("every step of the guide is in exactly one section, and the sections keep the guide's order", () => {
     const placed = GUIDE_SECTIONS.flatMap((s) => s.steps);

@@ -7,11 +7,11 @@ import { buildPlan } from '../src/engine/plan.js';
 import { costItems, monthlyCost } from '../src/pricing/cost.js';
 import { priceListPrices } from '../src/pricing/price-list.js';
 import { PRICE_TABLE, PRICE_TABLE_AS_OF, type PriceKey } from '../src/pricing/table.js';
-import { GUIDE_STEPS } from '../src/steps/index.js';
+import { GUIDE } from '../src/steps/sections.js';
 import { tempDir } from './helpers.js';
 
 const config = buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2' });
-const plan = buildPlan(GUIDE_STEPS, config, true, () => 'pending');
+const plan = buildPlan(GUIDE, config, true, () => 'pending');
 /** Every price the guide's defaults need, and the NAT gateways' per-GB figure the plan quotes. */
 const KEYS: PriceKey[] = [...new Set(costItems(config, plan).map((i) => i.key)), 'nat-gb', 'zone'];
 

@@ -1,5 +1,4 @@
 import type { InstallConfig } from '../config/schema.js';
-import { GUIDE_SECTIONS } from '../steps/sections.js';
 import { criticalPathMinutes, earliestSchedule, waves, type Node } from './graph.js';
 import type { EngineStep, PlannedResource } from './step.js';
 
@@ -31,13 +30,20 @@ export interface PlanView {
 
 export type PlanStep = Node & Pick<EngineStep, 'resources'>;
 
+/** The guide as the plan reads it: its steps in order, and its sections, each naming its steps. */
+export interface PlanGuide {
+  steps: readonly PlanStep[];
+  sections: ReadonlyArray<{ title: string; steps: readonly string[] }>;
+}
+
 /**
  * The plan comes from the same step graph that runs the install (never a second list): steps in
  * the guide's order, each with the wave it can start in and the resources it declares for these
- * answers. A pure function: nothing is asked of AWS.
+ * answers, grouped by the guide's sections (given with the steps, so the engine knows no step). A
+ * pure function: nothing is asked of AWS.
  */
 export function buildPlan(
-  steps: readonly PlanStep[],
+  { steps, sections }: PlanGuide,
   config: InstallConfig,
   sandbox: boolean,
   statusOf: (id: string) => string,
@@ -61,17 +67,19 @@ export function buildPlan(
       ...schedule.get(s.id)!,
     })),
     resources,
-    sections: GUIDE_SECTIONS.map((section) => {
-      const ids = steps.map((s) => s.id).filter((id) => section.steps.includes(id));
-      const times = ids.map((id) => schedule.get(id)!);
-      return {
-        title: section.title,
-        steps: ids,
-        resources: resources.filter((r) => ids.includes(r.step)),
-        start: Math.min(...times.map((t) => t.start)),
-        finish: Math.max(...times.map((t) => t.finish)),
-      };
-    }).filter((section) => section.steps.length > 0),
+    sections: sections
+      .map((section) => {
+        const ids = steps.map((s) => s.id).filter((id) => section.steps.includes(id));
+        const times = ids.map((id) => schedule.get(id)!);
+        return {
+          title: section.title,
+          steps: ids,
+          resources: resources.filter((r) => ids.includes(r.step)),
+          start: Math.min(...times.map((t) => t.start)),
+          finish: Math.max(...times.map((t) => t.finish)),
+        };
+      })
+      .filter((section) => section.steps.length > 0),
     remaining: resources.filter((r) => !r.retiredBy).length,
     serialMinutes: steps.reduce((sum, s) => sum + s.minutes, 0),
     criticalPathMinutes: criticalPathMinutes(steps),

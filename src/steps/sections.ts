@@ -1,3 +1,5 @@
+import { GUIDE_STEPS } from './index.js';
+
 /**
  * THE table of the guide's sections ("Installing a GitLab POC on AWS", its `##` headings, in the
  * guide's order) and the steps that do what each section says. The plan groups what it will create
@@ -31,3 +33,6 @@ export const GUIDE_SECTIONS: ReadonlyArray<{ title: string; steps: readonly stri
     steps: ['launch-template', 'auto-scaling-group', 'scaling-policies', 'retire-base-instance'],
   },
 ];
+
+/** The guide as the plan reads it: the steps and the sections they are grouped by. */
+export const GUIDE = { steps: GUIDE_STEPS, sections: GUIDE_SECTIONS };

@@ -3,7 +3,7 @@ import type { InstallConfig } from '../../config/schema.js';
 import { costItems, monthlyCost, type MonthlyCost } from '../../pricing/cost.js';
 import { priceListPrices } from '../../pricing/price-list.js';
 import { builtInPrices, type Prices } from '../../pricing/prices.js';
-import { GUIDE_STEPS } from '../../steps/index.js';
+import { GUIDE } from '../../steps/sections.js';
 import { buildPlan, planLines, type PlanView } from '../../ui/plan.js';
 
 export interface PlanScreen {
@@ -24,7 +24,7 @@ export async function planScreen(input: {
   account?: string | undefined;
   pricing: { clients: Pick<AwsClients, 'pricing'>; label: string } | { none: string };
 }): Promise<PlanScreen> {
-  const view = buildPlan(GUIDE_STEPS, input.config, input.sandbox, input.statusOf, input.account);
+  const view = buildPlan(GUIDE, input.config, input.sandbox, input.statusOf, input.account);
   const keys = costItems(input.config, view).map((item) => item.key);
   // The NAT gateways' data processing is usage: its per-GB price is quoted beside their hours.
   if (keys.includes('nat')) keys.push('nat-gb');
