@@ -73,6 +73,42 @@ describe('current prices from the Price List API (GetProducts), read from the sa
   });
 });
 
+describe("the sandbox's GetProducts, as the API answers it", () => {
+  test('TERM_MATCH on any attribute, PriceList entries as JSON strings, pages by NextToken', async () => {
+    const pricing = await (await sandboxSession()).pricing();
+    const ask = (NextToken?: string) =>
+      pricing.getProducts({
+        ServiceCode: 'AmazonEC2',
+        Filters: [
+          { Type: 'TERM_MATCH', Field: 'instanceType', Value: 'c5.2xlarge' },
+          { Type: 'TERM_MATCH', Field: 'location', Value: 'US West (Oregon)' },
+        ],
+        MaxResults: 2,
+        ...(NextToken ? { NextToken } : {}),
+      });
+    const first = await ask();
+    expect(first.PriceList).toHaveLength(2);
+    const second = await ask(first.NextToken);
+    expect(second.NextToken).toBeUndefined();
+    const products = [...(first.PriceList as string[]), ...(second.PriceList as string[])].map(
+      (entry) => JSON.parse(entry) as { product: { attributes: Record<string, string> }; terms: Record<string, unknown> },
+    );
+    // Linux, its unused-reservation twin and Windows: only one is what an instance costs.
+    expect(products.map((p) => `${p.product.attributes.operatingSystem} ${p.product.attributes.capacitystatus}`).sort()).toEqual([
+      'Linux UnusedCapacityReservation',
+      'Linux Used',
+      'Windows Used',
+    ]);
+    expect(products.every((p) => p.product.attributes.usagetype === 'USW2-BoxUsage:c5.2xlarge')).toBe(true);
+    expect(Object.keys(products[0]!.terms).sort()).toEqual(['OnDemand', 'Reserved']);
+    await expect(
+      pricing.getProducts({ ServiceCode: 'AmazonEC2', Filters: [{ Type: 'TERM_MATCH', Field: 'instanceType', Value: 'x9.nope' }] }),
+    ).resolves.toMatchObject({
+      PriceList: [],
+    });
+  });
+});
+
 describe('when the Price List API cannot be reached, the table is used and the reason named', () => {
   test("the test setup's unroutable endpoint: the connection is refused, the table's prices are used", async () => {
     const aws = await createAwsSession({ region: 'us-west-2' });
