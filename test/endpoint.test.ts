@@ -148,6 +148,15 @@ describe('With AWS_ENDPOINT_URL pointing at a local HTTP server, every client se
     expect(bodies).toMatch(/acm: POST \/ CertificateManager\.ListCertificates/);
   });
 
+  test("the Price List client asks us-east-1, where the API is, whatever the session's region", async () => {
+    const server = await startServer();
+    process.env.AWS_ENDPOINT_URL = server.url;
+    const session = await createAwsSession({ region: 'eu-west-1' });
+    await expect(CHEAP_READS.pricing(session)).rejects.toThrow();
+    await expect(CHEAP_READS.ec2(session)).rejects.toThrow();
+    expect(server.requests.map((r) => `${r.service} ${r.region}`)).toEqual(['pricing us-east-1', 'ec2 eu-west-1']);
+  });
+
   test('the failure the server answered reaches the caller', async () => {
     const server = await startServer();
     process.env.AWS_ENDPOINT_URL = server.url;

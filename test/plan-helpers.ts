@@ -34,18 +34,18 @@ function pattern(entry: string): RegExp | undefined {
  * The plan and what the sandbox account holds for the deployment, in one comparable form:
  * "step type name", sorted. The account's ID takes the place of the plan's placeholder; a name the
  * plan can only show as a pattern (the AMI's, stamped with the time of the bake) takes the held name
- * it matches. The base instance is planned (the install makes it) but no longer held once the
- * install retired it. A scaling policy is compared by type and name (`~` for its step).
+ * it matches. A resource the plan marks `retiredBy` a step (the base instance) is planned (the
+ * install makes it) but no longer held once that step is complete. A scaling policy is compared by type and name (`~` for its step).
  */
 export async function heldAndPlanned(dir: string, plan: PlannedResource[], deployment = 'gitlab') {
   const account = (await readWorld(dir))?.accountId ?? ACCOUNT_PLACEHOLDER;
   const state = await readState(statePaths(dir, deployment).file);
-  const retired = state?.steps['retire-base-instance']?.status === 'complete';
+  const retired = (r: PlannedResource) => r.retiredBy !== undefined && state?.steps[r.retiredBy]?.status === 'complete';
   const held = (await sandboxInventory(dir, deployment)).map((r) => comparable(`${r.step} ${r.type} ${r.name}`)).sort();
   const unmatched = [...held];
   const planned = plan
     .filter(inInventory)
-    .filter((r) => !(retired && r.step === 'base-instance' && ['AWS::EC2::Instance', 'AWS::EC2::Volume'].includes(r.type)))
+    .filter((r) => !retired(r))
     .map((r) => comparable(`${r.step} ${r.type} ${r.name.replace(ACCOUNT_PLACEHOLDER, account)}`))
     .map((entry) => {
       const re = pattern(entry);

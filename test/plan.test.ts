@@ -1,15 +1,20 @@
+import { readdir } from 'node:fs/promises';
 import { describe, expect, test } from 'vitest';
 import { buildInstallConfig } from '../src/config/schema.js';
-import { ACCOUNT_PLACEHOLDER, buildPlan } from '../src/engine/plan.js';
+import { ACCOUNT_PLACEHOLDER, buildPlan, type PlanView } from '../src/engine/plan.js';
+import type { MonthlyCost } from '../src/pricing/cost.js';
+import { PRICE_TABLE_AS_OF } from '../src/pricing/table.js';
 import { GUIDE_STEPS } from '../src/steps/index.js';
+import { GUIDE, GUIDE_SECTIONS } from '../src/steps/sections.js';
 import { planLines } from '../src/ui/plan.js';
+import { runCli, tempDir } from './helpers.js';
 
 const pending = () => 'pending';
 
 describe('the plan', () => {
   test("lists every resource of the guide's steps, named as the install names them", () => {
     const config = buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2' });
-    const plan = buildPlan(GUIDE_STEPS, config, true, pending);
+    const plan = buildPlan(GUIDE, config, true, pending);
     const of = (step: string) => plan.resources.filter((r) => r.step === step).map((r) => `${r.type} ${r.name}`);
 
     expect(of('vpc')).toEqual(['AWS::EC2::VPC gitlab-vpc']);
@@ -49,7 +54,7 @@ describe('the plan', () => {
     expect(new Set(plan.resources.map((r) => r.step))).toEqual(
       new Set(GUIDE_STEPS.map((s) => s.id).filter((id) => !makesNothing.includes(id))),
     );
-    const withZone = buildPlan(GUIDE_STEPS, { ...config, domain: 'gitlab.corp.test', createHostedZone: true }, true, pending);
+    const withZone = buildPlan(GUIDE, { ...config, domain: 'gitlab.corp.test', createHostedZone: true }, true, pending);
     expect(withZone.resources.filter((r) => r.step === 'hosted-zone')).toEqual([
       { step: 'hosted-zone', type: 'AWS::Route53::HostedZone', name: 'corp.test.' },
     ]);
@@ -65,7 +70,7 @@ describe('the plan', () => {
       },
     });
     const names = (account?: string, prefix?: string) =>
-      buildPlan(GUIDE_STEPS, prefix ? { ...config, bucketPrefix: prefix } : config, false, pending, account).resources.map((r) => r.name);
+      buildPlan(GUIDE, prefix ? { ...config, bucketPrefix: prefix } : config, false, pending, account).resources.map((r) => r.name);
 
     expect(names()).toContain('staging-public-10.20.0.0');
     expect(names()).toContain('staging-private-a');
@@ -77,12 +82,118 @@ describe('the plan', () => {
 
   test('the rendered plan shows each step with its resources under it, and the totals', () => {
     const config = buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2' });
-    const plan = buildPlan(GUIDE_STEPS, config, true, pending);
+    const plan = buildPlan(GUIDE, config, true, pending);
     const lines = planLines(plan, config);
     const vpcLine = lines.findIndex((l) => /^\s+2\. VPC\s+wave 1, starts at once$/.test(l));
     expect(vpcLine).toBeGreaterThan(-1);
     expect(lines[vpcLine + 1]).toMatch(/^\s+AWS::EC2::VPC\s+gitlab-vpc$/);
     expect(lines[vpcLine + 2]).toMatch(/^\s+3\. Subnets\s+wave 2, after vpc$/);
-    expect(lines.at(-1)).toMatch(new RegExp(`^${plan.resources.length} resources in ${GUIDE_STEPS.length} steps\\.`));
+    expect(lines.at(-1)).toMatch(
+      new RegExp(
+        `^${plan.resources.length} resources in ${GUIDE_STEPS.length} steps; ${plan.resources.length - 1} remain once the install is done`,
+      ),
+    );
+    // The steps appear under the guide's headings, each heading with when it starts and ends.
+    expect(lines[vpcLine - 1]).toBe('Configuring the network (starts at once, done after ~2m19s)');
+    expect(lines.find((l) => l.includes('gitlab-gitlab-source'))).toMatch(/\(retired by 'Base instance retired'\)$/);
+  });
+});
+
+describe("the plan by the guide's sections", () => {
+  const config = buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2' });
+  const plan = buildPlan(GUIDE, config, true, pending);
+
+  test("every step of the guide is in exactly one section, and the sections keep the guide's order", () => {
+    const placed = GUIDE_SECTIONS.flatMap((s) => s.steps);
+    expect([...placed].sort()).toEqual(GUIDE_STEPS.map((s) => s.id).sort());
+    expect(new Set(placed).size).toBe(placed.length);
+    expect(plan.sections.map((s) => s.title)).toEqual([
+      'Create an IAM EC2 instance role and profile',
+      'Configuring the network',
+      'Load Balancer',
+      'PostgreSQL with RDS',
+      'Redis with ElastiCache',
+      'Setting up Bastion Hosts',
+      'Install GitLab and create custom AMI',
+      'Deploy GitLab inside an auto scaling group',
+    ]);
+    // What the sections list is exactly what the plan lists, nothing twice.
+    expect(plan.sections.flatMap((s) => s.resources).sort(byName)).toEqual([...plan.resources].sort(byName));
+  });
+
+  test('each section starts and ends when its steps can on the earliest schedule, the last one on the critical path', () => {
+    const section = (title: string) => plan.sections.find((s) => s.title === title)!;
+    // The database starts once the subnets, groups and secrets are there, and takes its 15 minutes.
+    const rds = plan.steps.find((s) => s.id === 'rds-postgres')!;
+    const needsDone = Math.max(...rds.needs.map((id) => plan.steps.find((s) => s.id === id)!.finish));
+    expect(section('PostgreSQL with RDS')).toMatchObject({
+      start: needsDone,
+      finish: needsDone + GUIDE_STEPS.find((s) => s.id === 'rds-postgres')!.minutes,
+    });
+    expect(section('Create an IAM EC2 instance role and profile').start).toBe(0);
+    // The custom AMI waits for the base instance, which waits for the database and the cache.
+    expect(section('Install GitLab and create custom AMI').finish).toBeGreaterThan(section('PostgreSQL with RDS').finish);
+    expect(Math.max(...plan.sections.map((s) => s.finish))).toBeCloseTo(plan.criticalPathMinutes, 6);
+    expect(section('Deploy GitLab inside an auto scaling group').finish).toBeCloseTo(plan.criticalPathMinutes, 6);
+  });
+
+  test('the base instance is planned as retired: the plan says how many resources remain, fewer by it', () => {
+    const retired = plan.resources.filter((r) => r.retiredBy);
+    expect(retired).toEqual([
+      { step: 'base-instance', type: 'AWS::EC2::Instance', name: 'gitlab-gitlab-source', retiredBy: 'retire-base-instance' },
+    ]);
+    expect(GUIDE_STEPS.map((s) => s.id)).toContain(retired[0]!.retiredBy);
+    expect(plan.remaining).toBe(plan.resources.length - 1);
+  });
+});
+
+const byName = (a: { step: string; name: string; type: string }, b: { step: string; name: string; type: string }) =>
+  `${a.step} ${a.type} ${a.name}`.localeCompare(`${b.step} ${b.type} ${b.name}`);
+
+describe('plan and install on the command line (the built CLI, sandbox)', () => {
+  test('plan --json carries the sections and the cost; the install ends with as many resources as the plan said remain', async () => {
+    const dir = await tempDir();
+    const planned = await runCli(['plan', '--sandbox', '--json', '--state-dir', dir]);
+    expect(planned.code).toBe(0);
+    const view = JSON.parse(planned.stdout) as PlanView & { cost: MonthlyCost };
+    expect(view.sections.map((s) => s.steps.length)).toEqual([1, 7, 4, 1, 1, 3, 5, 4]);
+    expect(view.cost).toMatchObject({
+      total: 1395.11,
+      source: `built-in table of ${PRICE_TABLE_AS_OF} (plan --sandbox asks nothing of AWS)`,
+    });
+    expect(view.remaining).toBe(view.resources.length - 1);
+    // plan --sandbox stays offline: not even the sandbox's account is opened.
+    expect(await readdir(dir)).toEqual([]);
+
+    const installed = await runCli(['install', '--sandbox', '--yes', '--json', '--state-dir', dir]);
+    expect(installed.code).toBe(0);
+    const events = installed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { code: string; text?: string; data?: Record<string, unknown> });
+    // The screen before the question: the same plan, priced from the sandbox's Price List.
+    const screen = events.find((e) => e.code === 'plan')!;
+    expect(screen.data).toMatchObject({
+      remaining: view.remaining,
+      cost: { total: 1395.11, source: `sandbox Price List, ${PRICE_TABLE_AS_OF}` },
+    });
+    expect(screen.text).toContain(
+      `${view.resources.length} resources in ${GUIDE_STEPS.length} steps; ${view.remaining} remain once the install is done`,
+    );
+    const done = events.find((e) => e.code === 'install.done')!;
+    expect(done.data?.resources).toBe(view.remaining);
+    expect(done.text).toContain(`is up: ${view.remaining} resources recorded`);
+  });
+
+  test('plan on a real account that cannot be reached prices from the table and names the reason', async () => {
+    const dir = await tempDir();
+    const run = await runCli(['plan', '--region', 'eu-west-1', '--json', '--state-dir', dir]);
+    expect(run.code).toBe(0);
+    const view = JSON.parse(run.stdout) as PlanView & { cost: MonthlyCost };
+    expect(view.cost.source).toMatch(
+      new RegExp(`^built-in table of ${PRICE_TABLE_AS_OF} \\(AWS Price List API not reachable: .*ECONNREFUSED`),
+    );
+    expect(view.cost.lines.find((l) => l.key === 'ec2:c5.2xlarge')?.unitPrice).toBe(0.384);
+    expect(await readdir(dir)).toEqual([]);
   });
 });

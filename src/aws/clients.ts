@@ -66,7 +66,7 @@ export async function createAwsSession(options: AwsSessionOptions): Promise<AwsS
           const instance = new (Ctor as unknown as ClientConstructor)({
             ...baseConfig(),
             ...SERVICE_CLIENT_CONFIG[name],
-            region: options.region,
+            region: ownRegion(name) ?? options.region,
           });
           attachCallName(instance, name, options.region);
           if (interceptor) attachInterceptor(instance, name, options.region, interceptor);
@@ -144,10 +144,16 @@ function attachInterceptor(instance: AnyClient, service: ServiceName, region: st
     (_next: unknown, context: InterceptedContext) => async (args: { input: unknown }) => {
       const operation = (context.commandName ?? '').replace(/Command$/, '');
       // S3 calls go where the SDK addressed them: after a redirect, to the bucket's region.
-      const addressed = service === 's3' ? (context.endpointV2?.properties?.authSchemes?.[0]?.signingRegion ?? region) : region;
+      const addressed =
+        service === 's3' ? (context.endpointV2?.properties?.authSchemes?.[0]?.signingRegion ?? region) : (ownRegion(service) ?? region);
       const output = (await interceptor.intercept({ service, region: addressed, operation, input: args.input })) as Record<string, unknown>;
       return { output: { ...output, $metadata: { httpStatusCode: 200 } }, response: {} };
     },
     { step: 'deserialize', priority: 'high', name: 'gitlabAwsSandbox' },
   );
+}
+
+/** The region a service is answered in whatever the session's (the Price List API's), if any. */
+function ownRegion(service: ServiceName): string | undefined {
+  return SERVICE_CLIENT_CONFIG[service]?.region as string | undefined;
 }

@@ -30,10 +30,14 @@ export type ServiceName = keyof typeof SERVICE_LOADERS;
 /**
  * Settings a service's client needs beyond the session's. S3 follows a bucket to its region (a
  * bucket named by a deployment in another region answers PermanentRedirect otherwise, and the
- * SDK does not follow by default).
+ * SDK does not follow by default). A `region` here wins over the session's: the Price List API
+ * is answered in us-east-1 (also eu-central-1 and ap-south-1) whatever region is priced. The plan
+ * asks it under a deadline and falls back to its own table, so one retry is enough (the session's
+ * ten would outlast the deadline).
  */
 export const SERVICE_CLIENT_CONFIG: Partial<Record<ServiceName, Record<string, unknown>>> = {
   s3: { followRegionRedirects: true },
+  pricing: { region: 'us-east-1', maxAttempts: 2 },
 };
 
 /** The aggregated SDK client of each service (`ec2.createVpc(...)`), derived from its loader. */

@@ -47,14 +47,23 @@ export function dependents<N extends Node>(nodes: readonly N[], id: string): N[]
 
 /** The longest chain of typical durations: no schedule can finish sooner than this. */
 export function criticalPathMinutes(nodes: readonly Node[]): number {
+  return Math.max(0, ...[...earliestSchedule(nodes).values()].map((t) => t.finish));
+}
+
+/**
+ * When each step can start and finish at the earliest, in typical minutes from the start: it starts
+ * as soon as its last need finishes (the schedule the engine follows when nothing waits for a slot).
+ */
+export function earliestSchedule(nodes: readonly Node[]): Map<string, { start: number; finish: number }> {
   const byId = new Map(nodes.map((n) => [n.id, n]));
-  const memo = new Map<string, number>();
+  const times = new Map<string, { start: number; finish: number }>();
   const finish = (node: Node): number => {
-    const known = memo.get(node.id);
-    if (known !== undefined) return known;
+    const known = times.get(node.id);
+    if (known !== undefined) return known.finish;
     const start = Math.max(0, ...node.needs.map((id) => finish(byId.get(id)!)));
-    memo.set(node.id, start + node.minutes);
+    times.set(node.id, { start, finish: start + node.minutes });
     return start + node.minutes;
   };
-  return Math.max(0, ...nodes.map(finish));
+  nodes.forEach(finish);
+  return times;
 }

@@ -19,6 +19,11 @@ export interface PlannedResource {
   type: string;
   /** Its Name tag, or its own name where AWS keeps one (IAM, S3, SSM). */
   name: string;
+  /**
+   * The step that ends its life within the install (the base instance, once the AMI is baked):
+   * it costs only while the install runs and is not among what the install leaves standing.
+   */
+  retiredBy?: string;
 }
 
 /** What a step that needs another knows of it: its id and the shape of its outputs. */

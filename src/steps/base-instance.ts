@@ -152,7 +152,7 @@ export const baseInstance = defineStep({
   needs,
   minutes: AWS_MINUTES.ec2Instance.create + AWS_MINUTES.gitlabBaseConfigure.create,
   outputs: z.object({ instanceId: z.string(), name: z.string(), privateIp: z.string() }),
-  resources: (config) => [{ type: INSTANCE.type, name: guideNames(config.deployment).baseInstance }],
+  resources: (config) => [{ type: INSTANCE.type, name: guideNames(config.deployment).baseInstance, retiredBy: 'retire-base-instance' }],
 
   async create(ctx) {
     const name = guideNames(ctx.deployment).baseInstance;

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { badInput, type ExitCode } from '../../errors.js';
 import { newStateDoc, StateStore } from '../../state/store.js';
-import { GUIDE_STEPS } from '../../steps/index.js';
 import { foreignVpcNote, foreignVpcs, foreignVpcWarning } from '../../steps/vpc.js';
-import { buildPlan, planLines } from '../../ui/plan.js';
+import { planScreen } from '../plan/screen.js';
 import { VERSION } from '../../version.js';
 import { rdsPostgres } from '../../steps/rds-postgres.js';
 import { execute, exitCodeOf } from '../execute.js';
@@ -30,11 +29,23 @@ export function install({ resume }: { resume: boolean }) {
       },
       async present({ deployment, identity, aws }) {
         const status = (id: string) => deployment.state?.steps[id]?.status ?? 'pending';
-        const plan = buildPlan(GUIDE_STEPS, deployment.config, options.sandbox, status, identity.account);
+        const label = aws.sandbox ? 'sandbox Price List' : 'AWS Price List API';
+        const plan = await planScreen({
+          config: deployment.config,
+          sandbox: options.sandbox,
+          statusOf: status,
+          account: identity.account,
+          pricing: { clients: aws, label },
+        });
         // Only the install asks AWS (plan alone touches nothing); never adopted, so said up front.
         const foreign = await foreignVpcs(await aws.ec2(), options.deployment);
         const note = foreign.length ? [foreignVpcNote(options.deployment, foreign)] : [];
-        host.notify({ level: 'info', code: 'plan', text: [...planLines(plan, deployment.config), ...note, ''].join('\n'), data: plan });
+        host.notify({
+          level: 'info',
+          code: 'plan',
+          text: [...plan.lines, ...note, ''].join('\n'),
+          data: { ...plan.view, cost: plan.cost },
+        });
         if (foreign.length) {
           host.notify({
             level: 'warn',
