@@ -75,12 +75,15 @@ export async function main(argv: string[], inject?: Io | IoHost, signal?: AbortS
       command.option(option.flags, option.description);
     const examples = spec.examples.map((e) => `  $ ${e}`).join('\n');
     command.addHelpText('after', `\n${spec.examples.length > 1 ? 'Examples' : 'Example'}:\n${examples}`);
+    if (spec.helpAfter) command.addHelpText('after', () => `\n${spec.helpAfter!()}`);
     command.action(async (...args: unknown[]) => {
       // Commander passes the positional arguments first, then the options, then the command.
       const self = args.at(-1) as Command;
       const positional = Object.fromEntries((spec.arguments ?? []).map((argument, i) => [argument.name, args[i]]));
       const own = { ...(args.at(-2) as Record<string, unknown>), ...positional };
       const options = self.optsWithGlobals() as GlobalOptions;
+      // A --deployment typed on the command line wins over the config file's and is not asked.
+      options.deploymentGiven = self.getOptionValueSourceWithGlobals('deployment') === 'cli';
       host = hostFor(options);
       const handler = await spec.handler();
       exitCode = await handler({ options, host, signal: interrupt.signal, atQuit }, own);

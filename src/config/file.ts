@@ -1,7 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { configFileSchema, type ConfigFile, ConfigError } from './schema.js';
+import { configFileSchema, installConfigSchema, type ConfigFile, ConfigError } from './schema.js';
+import { configFileOf } from './answers.js';
 
-/** Reads a --config file (JSON). Every problem becomes one line naming the file and the field. */
+/**
+ * Reads a --config file (JSON). Every problem becomes one line naming the file and the field. A
+ * `plan --json` document is read back too (eksctl's dry run): its `config` is the answers.
+ */
 export async function readConfigFile(path: string): Promise<ConfigFile> {
   let text: string;
   try {
@@ -18,11 +22,23 @@ export async function readConfigFile(path: string): Promise<ConfigFile> {
     // V8 quotes part of the file, line breaks included: keep the error on one line.
     throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}`);
   }
-  const parsed = configFileSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = issue.path.length ? issue.path.join('.') : '(top level)';
-    throw new ConfigError(`config file ${path}: ${where}: ${issue.message}`);
+  if (isPlanDocument(json)) {
+    const plan = installConfigSchema.safeParse(json.config);
+    if (!plan.success) throw new ConfigError(`config file ${path} (a plan document): ${firstIssue(plan.error, 'config.')}`);
+    json = configFileOf(plan.data);
   }
+  const parsed = configFileSchema.safeParse(json);
+  if (!parsed.success) throw new ConfigError(`config file ${path}: ${firstIssue(parsed.error)}`);
   return parsed.data;
+}
+
+/** What `plan --json` prints: the plan beside the `config` it was made from (no config file has a `config` key). */
+function isPlanDocument(json: unknown): json is { config: unknown } {
+  return typeof json === 'object' && json !== null && 'config' in json;
+}
+
+function firstIssue(error: { issues: Array<{ path: PropertyKey[]; message: string }> }, prefix = ''): string {
+  const issue = error.issues[0]!;
+  const where = issue.path.length ? prefix + issue.path.map(String).join('.') : '(top level)';
+  return `${where}: ${issue.message}`;
 }
