@@ -1,8 +1,16 @@
-import { isDeepStrictEqual } from 'node:util';
 import type { Choice } from '../ui/host.js';
 import { RDS_STORAGE_TYPES } from '../aws/rds-limits.js';
-import { AUTO_SCALING_DEFAULTS, BASTION_DEFAULTS, GITALY_DEFAULTS, GITLAB_DEFAULTS, GITLAB_EDITIONS, IO1_LIMITS } from './compute.js';
+import {
+  AUTO_SCALING_DEFAULTS,
+  BASTION_DEFAULTS,
+  GITALY_DEFAULTS,
+  GITLAB_DEFAULTS,
+  GITLAB_EDITIONS,
+  IO1_LIMITS,
+  requireSshPublicKey,
+} from './compute.js';
 import { ConfigError } from './errors.js';
+import { readPublicKeyFileSync, sandboxPublicKey } from './ssh-key.js';
 import { GUIDE_REGION } from './regions.js';
 import {
   buildInstallConfig,
@@ -79,7 +87,8 @@ export interface AnswerDef {
 
 const yesNo = (key: string) => (answers: ConfigFile) => (getAnswer(answers, key) as boolean | undefined) ?? false;
 const fixed = (value: unknown) => () => value;
-const instanceTypes = (answers: ConfigFile): string[] => [
+/** The EC2 instance types the answers choose (each zone must offer them all). */
+export const chosenInstanceTypes = (answers: ConfigFile): string[] => [
   (getAnswer(answers, 'gitlab.instanceType') as string | undefined) ?? GITLAB_DEFAULTS.instanceType,
   (getAnswer(answers, 'gitaly.instanceType') as string | undefined) ?? GITALY_DEFAULTS.instanceType,
   (getAnswer(answers, 'bastion.instanceType') as string | undefined) ?? BASTION_DEFAULTS.instanceType,
@@ -208,6 +217,7 @@ export const ANSWERS: readonly AnswerDef[] = [
     facts: 'sshKeys',
     default: (_a, facts) => (facts.sandbox ? UNSET : (facts.sshKeys?.[0] ?? UNSET)),
     answeredBy: ['sshPublicKey'],
+    require: (config, facts) => void (facts.sandbox || requireSshPublicKey(config)),
     flag: {
       flags: '--ssh-public-key <file>',
       description: 'your SSH public key for the bastions and instances, e.g. ~/.ssh/id_ed25519.pub (the sandbox generates one)',
@@ -599,23 +609,20 @@ export function withDefaults(answers: ConfigFile, facts: Facts): ConfigFile {
   return filled;
 }
 
-/** What material and facts building the configuration needs beside the answers. */
-export interface BuildContext {
-  facts: Facts;
-  /** The SSH public key's material for the answers' key file (read by the caller). */
-  sshPublicKey?: string | undefined;
-}
-
 /**
  * The configuration these answers make: the same builder a --config file goes through, so the
- * wizard, the file and the flags cannot disagree. Throws the ConfigError the builder throws.
+ * wizard, the file and the flags cannot disagree. Throws the ConfigError the builder throws. The
+ * key is read from its file here; the sandbox derives one per deployment when none is given.
  */
-export function configFrom(answers: ConfigFile, { facts, sshPublicKey }: BuildContext): InstallConfig {
-  const { deployment, region, ...file } = answers;
-  const material = sshPublicKey ?? file.sshPublicKey;
+export function configFrom(answers: ConfigFile, facts: Facts): InstallConfig {
+  const { deployment = facts.deployment, region = '', ...file } = answers;
+  const material =
+    file.sshPublicKeyFile !== undefined
+      ? readPublicKeyFileSync(file.sshPublicKeyFile)
+      : (file.sshPublicKey ?? (facts.sandbox ? sandboxPublicKey(deployment) : undefined));
   return buildInstallConfig({
-    deployment: deployment ?? facts.deployment,
-    region: region ?? '',
+    deployment,
+    region,
     file,
     sandbox: facts.sandbox,
     ...(material !== undefined ? { sshPublicKey: material } : {}),
@@ -626,11 +633,11 @@ export function configFrom(answers: ConfigFile, { facts, sshPublicKey }: BuildCo
  * Why `value` for `def` cannot stand with the answers so far (the later ones at their defaults),
  * or undefined when it can: the configuration is built with it and the builder's refusal reported.
  */
-export function answerProblem(def: AnswerDef, value: unknown, answers: ConfigFile, context: BuildContext): string | undefined {
+export function answerProblem(def: AnswerDef, value: unknown, answers: ConfigFile, facts: Facts): string | undefined {
   if (def.key === 'region' && !value) return 'no AWS region given: name one, like us-west-2 (or set AWS_REGION)';
   try {
-    const config = configFrom(withDefaults(setAnswer(answers, def.key, value), context.facts), context);
-    def.require?.(config, context.facts);
+    const config = configFrom(withDefaults(setAnswer(answers, def.key, value), facts), facts);
+    def.require?.(config, facts);
     return undefined;
   } catch (err) {
     if (err instanceof ConfigError) return err.message;
@@ -652,11 +659,6 @@ export function configFileOf(config: InstallConfig): ConfigFile {
     ...(first && second ? { availabilityZones: [first, second] } : {}),
     database: { ...db, ...(allowBurstable ? { allowBurstable } : {}) },
   } as ConfigFile;
-}
-
-/** Whether two sets of answers say the same (key order aside). */
-export function sameAnswers(a: ConfigFile, b: ConfigFile): boolean {
-  return isDeepStrictEqual(mergeAnswers(a), mergeAnswers(b));
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -13,6 +13,7 @@ import { machineImages } from '../../steps/machine-images.js';
 import { commandLine, type CommandContext } from '../options.js';
 import { installSummary } from './summary.js';
 import { runPipeline } from '../pipeline.js';
+import { installAnswers } from './wizard.js';
 
 /**
  * `install` and `resume`: check everything, show the plan, then build whatever is not built yet.
@@ -30,6 +31,7 @@ export function install({ resume }: { resume: boolean }) {
           );
         }
       },
+      answer: installAnswers,
       async present({ deployment, identity, aws }) {
         const status = (id: string) => deployment.state?.steps[id]?.status ?? 'pending';
         const plan = buildPlan(GUIDE_STEPS, deployment.config, options.sandbox, status, identity.account);
