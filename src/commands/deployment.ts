@@ -4,7 +4,7 @@ import { readConfigFile } from '../config/file.js';
 import { GUIDE_REGION } from '../config/regions.js';
 import { readPublicKeyFile, sandboxPublicKey } from '../config/ssh-key.js';
 import { buildInstallConfig, ConfigError, DEPLOYMENT_NAME, type ConfigFile, type InstallConfig } from '../config/schema.js';
-import { ANSWERS, configFileOf, mergeAnswers, parseAnswer, setAnswer, type AnswerDef } from '../config/answers.js';
+import { ANSWERS, concrete, configFileOf, mergeAnswers, parseAnswer, setAnswer, type AnswerDef } from '../config/answers.js';
 import { flagName } from '../config/answers-reference.js';
 import { badInput } from '../errors.js';
 import type { StateDoc } from '../state/schema.js';
@@ -54,7 +54,7 @@ export async function resolveDeployment(options: GlobalOptions, { writes = false
       throw badInput('no AWS region given', 'pass --region (e.g. --region us-west-2), set AWS_REGION, or set one in your AWS profile');
     }
     const sshPublicKey = await publicKey(options, file);
-    const { deployment: _d, region: _r, ...answers } = given;
+    const { deployment: _d, region: _r, ...answers } = concrete(given);
     const config = buildInstallConfig({
       deployment: options.deployment,
       // The wizard's region question replaces this stand-in before anything asks AWS.
@@ -76,7 +76,7 @@ export async function resolveDeployment(options: GlobalOptions, { writes = false
  * the messages name the deployment from there.
  */
 function nameDeployment(options: GlobalOptions, file: ConfigFile | undefined): void {
-  const named = file?.deployment;
+  const named = file?.deployment ?? undefined;
   if (named !== undefined && named !== options.deployment) {
     if (options.deploymentGiven) {
       throw badInput(
@@ -99,7 +99,7 @@ function givenAnswers(options: GlobalOptions, file: ConfigFile | undefined): Con
   return mergeAnswers(
     file,
     flagAnswers(options),
-    options.deploymentGiven || file?.deployment !== undefined ? { deployment: options.deployment } : {},
+    options.deploymentGiven || file?.deployment != null ? { deployment: options.deployment } : {},
     options.region ? { region: options.region } : {},
   );
 }
@@ -124,7 +124,7 @@ async function checkInstalled(options: GlobalOptions, state: StateDoc, file: Con
   const wanted = buildInstallConfig({
     deployment: options.deployment,
     region: file?.region ?? installed.region,
-    file: mergeAnswers(stateAnswers(installed), file, flagAnswers(options)),
+    file: concrete(mergeAnswers(stateAnswers(installed), file, flagAnswers(options))),
     sandbox: options.sandbox,
     ...(sshPublicKey !== undefined ? { sshPublicKey } : {}),
   });
@@ -204,9 +204,10 @@ function answersGiven(options: GlobalOptions): boolean {
 
 /** The key's material: --ssh-public-key, then the file's sshPublicKeyFile; the sandbox makes one of its own. */
 async function publicKey(options: GlobalOptions, file: ConfigFile | undefined): Promise<string | undefined> {
-  const path = options.sshPublicKey ?? file?.sshPublicKeyFile;
+  // null in a file is "not set": the saved answers carry the key itself instead.
+  const path = options.sshPublicKey ?? file?.sshPublicKeyFile ?? undefined;
   if (path !== undefined) return readPublicKeyFile(path);
-  if (file?.sshPublicKey !== undefined) return file.sshPublicKey;
+  if (file?.sshPublicKey) return file.sshPublicKey;
   return options.sandbox ? sandboxPublicKey(options.deployment) : undefined;
 }
 

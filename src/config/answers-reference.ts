@@ -1,4 +1,4 @@
-import { ANSWERS, configFileOf, type AnswerDef } from './answers.js';
+import { ANSWERS, completeConfigFile, type AnswerDef } from './answers.js';
 import { buildInstallConfig } from './schema.js';
 import { GUIDE_REGION } from './regions.js';
 
@@ -56,5 +56,5 @@ export function exampleConfigFile(): object {
     },
     sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyMaterialOnlyForTheReadme you@laptop',
   });
-  return configFileOf(config);
+  return completeConfigFile(config);
 }

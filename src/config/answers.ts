@@ -568,10 +568,27 @@ function leafKeys(value: Record<string, unknown>, prefix = ''): string[] {
   );
 }
 
-/** Whether the answers hold this one (or one that answers it). */
+/**
+ * Whether the answers hold this one (or one that answers it). `null` is an answer too: "not set,
+ * on purpose" (no SSH range, request a certificate), as a saved answers file says it, so the
+ * wizard does not ask it again.
+ */
 export function isAnswered(answers: ConfigFile, def: AnswerDef): boolean {
   return [def.key, ...(def.answeredBy ?? [])].some((key) => getAnswer(answers, key) !== undefined);
 }
+
+/** The answers without their `null`s ("not set"), as the configuration builder takes them. */
+export function concrete(answers: ConfigFile): ConfigFile {
+  let kept: ConfigFile = {};
+  for (const key of leafKeys(answers)) {
+    const value = getAnswer(answers, key);
+    if (value !== null) kept = setAnswer(kept, key, value);
+  }
+  return kept;
+}
+
+/** The keys of ANSWERS: where a config file may say `null`. */
+export const ANSWER_KEYS: ReadonlySet<string> = new Set(ANSWERS.map((a) => a.key));
 
 /** An answer as the wizard offers it for typing. */
 export function answerText(def: AnswerDef, value: unknown): string {
@@ -615,7 +632,7 @@ export function withDefaults(answers: ConfigFile, facts: Facts): ConfigFile {
  * key is read from its file here; the sandbox derives one per deployment when none is given.
  */
 export function configFrom(answers: ConfigFile, facts: Facts): InstallConfig {
-  const { deployment = facts.deployment, region = '', ...file } = answers;
+  const { deployment = facts.deployment, region = '', ...file } = concrete(answers);
   const material =
     file.sshPublicKeyFile !== undefined
       ? readPublicKeyFileSync(file.sshPublicKeyFile)
@@ -646,9 +663,21 @@ export function answerProblem(def: AnswerDef, value: unknown, answers: ConfigFil
 }
 
 /**
- * A configuration in config-file form, every answer it holds, deployment and region included:
- * what --save-config writes and what a plan document's `config` reads back as (eksctl's dry run).
+ * A configuration in config-file form, every answer, deployment and region included, `null` for
+ * those not set: what --save-config writes and what a plan document's `config` reads back as
+ * (eksctl's dry run), so `--config` of either asks nothing.
  */
+export function completeConfigFile(config: InstallConfig): ConfigFile {
+  const set = configFileOf(config);
+  let complete: ConfigFile = {};
+  for (const def of ANSWERS) {
+    const value = getAnswer(set, def.key) ?? (def.kind === 'yes-no' ? false : null);
+    complete = setAnswer(complete, def.key, value);
+  }
+  return complete;
+}
+
+/** A configuration's answers in config-file form (those it sets). */
 export function configFileOf(config: InstallConfig): ConfigFile {
   const { availabilityZones, database, ...rest } = config;
   const [first, second] = availabilityZones;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { configFileSchema, installConfigSchema, type ConfigFile, ConfigError } from './schema.js';
-import { configFileOf } from './answers.js';
+import { ANSWER_KEYS, completeConfigFile, concrete, getAnswer, mergeAnswers, setAnswer } from './answers.js';
 
 /**
  * Reads a --config file (JSON). Every problem becomes one line naming the file and the field. A
@@ -25,11 +25,23 @@ export async function readConfigFile(path: string): Promise<ConfigFile> {
   if (isPlanDocument(json)) {
     const plan = installConfigSchema.safeParse(json.config);
     if (!plan.success) throw new ConfigError(`config file ${path} (a plan document): ${firstIssue(plan.error, 'config.')}`);
-    json = configFileOf(plan.data);
+    json = completeConfigFile(plan.data);
   }
-  const parsed = configFileSchema.safeParse(json);
+  const parsed = configFileSchema.safeParse(isRecord(json) ? concrete(json) : json);
   if (!parsed.success) throw new ConfigError(`config file ${path}: ${firstIssue(parsed.error)}`);
-  return parsed.data;
+  return mergeAnswers(parsed.data, unsetIn(json));
+}
+
+/** The answers the file sets to `null` ("not set, on purpose"); a null anywhere else is the schema's to refuse. */
+function unsetIn(json: unknown): ConfigFile {
+  let unset: ConfigFile = {};
+  if (!isRecord(json)) return unset;
+  for (const key of ANSWER_KEYS) if (getAnswer(json, key) === null) unset = setAnswer(unset, key, null);
+  return unset;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** What `plan --json` prints: the plan beside the `config` it was made from (no config file has a `config` key). */

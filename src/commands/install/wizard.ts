@@ -1,6 +1,6 @@
 import type { AwsSession } from '../../aws/clients.js';
 import { resolveRegion } from '../../aws/region.js';
-import { answerFor, configFileOf, configFrom, isAnswered, type Facts } from '../../config/answers.js';
+import { answerFor, completeConfigFile, configFrom, isAnswered, type Facts } from '../../config/answers.js';
 import { ConfigError, type ConfigFile, type InstallConfig } from '../../config/schema.js';
 import { badInput } from '../../errors.js';
 import { writeFileAtomically } from '../../state/atomic.js';
@@ -78,7 +78,7 @@ function built(answers: ConfigFile, facts: Facts): InstallConfig {
 async function saveConfig(ctx: CommandContext, config: InstallConfig): Promise<void> {
   const file = ctx.options.saveConfig!;
   try {
-    await writeFileAtomically(file, `${JSON.stringify(configFileOf(config), null, 2)}\n`);
+    await writeFileAtomically(file, `${JSON.stringify(completeConfigFile(config), null, 2)}\n`);
   } catch (err) {
     throw badInput(
       `cannot write --save-config ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`,
