@@ -28,14 +28,24 @@ const cell = (text: string) => text.replace(/\|/g, '\\|');
 export function answersMarkdown(): string {
   const rows = ANSWERS.map(
     (def) =>
-      `| \`${def.key}\` | ${flagName(def) ? `\`${flagName(def)}\`` : ''} | ${cell(def.guide)} | ${cell(def.why)}${def.rare ? ' (asked only when you choose to change the rare answers)' : ''}${def.asked === false ? ' (not asked: a file or flag answer)' : ''} |`,
+      `| \`${def.key}\` | ${flagName(def) ? `\`${flagName(def)}\`` : ''} | ${cell(def.guide)} | ${cell(def.why)}${def.rare ? ' (rare)' : ''}${def.asked === false ? ' (not asked on its own)' : ''} |`,
   );
   return [
+    '### Every answer',
+    '',
+    'On a terminal, `install` is a wizard: it asks each answer below that the flags and `--config` did not give, in this',
+    'order, with its default and why, and refuses a typo as it is typed. Answers marked (rare) are asked only when you',
+    'choose to change them. Without a terminal and without `--yes` it lists every',
+    'missing answer and exits 2; `install --config answers.json --yes` asks nothing. In a file, `null` means "not set, on',
+    'purpose" (no SSH range, request a certificate). `--save-config answers.json` writes them all once they are checked,',
+    'before anything is created, and `plan --json` output reads back as a `--config` file too. The same reference is in',
+    '`gitlab-aws install --help`.',
+    '',
     '| Key | Flag | Default | Why |',
     '| --- | --- | --- | --- |',
     ...rows,
     '',
-    'A complete answers file (what `--save-config` writes; `install --config answers.json --yes` asks nothing):',
+    'A complete answers file (what `--save-config` writes):',
     '',
     '```json',
     JSON.stringify(exampleConfigFile(), null, 2),

@@ -199,7 +199,7 @@ export const ANSWERS: readonly AnswerDef[] = [
   {
     key: 'sshFromAnywhere',
     question: 'Open SSH to the whole internet (0.0.0.0/0 and ::/0)?',
-    why: 'Anyone may then try to log in to the bastions and reach Git over SSH; a trusted range is safer.',
+    why: 'Asked when the trusted range typed is 0.0.0.0/0: anyone may then try the bastions and Git over SSH.',
     kind: 'yes-no',
     guide: 'no',
     stage: 'after',

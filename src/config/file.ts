@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { configFileSchema, installConfigSchema, type ConfigFile, ConfigError } from './schema.js';
-import { ANSWER_KEYS, completeConfigFile, concrete, getAnswer, mergeAnswers, setAnswer } from './answers.js';
+import { ANSWER_KEYS, completeConfigFile, getAnswer, mergeAnswers, setAnswer } from './answers.js';
 
 /**
  * Reads a --config file (JSON). Every problem becomes one line naming the file and the field. A
@@ -27,9 +27,16 @@ export async function readConfigFile(path: string): Promise<ConfigFile> {
     if (!plan.success) throw new ConfigError(`config file ${path} (a plan document): ${firstIssue(plan.error, 'config.')}`);
     json = completeConfigFile(plan.data);
   }
-  const parsed = configFileSchema.safeParse(isRecord(json) ? concrete(json) : json);
+  const unset = unsetIn(json);
+  const parsed = configFileSchema.safeParse(isRecord(json) ? withoutUnset(json, unset) : json);
   if (!parsed.success) throw new ConfigError(`config file ${path}: ${firstIssue(parsed.error)}`);
-  return mergeAnswers(parsed.data, unsetIn(json));
+  return mergeAnswers(parsed.data, unset);
+}
+
+function withoutUnset(json: Record<string, unknown>, unset: ConfigFile): ConfigFile {
+  let kept = json as ConfigFile;
+  for (const key of ANSWER_KEYS) if (getAnswer(unset, key) === null) kept = setAnswer(kept, key, undefined);
+  return kept;
 }
 
 /** The answers the file sets to `null` ("not set, on purpose"); a null anywhere else is the schema's to refuse. */
