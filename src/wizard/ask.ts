@@ -23,7 +23,7 @@ export async function askAnswer(host: IoHost, def: AnswerDef, answers: ConfigFil
     });
     return setAnswer(answers, def.key, yes || undefined);
   }
-  const text = await host.ask<string>(typed(def, answers, facts));
+  const text = await host.ask<string>(questionFor(def, answers, facts));
   return setAnswer(answers, def.key, value(def, text));
 }
 
@@ -32,7 +32,7 @@ function asked(def: AnswerDef): Pick<Question, 'id' | 'message' | 'why'> {
 }
 
 /** A typed (or picked) answer's question; `choices` replaces the definition's own. */
-function typed(def: AnswerDef, answers: ConfigFile, facts: Facts, choices = def.choices?.(answers, facts)): Question<string> {
+export function questionFor(def: AnswerDef, answers: ConfigFile, facts: Facts, choices = def.choices?.(answers, facts)): Question<string> {
   return {
     ...asked(def),
     default: answerText(def, def.default(answers, facts)),
@@ -51,7 +51,7 @@ function value(def: AnswerDef, text: string): unknown {
 
 /** The trusted range; the whole internet only after a second yes, which defaults to no. */
 async function askSshRange(host: IoHost, def: AnswerDef, answers: ConfigFile, facts: Facts): Promise<ConfigFile> {
-  const question = typed(def, answers, facts);
+  const question = questionFor(def, answers, facts);
   const check = question.validate!;
   for (;;) {
     const text = await host.ask<string>({ ...question, validate: (t) => (THE_WORLD.has(t.trim()) ? undefined : check(t)) });
@@ -71,13 +71,13 @@ async function askSshKey(host: IoHost, def: AnswerDef, answers: ConfigFile, fact
     { value: ANOTHER_FILE, name: 'another file...' },
   ];
   if (choices.length > 1) {
-    const question = typed(def, answers, facts, choices);
+    const question = questionFor(def, answers, facts, choices);
     const check = question.validate!;
     const picked = await host.ask<string>({ ...question, validate: (t) => (t === ANOTHER_FILE ? undefined : check(t)) });
     if (picked !== ANOTHER_FILE) return setAnswer(answers, def.key, value(def, picked));
   }
   const path = await host.ask<string>({
-    ...typed(def, answers, facts, undefined),
+    ...questionFor(def, answers, facts, undefined),
     id: `${def.key}.path`,
     message: 'Path of your SSH public key file (.pub)',
     default: UNSET,
