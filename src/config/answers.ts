@@ -654,7 +654,13 @@ export function answerProblem(def: AnswerDef, value: unknown, answers: ConfigFil
   if (def.key === 'region' && !value) return 'no AWS region given: name one, like us-west-2 (or set AWS_REGION)';
   try {
     const config = configFrom(withDefaults(setAnswer(answers, def.key, value), facts), facts);
-    def.require?.(config, facts);
+    try {
+      def.require?.(config, facts);
+    } catch (err) {
+      // A missing answer: say how to give it (a --yes refusal is read where no prompt is).
+      if (err instanceof ConfigError && err.hint) return `${err.message}; ${err.hint.replace(/; nothing was created$/, '')}`;
+      throw err;
+    }
     return undefined;
   } catch (err) {
     if (err instanceof ConfigError) return err.message;

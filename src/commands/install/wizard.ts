@@ -1,8 +1,8 @@
 import type { AwsSession } from '../../aws/clients.js';
 import { resolveRegion } from '../../aws/region.js';
-import { answerFor, completeConfigFile, configFrom, isAnswered, type Facts } from '../../config/answers.js';
+import { answerFor, completeConfigFile, configFrom, isAnswered, type FactName, type Facts } from '../../config/answers.js';
 import { ConfigError, type ConfigFile, type InstallConfig } from '../../config/schema.js';
-import { badInput } from '../../errors.js';
+import { badInput, ExitError } from '../../errors.js';
 import { writeFileAtomically } from '../../state/atomic.js';
 import { askAnswer, askAnswers } from '../../wizard/index.js';
 import { lookUp } from '../../wizard/facts.js';
@@ -41,7 +41,7 @@ export const installAnswers: NonNullable<CommandPipeline['answer']> = {
     if (!deployment.state) {
       const facts = await baseFacts(ctx);
       const answers = await askAnswers(ctx.host, 'after', deployment.given, facts, (name, known, so) =>
-        lookUp(name, known, so, aws as AwsSession, ctx.options.profile),
+        lookUpOrSay(ctx, name, known, so, aws),
       );
       deployment = { ...deployment, config: built({ region: deployment.config.region, ...definedOnly(answers) }, facts), given: answers };
     }
@@ -51,6 +51,22 @@ export const installAnswers: NonNullable<CommandPipeline['answer']> = {
     return deployment;
   },
 };
+
+/**
+ * A fact AWS would not give (no credentials yet, no network) leaves its question without choices
+ * (the zones question is then not asked: the subnets step picks the first two). The offline
+ * answers are still asked and checked, and preflight, right after, refuses the session with the
+ * reason in full, so the lookup's own failure is a debug line, not a second error.
+ */
+async function lookUpOrSay(ctx: CommandContext, name: FactName, known: Facts, answers: ConfigFile, aws: AwsSession): Promise<Facts> {
+  try {
+    return await lookUp(name, known, answers, aws, ctx.options.profile);
+  } catch (err) {
+    if (!(err instanceof ExitError)) throw err;
+    ctx.host.notify({ level: 'debug', code: 'wizard.lookup-failed', text: err.message });
+    return known;
+  }
+}
 
 function definedOnly(answers: ConfigFile): ConfigFile {
   return Object.fromEntries(Object.entries(answers).filter(([, v]) => v !== undefined));
