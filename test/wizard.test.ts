@@ -8,6 +8,7 @@ import { sandboxPublicKey } from '../src/config/ssh-key.js';
 import { askAnswer, questionFor } from '../src/wizard/ask.js';
 import type { Question } from '../src/ui/host.js';
 import { RecorderHost } from '../src/ui/recorder.js';
+import { main } from '../src/cli.js';
 import { runInProcess, runRecorded, sandboxAnswersFile, tempDir } from './helpers.js';
 
 const DOWN = '\x1b[B';
@@ -216,5 +217,76 @@ describe('the wizard without a terminal', () => {
     expect(second.code, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout));
     expect(JSON.parse(first.stdout).config).toEqual(config);
+  });
+});
+
+describe('the wizard’s AWS facts', () => {
+  /** A host answering from `answer`, keeping each question as asked (its choices, its default). */
+  function hostAnswering(answer: (question: Question) => boolean | string) {
+    const host = new RecorderHost();
+    const asked: Question[] = [];
+    host.ask = async <T extends boolean | string>(question: Question<T>) => {
+      asked.push(question as unknown as Question);
+      return answer(question as unknown as Question) as T;
+    };
+    return { host, asked };
+  }
+
+  /** Every answer in a file but `leave`, which the wizard then asks. */
+  async function answersWithout(leave: string[], answers = {}): Promise<string> {
+    const path = await sandboxAnswersFile(answers);
+    const file = JSON.parse(await readFile(path, 'utf8'));
+    for (const key of leave) delete file[key];
+    await writeFile(path, JSON.stringify(file));
+    return path;
+  }
+
+  it('offers the ISSUED certificates covering the domain, or a new one (the default)', async () => {
+    const dir = await tempDir();
+    const seed = join(await tempDir(), 'seed.json');
+    const fixture = (name: string) => readFile(join(import.meta.dirname, 'fixtures', name), 'utf8');
+    await writeFile(
+      seed,
+      JSON.stringify({
+        calls: [
+          {
+            service: 'acm',
+            call: 'ImportCertificate',
+            input: { Certificate: await fixture('gitlab.example.com.crt'), PrivateKey: await fixture('gitlab.example.com.key') },
+          },
+        ],
+      }),
+    );
+    process.env.GITLAB_AWS_SANDBOX_SEED = seed;
+    try {
+      const { host, asked } = hostAnswering((q) => (q.id === 'certificateArn' ? q.choices![1]!.value : false));
+      const code = await main(['install', '--sandbox', '--state-dir', dir, '--config', await answersWithout(['certificateArn'])], host);
+      expect(code).toBe(2);
+      const question = asked.find((q) => q.id === 'certificateArn')!;
+      expect(question.default).toBe('');
+      expect(question.choices!.map((c) => c.name)).toEqual([
+        'request a new one (validated through DNS)',
+        'gitlab.example.com, registry.gitlab.example.com',
+      ]);
+      expect(question.choices![1]!.value).toMatch(/^arn:aws:acm:us-west-2:\d{12}:certificate\//);
+      expect(asked.map((q) => q.id)).toEqual(['certificateArn', 'confirm-install']);
+    } finally {
+      delete process.env.GITLAB_AWS_SANDBOX_SEED;
+    }
+  });
+
+  it('asks whether to create a hosted zone only when none in the account holds the domain', async () => {
+    const none = hostAnswering((q) => q.id === 'createHostedZone');
+    const file = await answersWithout(['createHostedZone'], { domain: 'gitlab.nowhere.test' });
+    expect(await main(['install', '--sandbox', '--state-dir', await tempDir(), '--config', file], none.host)).toBe(2);
+    expect(none.asked.map((q) => q.id)).toEqual(['createHostedZone', 'confirm-install']);
+    expect(none.asked[0]!.default).toBe(false);
+    // The plan then lists the zone it will create.
+    expect(none.host.messages.find((m) => m.code === 'plan')!.text).toMatch(/nowhere\.test/);
+
+    const found = hostAnswering(() => false);
+    const ours = await answersWithout(['createHostedZone']);
+    expect(await main(['install', '--sandbox', '--state-dir', await tempDir(), '--config', ours], found.host)).toBe(2);
+    expect(found.asked.map((q) => q.id)).toEqual(['confirm-install']);
   });
 });
