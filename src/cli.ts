@@ -55,7 +55,7 @@ export async function main(argv: string[], inject?: Io | IoHost, signal?: AbortS
     .option('--sandbox', 'rehearse against an in-memory AWS; no account needed', false)
     .option(
       '--config <file>',
-      'JSON file with answers: region, availabilityZones, vpcCidr, subnetCidrs, sshCidr, sshFromAnywhere, bucketPrefix, domain, createHostedZone, certificateArn, proxyProtocol, database, cache',
+      'JSON file of answers (every key: gitlab-aws install --help; --save-config writes one); plan --json output works too',
     )
     .option('-y, --yes', "answer every question with its default (and 'yes' to the confirmation)", false)
     .option('--json', 'machine-readable output (NDJSON events while running)', false)
