@@ -60,7 +60,7 @@ export async function main(argv: string[], inject?: Io | IoHost, signal?: AbortS
     .option('--sandbox', 'rehearse against an in-memory AWS; no account needed', false)
     .option(
       '--config <file>',
-      'JSON file with answers: region, availabilityZones, vpcCidr, subnetCidrs, sshCidr, sshFromAnywhere, bucketPrefix, domain, createHostedZone, certificateArn, proxyProtocol, database, cache',
+      'JSON file of answers (every key: gitlab-aws install --help; --save-config writes one); plan --json output works too',
     )
     .option('-y, --yes', "answer every question with its default (and 'yes' to the confirmation)", false)
     .option('--json', 'machine-readable output (NDJSON events while running)', false)
@@ -80,12 +80,15 @@ export async function main(argv: string[], inject?: Io | IoHost, signal?: AbortS
       command.option(option.flags, option.description);
     const examples = spec.examples.map((e) => `  $ ${e}`).join('\n');
     command.addHelpText('after', `\n${spec.examples.length > 1 ? 'Examples' : 'Example'}:\n${examples}`);
+    if (spec.helpAfter) command.addHelpText('after', () => `\n${spec.helpAfter!()}`);
     command.action(async (...args: unknown[]) => {
       // Commander passes the positional arguments first, then the options, then the command.
       const self = args.at(-1) as Command;
       const positional = Object.fromEntries((spec.arguments ?? []).map((argument, i) => [argument.name, args[i]]));
       const own = { ...(args.at(-2) as Record<string, unknown>), ...positional };
       const options = self.optsWithGlobals() as GlobalOptions;
+      // A --deployment typed on the command line wins over the config file's and is not asked.
+      options.deploymentGiven = self.getOptionValueSourceWithGlobals('deployment') === 'cli';
       host = hostFor(options);
       parsed = options;
       const handler = await spec.handler();

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildInstallConfig } from '../src/config/schema.js';
 import { newStateDoc } from '../src/state/store.js';
-import { ROOT, runCli, tempDir } from './helpers.js';
+import { ROOT, runCli, sandboxAnswersFile, tempDir } from './helpers.js';
 
 /**
  * Bad input is refused before anything happens: one line saying what is wrong and how to fix
@@ -223,7 +223,7 @@ describe('bad input', () => {
 
   it('refuses to act without confirmation when nobody can answer', async () => {
     const dir = await tempDir();
-    const run = await runCli(['install', '--sandbox', '--state-dir', dir]);
+    const run = await runCli(['install', '--sandbox', '--state-dir', dir, '--config', await sandboxAnswersFile()]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/refusing to change AWS without confirmation: no terminal to ask confirm-install .*--yes/);
     expect(await readdir(dir)).toEqual([]);

@@ -293,7 +293,8 @@ describe('edge answers refused before anything is created', () => {
   });
 
   it('no domain on real AWS', async () => {
-    expect(await refused(['--region', 'us-west-2'])).toMatch(/^error: no domain given: .* \(fix: pass --domain /);
+    // --yes answers the wizard's domain question with its default, none, which the question refuses.
+    expect(await refused(['--region', 'us-west-2'])).toMatch(/^error: --yes cannot answer 'domain' .*no domain given: .*; pass --domain /);
   });
 
   it('a domain that is no host name', async () => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -8,6 +8,8 @@ import type { Io } from '../src/ui/io.js';
 import { RecorderHost } from '../src/ui/recorder.js';
 import { inventory, type SandboxResource } from '../src/sandbox/inventory.js';
 import { parseWorld, worldFile, type World } from '../src/sandbox/world.js';
+import { completeConfigFile, configFrom, mergeAnswers, withDefaults, type Facts } from '../src/config/answers.js';
+import type { ConfigFile } from '../src/config/schema.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const BIN = join(ROOT, 'bin', 'gitlab-aws.js');
@@ -128,4 +130,17 @@ export function statusJson(stdout: string) {
     steps: Array<{ id: string; title: string; status: string }>;
     resources: Array<{ type: string; id: string; step: string }>;
   };
+}
+
+/**
+ * A complete answers file for a sandbox install (what --save-config writes), the guide's defaults
+ * under `answers`: with it `install --config <file>` asks only its confirmation. Written to `file`,
+ * or beside the state directories when none is named, so a state directory stays empty.
+ */
+export async function sandboxAnswersFile(answers: ConfigFile = {}, file?: string): Promise<string> {
+  const facts: Facts = { sandbox: true, deployment: answers.deployment ?? 'gitlab', zones: ['us-west-2a', 'us-west-2b'] };
+  const given = mergeAnswers({ region: 'us-west-2' }, answers);
+  const path = file ?? join(await tempDir('gitlab-aws-answers-'), 'answers.json');
+  await writeFile(path, JSON.stringify(completeConfigFile(configFrom(withDefaults(given, facts), facts)), null, 2));
+  return path;
 }

@@ -25,7 +25,8 @@ export async function installUntil(dir: string, after: readonly string[], args: 
         close: inner.close,
       };
     }
-  })({ 'confirm-install': true, 'confirm-resume': true });
+    // --yes's answers to the wizard's questions; the confirmations as queued.
+  })({ 'confirm-install': true, 'confirm-resume': true }, { otherwise: 'yes' });
   const code = await main(['install', '--sandbox', '--yes', '--state-dir', dir, ...args], host, stop.signal);
   return { code, host, stopped: stop.signal.aborted, failures: host.messages.filter((m) => m.code === 'step.failed').map((m) => m.text) };
 }

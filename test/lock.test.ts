@@ -144,7 +144,7 @@ class DoubleCtrlC extends RecorderHost {
 describe('quitting at once (a second Ctrl-C)', () => {
   it('says how to continue and releases the lock before the process exits', async () => {
     const dir = await tempDir();
-    const host = new DoubleCtrlC({ 'confirm-install': true });
+    const host = new DoubleCtrlC({ 'confirm-install': true }, { otherwise: 'yes' });
     const lock = join(dir, 'gitlab.lock');
     let atExit: { code: unknown; lockHeld: boolean; said: string[] } | undefined;
     // Kept from ending the test process; what matters is what had happened when it was called.

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
 import { TAG_DEPLOYMENT } from '../src/aws/tags.js';
 import { inventory } from '../src/sandbox/inventory.js';
-import { readWorld, runCli, runRecorded, sandboxInventory } from './helpers.js';
+import { readWorld, runCli, runRecorded, sandboxAnswersFile, sandboxInventory } from './helpers.js';
 import { heldAndPlanned, planFor } from './plan-helpers.js';
 import { sandboxFixtures } from './sandbox-fixtures.js';
 
@@ -447,9 +447,10 @@ describe('database answers only AWS can check, before anything is made', () => {
 describe('a burstable database class', () => {
   it('is used after the warning when the operator answers yes', async () => {
     const dir = await stateDir();
-    await writeFile(
+    // Every other answer given too: the recorder answers only the confirmations.
+    await sandboxAnswersFile(
+      { database: { instanceClass: 'db.t3.medium', storageType: 'gp3', allocatedStorage: 20 } },
       join(dir, 'answers.json'),
-      JSON.stringify({ database: { instanceClass: 'db.t3.medium', storageType: 'gp3', allocatedStorage: 20 } }),
     );
     const args = ['plan', '--sandbox', '--state-dir', dir, '--config', join(dir, 'answers.json')];
     // Asked through the host (a recorder answers by the question's id), default no.

@@ -6,7 +6,7 @@ import type { Question } from '../src/ui/host.js';
 import type { Io } from '../src/ui/io.js';
 import { NdjsonHost } from '../src/ui/ndjson.js';
 import { TerminalHost } from '../src/ui/terminal.js';
-import { readWorld, runInProcess, runRecorded, tempDir } from './helpers.js';
+import { readWorld, runInProcess, runRecorded, sandboxAnswersFile, tempDir } from './helpers.js';
 
 /** Streams a host writes to, read back as text. */
 function streams(): { io: Io; out: () => string; err: () => string } {
@@ -40,7 +40,8 @@ function refusal(act: () => void): ExitError {
 describe('the terminal host', () => {
   it('asks the confirmation on the terminal and an operator typing y installs', async () => {
     const dir = await tempDir();
-    const run = await runInProcess(['install', '--sandbox', '--state-dir', dir], {
+    // Every answer given (the wizard's own tests are test/wizard.test.ts): only the confirmation is asked.
+    const run = await runInProcess(['install', '--sandbox', '--state-dir', dir, '--config', await sandboxAnswersFile()], {
       tty: true,
       type: [{ after: 'Create these resources?', keys: 'y\r' }],
     });
@@ -52,7 +53,7 @@ describe('the terminal host', () => {
 
   it('an operator pressing enter takes the default, no, and nothing is created', async () => {
     const dir = await tempDir();
-    const run = await runInProcess(['install', '--sandbox', '--state-dir', dir], {
+    const run = await runInProcess(['install', '--sandbox', '--state-dir', dir, '--config', await sandboxAnswersFile()], {
       tty: true,
       type: [{ after: 'Create these resources?', keys: '\r' }],
     });
@@ -140,7 +141,7 @@ describe('the non-interactive host', () => {
 
   it('an install without a terminal and without --yes is refused, naming the confirmation, and creates nothing', async () => {
     const dir = await tempDir();
-    const run = await runInProcess(['install', '--sandbox', '--state-dir', dir]);
+    const run = await runInProcess(['install', '--sandbox', '--state-dir', dir, '--config', await sandboxAnswersFile()]);
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toEqual([
       'error: refusing to change AWS without confirmation: no terminal to ask confirm-install ("Create these resources?") (fix: run it in a terminal to answer, or pass --yes to take the defaults)',
@@ -200,7 +201,10 @@ describe('the NDJSON host', () => {
 describe('the recorder host', () => {
   it('answers the install confirmation by id and records the messages and events in order', async () => {
     const dir = await tempDir();
-    const { code, host } = await runRecorded(['install', '--sandbox', '--state-dir', dir], { 'confirm-install': true });
+    const answers = await sandboxAnswersFile();
+    const { code, host } = await runRecorded(['install', '--sandbox', '--state-dir', dir, '--config', answers], {
+      'confirm-install': true,
+    });
     expect(code).toBe(0);
     expect(host.asked).toEqual(['confirm-install']);
     expect(host.codes()).toEqual(['preflight.identity', 'plan', 'report.written', 'install.done', 'install.summary']);
@@ -225,7 +229,10 @@ describe('the recorder host', () => {
 
   it('a no to the confirmation cancels with exit 2 and creates nothing', async () => {
     const dir = await tempDir();
-    const { code, host } = await runRecorded(['install', '--sandbox', '--state-dir', dir], { 'confirm-install': false });
+    const answers = await sandboxAnswersFile();
+    const { code, host } = await runRecorded(['install', '--sandbox', '--state-dir', dir, '--config', answers], {
+      'confirm-install': false,
+    });
     expect(code).toBe(2);
     expect(host.messages.at(-1)).toMatchObject({ level: 'error', code: 'refused', text: 'error: cancelled: nothing was changed' });
     expect(host.events).toEqual([]);

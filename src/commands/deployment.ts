@@ -4,6 +4,8 @@ import { readConfigFile } from '../config/file.js';
 import { GUIDE_REGION } from '../config/regions.js';
 import { readPublicKeyFile, sandboxPublicKey } from '../config/ssh-key.js';
 import { buildInstallConfig, ConfigError, DEPLOYMENT_NAME, type ConfigFile, type InstallConfig } from '../config/schema.js';
+import { ANSWERS, concrete, configFileOf, mergeAnswers, parseAnswer, setAnswer, type AnswerDef } from '../config/answers.js';
+import { flagName } from '../config/answers-reference.js';
 import { badInput } from '../errors.js';
 import type { StateDoc } from '../state/schema.js';
 import { checkStateDir } from '../state/dir.js';
@@ -14,25 +16,27 @@ export interface Deployment {
   paths: ReturnType<typeof statePaths>;
   state: StateDoc | undefined;
   config: InstallConfig;
+  /**
+   * The answers the --config file and the flags gave, in config-file form (deployment and region
+   * when given): the wizard asks the rest.
+   */
+  given: ConfigFile;
 }
 
 /**
  * The configuration, resolved from its sources: the state file (an installed deployment's answers
  * stand), the --config file, then the flags. Everything checkable without AWS is checked here;
- * every problem is an exit-2 one-liner, and nothing has been written yet.
+ * every problem is an exit-2 one-liner, and nothing has been written yet. With `answering` (the
+ * wizard follows), a region nobody named is no refusal: the wizard asks it.
  */
-export async function resolveDeployment(options: GlobalOptions, { writes = false } = {}): Promise<Deployment> {
+export async function resolveDeployment(options: GlobalOptions, { writes = false, answering = false } = {}): Promise<Deployment> {
   await checkStateDir(options.stateDir, { writes });
-  if (!DEPLOYMENT_NAME.test(options.deployment)) {
-    throw badInput(
-      `deployment name '${options.deployment}' is invalid`,
-      'use 1-20 lowercase letters, digits or hyphens, starting with a letter (e.g. --deployment gitlab)',
-    );
-  }
   try {
     const file = options.config ? await readConfigFile(options.config) : undefined;
+    nameDeployment(options, file);
     const paths = statePaths(options.stateDir, options.deployment);
     const state = await readState(paths.file, { discover: commandLine(options, 'status', { region: options.region }, '--discover') });
+    const given = givenAnswers(options, file);
     if (state) {
       await checkInstalled(options, state, file);
       // A sandbox deployment installed before the compute steps has no key yet: it gets the one
@@ -41,28 +45,63 @@ export async function resolveDeployment(options: GlobalOptions, { writes = false
         state.sandbox && state.config.sshPublicKey === undefined
           ? { ...state.config, sshPublicKey: sandboxPublicKey(options.deployment) }
           : state.config;
-      return { paths, state, config };
+      return { paths, state, config, given };
     }
     // --region, then the config file, then the SDK's own sources (AWS_REGION, the profile).
     const region =
       options.region ?? file?.region ?? (await resolveRegion(undefined, options.profile)) ?? (options.sandbox ? GUIDE_REGION : undefined);
-    if (!region) {
+    if (!region && !answering) {
       throw badInput('no AWS region given', 'pass --region (e.g. --region us-west-2), set AWS_REGION, or set one in your AWS profile');
     }
     const sshPublicKey = await publicKey(options, file);
+    const { deployment: _d, region: _r, ...answers } = concrete(given);
     const config = buildInstallConfig({
       deployment: options.deployment,
-      region,
-      ...(file ? { file } : {}),
-      flags: answers(options),
+      // The wizard's region question replaces this stand-in before anything asks AWS.
+      region: region ?? GUIDE_REGION,
+      file: answers,
       sandbox: options.sandbox,
       ...(sshPublicKey !== undefined ? { sshPublicKey } : {}),
     });
-    return { paths, state, config };
+    return { paths, state, config, given };
   } catch (err) {
     if (err instanceof ConfigError) throw badInput(err.message, err.hint ?? 'fix the value and run the command again; nothing was created');
     throw err;
   }
+}
+
+/**
+ * The deployment's name: --deployment typed on the command line, else the config file's, else the
+ * default. Written back into the options, since every command line the CLI prints, the lock and
+ * the messages name the deployment from there.
+ */
+function nameDeployment(options: GlobalOptions, file: ConfigFile | undefined): void {
+  const named = file?.deployment ?? undefined;
+  if (named !== undefined && named !== options.deployment) {
+    if (options.deploymentGiven) {
+      throw badInput(
+        `--deployment ${options.deployment} and deployment '${named}' in ${options.config} disagree`,
+        'give the same name in both, or drop one of them',
+      );
+    }
+    options.deployment = named;
+  }
+  if (!DEPLOYMENT_NAME.test(options.deployment)) {
+    throw badInput(
+      `deployment name '${options.deployment}' is invalid`,
+      'use 1-20 lowercase letters, digits or hyphens, starting with a letter (e.g. --deployment gitlab)',
+    );
+  }
+}
+
+/** What the file and the flags answered (flags win key by key), with the deployment and region when named. */
+function givenAnswers(options: GlobalOptions, file: ConfigFile | undefined): ConfigFile {
+  return mergeAnswers(
+    file,
+    flagAnswers(options),
+    options.deploymentGiven || file?.deployment != null ? { deployment: options.deployment } : {},
+    options.region ? { region: options.region } : {},
+  );
 }
 
 /** An installed deployment keeps its answers: the same ones again are fine, a change is refused by name. */
@@ -85,8 +124,7 @@ async function checkInstalled(options: GlobalOptions, state: StateDoc, file: Con
   const wanted = buildInstallConfig({
     deployment: options.deployment,
     region: file?.region ?? installed.region,
-    file: { ...stateAnswers(installed), ...file },
-    flags: answers(options),
+    file: concrete(mergeAnswers(stateAnswers(installed), file, flagAnswers(options))),
     sandbox: options.sandbox,
     ...(sshPublicKey !== undefined ? { sshPublicKey } : {}),
   });
@@ -128,23 +166,28 @@ function show(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-function answers(options: GlobalOptions) {
-  const cache = {
-    nodeType: options.cacheNodeType,
-    engine: options.cacheEngine,
-    replicas: options.cacheReplicas === undefined ? undefined : count('--cache-replicas', options.cacheReplicas),
-  };
-  return {
-    sshCidr: options.sshCidr,
-    sshFromAnywhere: options.sshFromAnywhere,
-    bucketPrefix: options.bucketPrefix,
-    domain: options.domain,
-    createHostedZone: options.createHostedZone,
-    certificateArn: options.certificateArn,
-    proxyProtocol: options.proxyProtocol,
-    dbInstanceClass: options.dbInstanceClass,
-    cache: Object.values(cache).some((v) => v !== undefined) ? cache : undefined,
-  };
+/** The answers given as flags, read through ANSWERS (each flag's option name is its long name in camel case). */
+function flagAnswers(options: GlobalOptions): ConfigFile {
+  let given: ConfigFile = {};
+  for (const def of ANSWERS) {
+    const flag = flagName(def);
+    if (!flag || def.flag?.global) continue;
+    const raw = (options as unknown as Record<string, unknown>)[camelCase(flag)];
+    if (raw === undefined) continue;
+    given = setAnswer(given, def.key, typeof raw === 'boolean' ? raw : flagValue(def, flag, String(raw)));
+  }
+  return given;
+}
+
+function camelCase(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+function flagValue(def: AnswerDef, flag: string, text: string): unknown {
+  if (def.kind === 'count') return count(flag, text);
+  const parsed = parseAnswer(def, text);
+  if ('problem' in parsed) throw new ConfigError(`${flag} '${text}': ${parsed.problem}`, `fix ${flag}; nothing was created`);
+  return parsed.value;
 }
 
 /** A flag's whole number; the config check then judges its range. */
@@ -156,19 +199,20 @@ function count(flag: string, text: string): number {
 }
 
 function answersGiven(options: GlobalOptions): boolean {
-  return options.sshPublicKey !== undefined || Object.values(answers(options)).some((v) => v !== undefined);
+  return Object.keys(flagAnswers(options)).length > 0;
 }
 
 /** The key's material: --ssh-public-key, then the file's sshPublicKeyFile; the sandbox makes one of its own. */
 async function publicKey(options: GlobalOptions, file: ConfigFile | undefined): Promise<string | undefined> {
-  const path = options.sshPublicKey ?? file?.sshPublicKeyFile;
+  // null in a file is "not set": the saved answers carry the key itself instead.
+  const path = options.sshPublicKey ?? file?.sshPublicKeyFile ?? undefined;
   if (path !== undefined) return readPublicKeyFile(path);
+  if (file?.sshPublicKey) return file.sshPublicKey;
   return options.sandbox ? sandboxPublicKey(options.deployment) : undefined;
 }
 
 /** An installed deployment's answers in config-file form, so a partial --config or flag compares fairly. */
 function stateAnswers(config: InstallConfig): ConfigFile {
-  const { deployment: _d, region: _r, availabilityZones, sshPublicKey: _k, ...rest } = config;
-  const [first, second] = availabilityZones;
-  return { ...rest, ...(first && second ? { availabilityZones: [first, second] } : {}) };
+  const { deployment: _d, region: _r, sshPublicKey: _k, ...rest } = configFileOf(config);
+  return rest;
 }

@@ -3,6 +3,8 @@ import type { IoHost } from '../ui/host.js';
 /** The options every command takes (see cli.ts). */
 export interface GlobalOptions {
   deployment: string;
+  /** Whether --deployment was typed (not its default): then it wins and the wizard does not ask it. */
+  deploymentGiven?: boolean;
   region?: string;
   profile?: string;
   stateDir: string;
@@ -27,6 +29,8 @@ export interface GlobalOptions {
   proxyProtocol?: boolean;
   /** A file holding the operator's SSH public key. */
   sshPublicKey?: string;
+  /** install: write the complete answers there once the wizard is done, before anything is created. */
+  saveConfig?: string;
   /** teardown: delete buckets that hold data too. */
   deleteData?: boolean;
   skipFinalSnapshot?: boolean;

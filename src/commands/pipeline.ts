@@ -54,7 +54,10 @@ export interface CommandPipeline {
  */
 export async function runPipeline(ctx: CommandContext, pipeline: CommandPipeline): Promise<ExitCode> {
   // A command that locks writes the state directory; a sandbox run writes its world there too.
-  let deployment = await resolveDeployment(ctx.options, { writes: Boolean(pipeline.lock) || ctx.options.sandbox });
+  let deployment = await resolveDeployment(ctx.options, {
+    writes: Boolean(pipeline.lock) || ctx.options.sandbox,
+    answering: Boolean(pipeline.answer),
+  });
   pipeline.check?.(deployment);
   if (pipeline.answer?.beforeSession) deployment = await pipeline.answer.beforeSession(ctx, deployment);
   const aws = await openSession(ctx.options, deployment.config.region);

@@ -71,6 +71,8 @@ export const POSTGRES_MAJORS = ['16', '17'];
 /** What an operator may put in a --config file: every field optional, unknown fields refused. */
 export const configFileSchema = z
   .object({
+    /** The deployment's name (eksctl's metadata.name); --deployment on the command line wins. */
+    deployment: z.string().optional(),
     region: z.string().optional(),
     availabilityZones: z.tuple([z.string(), z.string()]).optional(),
     vpcCidr: z.string().optional(),
@@ -95,6 +97,8 @@ export const configFileSchema = z
     createHostedZone: z.boolean().optional(),
     certificateArn: z.string().optional(),
     proxyProtocol: z.boolean().optional(),
+    /** The SSH public key itself (one line), so saved answers need no key file beside them. */
+    sshPublicKey: z.string().optional(),
     ...computeFileSchema,
   })
   .strict();

@@ -1,21 +1,44 @@
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { ConfigError } from './errors.js';
 
 /** Reads an OpenSSH public key file (`~` expanded); the schema then checks its form. */
 export async function readPublicKeyFile(path: string): Promise<string> {
-  const expanded = path.replace(/^~(?=$|\/)/, homedir());
   let text: string;
   try {
-    text = await readFile(expanded, 'utf8');
+    text = await readFile(expandHome(path), 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(
-      `cannot read the SSH public key ${path}: ${code === 'ENOENT' ? 'no such file' : code}`,
-      'pass an existing .pub file, e.g. --ssh-public-key ~/.ssh/id_ed25519.pub (ssh-keygen -t ed25519 makes one); nothing was created',
-    );
+    throw unreadable(path, err);
   }
+  return publicKeyIn(path, text);
+}
+
+/** The same, at once: the wizard checks a typed path as it is typed (a prompt's validation is synchronous). */
+export function readPublicKeyFileSync(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(expandHome(path), 'utf8');
+  } catch (err) {
+    throw unreadable(path, err);
+  }
+  return publicKeyIn(path, text);
+}
+
+function expandHome(path: string): string {
+  return path.replace(/^~(?=$|\/)/, homedir());
+}
+
+function unreadable(path: string, err: unknown): ConfigError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new ConfigError(
+    `cannot read the SSH public key ${path}: ${code === 'ENOENT' ? 'no such file' : code}`,
+    'pass an existing .pub file, e.g. --ssh-public-key ~/.ssh/id_ed25519.pub (ssh-keygen -t ed25519 makes one); nothing was created',
+  );
+}
+
+function publicKeyIn(path: string, text: string): string {
   if (/PRIVATE KEY/.test(text)) {
     throw new ConfigError(
       `${path} is a private key`,

@@ -95,6 +95,19 @@ function asImage(found: Image): MachineImage {
   return { imageId: found.ImageId!, name: found.Name ?? found.ImageId!, rootDeviceName: found.RootDeviceName ?? '/dev/sda1' };
 }
 
+/** The region's official GitLab AMIs of the edition (x86, available): the lookup and the wizard's version list. */
+export async function officialGitlabImages(ec2: Pick<EC2, 'describeImages'>, edition: GitlabEdition): Promise<Image[]> {
+  const listed = await ec2.describeImages({
+    Owners: [GITLAB_AMI_OWNER],
+    Filters: [
+      { Name: 'name', Values: [`GitLab ${edition.toUpperCase()} *`] },
+      { Name: 'architecture', Values: ['x86_64'] },
+      { Name: 'state', Values: ['available'] },
+    ],
+  });
+  return listed.Images ?? [];
+}
+
 async function gitlabImageFor(ec2: EC2, config: InstallConfig): Promise<GitlabImage> {
   const { edition, version, amiId } = config.gitlab;
   const label = edition.toUpperCase();
@@ -114,17 +127,7 @@ async function gitlabImageFor(ec2: EC2, config: InstallConfig): Promise<GitlabIm
     }
     return { ...asImage(found), edition, version: release.version };
   }
-  const listed =
-    (
-      await ec2.describeImages({
-        Owners: [GITLAB_AMI_OWNER],
-        Filters: [
-          { Name: 'name', Values: [`GitLab ${label} *`] },
-          { Name: 'architecture', Values: ['x86_64'] },
-          { Name: 'state', Values: ['available'] },
-        ],
-      })
-    ).Images ?? [];
+  const listed = await officialGitlabImages(ec2, edition);
   const found = newestGitlabImage(listed, edition, version);
   if (!found) {
     // The wanted major's releases when it has some (what the operator most likely meant), else all.

@@ -1,3 +1,4 @@
+import { answersHelp } from '../../config/answers-reference.js';
 import { defineCommand } from '../spec.js';
 
 export const installCommand = defineCommand({
@@ -5,9 +6,18 @@ export const installCommand = defineCommand({
   description: 'show the plan, then build every step of the guide (resumes if a state file exists)',
   examples: [
     'gitlab-aws install --sandbox --yes          # rehearse end to end, no AWS account',
-    'gitlab-aws install --region us-west-2 --profile admin',
+    'gitlab-aws install --region us-west-2 --profile admin   # the wizard asks every answer',
+    'gitlab-aws install --config answers.json --yes     # asks nothing (CI)',
+    'gitlab-aws install --save-config answers.json      # keep the answers to repeat the install',
   ],
   answers: true,
+  options: [
+    {
+      flags: '--save-config <file>',
+      description: 'write the complete answers (a --config file) once they are given and checked, before anything is created',
+    },
+  ],
+  helpAfter: answersHelp,
   handler: async () => (await import('./index.js')).install({ resume: false }),
 });
 

@@ -10,6 +10,7 @@ import { confirmBurstableDatabase } from './database.js';
 import { commandLine, type CommandContext } from '../options.js';
 import { installSummary } from './summary.js';
 import { runPipeline } from '../pipeline.js';
+import { installAnswers } from './wizard.js';
 
 /**
  * `install` and `resume`: check everything, show the plan, then build whatever is not built yet.
@@ -27,6 +28,7 @@ export function install({ resume }: { resume: boolean }) {
           );
         }
       },
+      answer: installAnswers,
       async present({ deployment, identity, aws }) {
         const status = (id: string) => deployment.state?.steps[id]?.status ?? 'pending';
         const label = aws.sandbox ? 'sandbox Price List' : 'AWS Price List API';
