@@ -103,6 +103,25 @@ describe('preflight: the instance types are offered where the install puts them'
   });
 });
 
+describe('the default zones are two that offer every chosen type', () => {
+  it('sa-east-1a lacks c5.2xlarge: the install goes to 1b and 1c', async () => {
+    const dir = await stateDir();
+    const run = await install(dir, { args: ['--region', 'sa-east-1'] });
+    expect(run.code, run.stderr).toBe(0);
+    const state = JSON.parse(await readFile(join(dir, 'gitlab.json'), 'utf8')) as {
+      steps: Record<string, { outputs?: { availabilityZones?: string[] } }>;
+    };
+    expect(state.steps.subnets!.outputs!.availabilityZones).toEqual(['sa-east-1b', 'sa-east-1c']);
+  });
+
+  it('only one zone of the region offering them all is refused', async () => {
+    const line = await refused({ args: ['--region', 'sa-east-1'], answers: { gitaly: { instanceType: 'r6i.large' } } });
+    expect(line).toMatch(
+      /^error: region sa-east-1 has only one Availability Zone offering all of c5\.2xlarge, r6i\.large, t3\.micro \(sa-east-1c\); the guide needs two \(fix: /,
+    );
+  });
+});
+
 describe('preflight: the quotas leave room for what the install makes', () => {
   it('Elastic IPs: two of the five taken leave too few for two NAT gateways and two bastions', async () => {
     const line = await refused({
