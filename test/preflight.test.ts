@@ -4,6 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { TAG_DEPLOYMENT } from '../src/aws/tags.js';
 import { sandboxPublicKey } from '../src/config/ssh-key.js';
 import { createAwsSession } from '../src/aws/clients.js';
+import { countsAsStandard } from '../src/aws/offerings.js';
+import { buildInstallConfig } from '../src/config/schema.js';
+import { toBuild } from '../src/preflight/building.js';
+import { cacheOffered } from '../src/preflight/cache.js';
 import { worldFile } from '../src/sandbox/world.js';
 import { readWorld, runCli, sandboxInventory } from './helpers.js';
 import { sandboxFixtures } from './sandbox-fixtures.js';
@@ -443,5 +447,26 @@ describe('preflight is one quick look', () => {
     expect(run.stderr.trim()).toMatch(/^error: refusing to change AWS without confirmation: no terminal to ask confirm-install/);
     expect(run.stdout).not.toContain('preflight.quota-fallback');
     await expect(readFile(worldFile(dir), 'utf8')).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('preflight pieces that need no install', () => {
+  it('counts only the Standard families against the On-Demand Standard vCPU quota', () => {
+    expect(['c5.2xlarge', 'm6i.large', 't3.micro', 'r7iz.large', 'z1d.large', 'i4i.large'].every(countsAsStandard)).toBe(true);
+    // Their own quotas, although they start with a Standard letter.
+    expect(
+      ['inf1.xlarge', 'trn1.2xlarge', 'hpc6a.48xlarge', 'mac1.metal', 'dl1.24xlarge', 'p4d.24xlarge', 'g5.xlarge'].some(countsAsStandard),
+    ).toBe(false);
+  });
+
+  it('the cache engine must be one ElastiCache offers in the region, named with its fix', async () => {
+    const config = buildInstallConfig({ deployment: 'gitlab', region: REGION, file: {}, sandbox: true });
+    const offering = (versions: unknown[]) => ({ describeCacheEngineVersions: async () => ({ CacheEngineVersions: versions }) }) as never;
+    const left = toBuild({ config, state: undefined } as never);
+    expect(await cacheOffered(offering([{ Engine: 'valkey', EngineVersion: '7.2' }]), config, left)).toBeUndefined();
+    expect(await cacheOffered(offering([]), config, left)).toEqual({
+      message: `ElastiCache offers no valkey 7.2 in ${REGION}`,
+      fix: 'set cache.engine to redis, or choose another --region',
+    });
   });
 });
