@@ -190,7 +190,9 @@ describe('preflight: the quotas leave room for what the install makes', () => {
       GITLAB_AWS_SANDBOX_FAULTS: JSON.stringify({ denied: ['servicequotas'] }),
     });
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/no terminal to ask confirm-install/);
+    // The plan is shown only once preflight passed; the refusal is the unanswered questions'.
+    expect(run.stderr).toMatch(/^error: refusing .*no terminal to ask .*confirm-install/);
+    expect(run.stdout).toContain('"code":"plan"');
     const fallbacks = run.stdout
       .split('\n')
       .filter(Boolean)
@@ -442,9 +444,10 @@ describe('preflight is one quick look', () => {
   it('a default install passes it in the sandbox (its checks ask at once, outside the step timelines)', async () => {
     const dir = await stateDir();
     const run = await runCli(['install', '--sandbox', '--json', '--state-dir', dir]);
-    // It stops at the confirmation only: every check passed.
+    // It stops at the unanswered questions, after the plan: every check passed.
     expect(run.code).toBe(2);
-    expect(run.stderr.trim()).toMatch(/^error: refusing to change AWS without confirmation: no terminal to ask confirm-install/);
+    expect(run.stderr.trim()).toMatch(/^error: refusing .*no terminal to ask .*confirm-install/);
+    expect(run.stdout).toContain('"code":"plan"');
     expect(run.stdout).not.toContain('preflight.quota-fallback');
     await expect(readFile(worldFile(dir), 'utf8')).rejects.toThrow(/ENOENT/);
   });
