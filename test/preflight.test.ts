@@ -191,7 +191,7 @@ describe('preflight: the quotas leave room for what the install makes', () => {
     });
     expect(run.code).toBe(2);
     // The plan is shown only once preflight passed; the refusal is the unanswered questions'.
-    expect(run.stderr).toMatch(/^error: refusing .*no terminal to ask .*confirm-install/);
+    expect(run.stderr).toMatch(/^error: refusing to change AWS without confirmation: no terminal to ask /);
     expect(run.stdout).toContain('"code":"plan"');
     const fallbacks = run.stdout
       .split('\n')
@@ -446,7 +446,7 @@ describe('preflight is one quick look', () => {
     const run = await runCli(['install', '--sandbox', '--json', '--state-dir', dir]);
     // It stops at the unanswered questions, after the plan: every check passed.
     expect(run.code).toBe(2);
-    expect(run.stderr.trim()).toMatch(/^error: refusing .*no terminal to ask .*confirm-install/);
+    expect(run.stderr.trim()).toMatch(/^error: refusing to change AWS without confirmation: no terminal to ask /);
     expect(run.stdout).toContain('"code":"plan"');
     expect(run.stdout).not.toContain('preflight.quota-fallback');
     await expect(readFile(worldFile(dir), 'utf8')).rejects.toThrow(/ENOENT/);
