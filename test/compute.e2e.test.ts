@@ -235,7 +235,7 @@ describe('bastions, Gitaly and the base GitLab instance', () => {
     await session.close();
     // Preflight meets it before anything is made (the step would stop on it too, if it came later).
     const run = await installUntil(dir, ['key-pair', 'machine-images']);
-    expect(run.code).toBe(2);
+    expect(run.code, JSON.stringify(run.host.messages.slice(-2))).toBe(2);
     expect(run.host.messages.filter((m) => m.code === 'refused').map((m) => m.text)).toEqual([
       expect.stringMatching(
         /^error: key pair gitlab-key exists and does not belong to deployment 'gitlab' \(not tagged gitlab-aws:deployment=gitlab\) \(fix: delete or rename it, or choose another --deployment\)$/,

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { createAwsSession } from '../src/aws/clients.js';
 import { poll, retryWhile, WaitTimeout } from '../src/aws/poll.js';
 import type { Clock } from '../src/aws/clock.js';
 import { readState } from '../src/state/store.js';
@@ -16,32 +15,20 @@ function instantClock(): Clock {
 describe('when AWS says no', () => {
   it('a failing step exits 1, keeps everything else, names the fix and the resume command; resume then finishes', async () => {
     const dir = await tempDir();
-    // Someone else's five VPCs fill the region's quota before we start.
-    const aws = await createAwsSession({ region: 'us-west-2', sandbox: { stateDir: dir } });
-    const ec2 = await aws.ec2();
-    const theirs = [];
-    for (let i = 0; i < 5; i++) theirs.push((await ec2.createVpc({ CidrBlock: `10.${100 + i}.0.0/16` })).Vpc!.VpcId!);
-    await aws.close();
-
+    // The credentials may not create a VPC (preflight cannot know: only the call itself tells).
     const plan = await planFor(dir);
-    // Credentials without Service Quotas access: preflight cannot see the quota coming, the VPC step meets it.
-    const failed = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir], {
-      GITLAB_AWS_SANDBOX_FAULTS: JSON.stringify({ denied: ['servicequotas'] }),
-    });
+    const denied = { GITLAB_AWS_SANDBOX_FAULTS: JSON.stringify({ denied: ['ec2:CreateVpc'] }) };
+    const failed = await runCli(['install', '--sandbox', '--yes', '--state-dir', dir], denied);
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/✖ VPC: FAILED/);
-    expect(failed.stderr).toMatch(/✖ vpc: quota reached: VPCs per Region \(L-F678F1CE\): The maximum number of VPCs has been reached/);
-    expect(failed.stderr).toContain(
-      'fix: raise it in the Service Quotas console: https://us-west-2.console.aws.amazon.com/servicequotas/home/services/vpc/quotas/L-F678F1CE',
-    );
+    expect(failed.stderr).toMatch(/✖ vpc: .*ec2:CreateVpc/);
+    expect(failed.stderr).toMatch(/fix: /);
     expect(failed.stderr).toMatch(/State saved in .*gitlab\.json\. Continue with: gitlab-aws resume --state-dir \S+ --sandbox/);
     const state = (await readState(join(dir, 'gitlab.json')))!;
     expect(state.steps.vpc!.status).toBe('failed');
     expect(state.steps['s3-buckets']!.status).toBe('complete'); // independent work went on and is kept
 
-    const cleanup = await createAwsSession({ region: 'us-west-2', sandbox: { stateDir: dir } });
-    for (const id of theirs) await (await cleanup.ec2()).deleteVpc({ VpcId: id });
-    await cleanup.close();
+    // The permission granted, the resume finishes.
     const resumed = await runCli(['resume', '--sandbox', '--yes', '--state-dir', dir]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain('S3 buckets: already done');

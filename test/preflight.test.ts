@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { TAG_DEPLOYMENT } from '../src/aws/tags.js';
 import { sandboxPublicKey } from '../src/config/ssh-key.js';
 import { createAwsSession } from '../src/aws/clients.js';
-import { worldFile } from '../src/sandbox/world.js';
+import { countsAsStandard } from '../src/aws/offerings.js';
+import { buildInstallConfig } from '../src/config/schema.js';
+import { toBuild } from '../src/preflight/building.js';
+import { cacheOffered } from '../src/preflight/cache.js';
 import { readWorld, runCli, sandboxInventory } from './helpers.js';
 import { sandboxFixtures } from './sandbox-fixtures.js';
 
@@ -103,6 +106,25 @@ describe('preflight: the instance types are offered where the install puts them'
   });
 });
 
+describe('the default zones are two that offer every chosen type', () => {
+  it('sa-east-1a lacks c5.2xlarge: the install goes to 1b and 1c', async () => {
+    const dir = await stateDir();
+    const run = await install(dir, { args: ['--region', 'sa-east-1'] });
+    expect(run.code, run.stderr).toBe(0);
+    const state = JSON.parse(await readFile(join(dir, 'gitlab.json'), 'utf8')) as {
+      steps: Record<string, { outputs?: { availabilityZones?: string[] } }>;
+    };
+    expect(state.steps.subnets!.outputs!.availabilityZones).toEqual(['sa-east-1b', 'sa-east-1c']);
+  });
+
+  it('only one zone of the region offering them all is refused', async () => {
+    const line = await refused({ args: ['--region', 'sa-east-1'], answers: { gitaly: { instanceType: 'r6i.large' } } });
+    expect(line).toMatch(
+      /^error: region sa-east-1 has only one Availability Zone offering all of c5\.2xlarge, r6i\.large, t3\.micro \(sa-east-1c\); the guide needs two \(fix: /,
+    );
+  });
+});
+
 describe('preflight: the quotas leave room for what the install makes', () => {
   it('Elastic IPs: two of the five taken leave too few for two NAT gateways and two bastions', async () => {
     const line = await refused({
@@ -162,12 +184,10 @@ describe('preflight: the quotas leave room for what the install makes', () => {
 
   it('Service Quotas denied: the install goes on, saying which figures it used instead', async () => {
     const dir = await stateDir();
-    // Without --yes and a terminal the install stops at its confirmation: preflight has passed.
-    const run = await runCli(['install', '--sandbox', '--json', '--state-dir', dir], {
+    const run = await runCli(['install', '--sandbox', '--yes', '--json', '--state-dir', dir], {
       GITLAB_AWS_SANDBOX_FAULTS: JSON.stringify({ denied: ['servicequotas'] }),
     });
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/no terminal to ask confirm-install/);
+    expect(run.code, run.stderr).toBe(0);
     const fallbacks = run.stdout
       .split('\n')
       .filter(Boolean)
@@ -183,7 +203,7 @@ describe('preflight: the quotas leave room for what the install makes', () => {
         ],
       ]),
     );
-    expect(await readdir(dir)).not.toContain('gitlab.json');
+    expect(await sandboxInventory(dir)).not.toEqual([]);
   });
 });
 
@@ -200,9 +220,7 @@ describe('preflight: the images, the database and the cache the answers name are
 
   it('a PostgreSQL version RDS does not offer', async () => {
     const line = await refused({ answers: { database: { engineVersion: '17.99' } } });
-    expect(line).toMatch(
-      /^error: RDS offers no PostgreSQL 17\.99 in this region \(they|^error: RDS offers no PostgreSQL 17\.99 in this region \(it offers/,
-    );
+    expect(line).toMatch(/^error: RDS offers no PostgreSQL 17\.99 in this region \(it offers .*\) \(fix: set database\.engineVersion/);
   });
 
   it('a DB class RDS does not sell for the version', async () => {
@@ -417,14 +435,23 @@ describe('preflight on a resume asks only what the steps not complete still need
   });
 });
 
-describe('preflight is one quick look', () => {
-  it('a default install passes it in the sandbox (its checks ask at once, outside the step timelines)', async () => {
-    const dir = await stateDir();
-    const run = await runCli(['install', '--sandbox', '--json', '--state-dir', dir]);
-    // It stops at the confirmation only: every check passed.
-    expect(run.code).toBe(2);
-    expect(run.stderr.trim()).toMatch(/^error: refusing to change AWS without confirmation: no terminal to ask confirm-install/);
-    expect(run.stdout).not.toContain('preflight.quota-fallback');
-    await expect(readFile(worldFile(dir), 'utf8')).rejects.toThrow(/ENOENT/);
+describe('preflight pieces that need no install', () => {
+  it('counts only the Standard families against the On-Demand Standard vCPU quota', () => {
+    expect(['c5.2xlarge', 'm6i.large', 't3.micro', 'r7iz.large', 'z1d.large', 'i4i.large'].every(countsAsStandard)).toBe(true);
+    // Their own quotas, although they start with a Standard letter.
+    expect(
+      ['inf1.xlarge', 'trn1.2xlarge', 'hpc6a.48xlarge', 'mac1.metal', 'dl1.24xlarge', 'p4d.24xlarge', 'g5.xlarge'].some(countsAsStandard),
+    ).toBe(false);
+  });
+
+  it('the cache engine must be one ElastiCache offers in the region, named with its fix', async () => {
+    const config = buildInstallConfig({ deployment: 'gitlab', region: REGION, file: {}, sandbox: true });
+    const offering = (versions: unknown[]) => ({ describeCacheEngineVersions: async () => ({ CacheEngineVersions: versions }) }) as never;
+    const left = toBuild({ config, state: undefined } as never);
+    expect(await cacheOffered(offering([{ Engine: 'valkey', EngineVersion: '7.2' }]), config, left)).toBeUndefined();
+    expect(await cacheOffered(offering([]), config, left)).toEqual({
+      message: `ElastiCache offers no valkey 7.2 in ${REGION}`,
+      fix: 'set cache.engine to redis, or choose another --region',
+    });
   });
 });

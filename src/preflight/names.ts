@@ -15,6 +15,8 @@ import type { ToBuild } from './building.js';
 import type { Refusal } from './refusal.js';
 
 /** A name AWS keeps unique that a step will create, and how AWS sees it now (the step's own lookup). */
+type Tags = ReadonlyArray<{ Key?: string; Value?: string }>;
+
 interface Claim {
   step: string;
   what: string;
@@ -25,8 +27,9 @@ interface Claim {
 /** The names the guide's steps give resources AWS keeps unique, by the step that creates each. */
 function claims(aws: AwsSession, config: InstallConfig, account: string): Claim[] {
   const names = guideNames(config.deployment);
-  const tagsOf = (found: { Tags?: Seen } | undefined): Seen => (found ? (found.Tags ?? []) : undefined);
-  const iam = (what: string, name: string, read: () => Promise<{ Tags?: Seen } | undefined>): Claim => ({
+  // Found with no tags at all is someone else's; not found is free.
+  const tagsOf = (found: { Tags?: Tags } | undefined): Seen => (found ? (found.Tags ?? []) : undefined);
+  const iam = (what: string, name: string, read: () => Promise<{ Tags?: Tags } | undefined>): Claim => ({
     step: 'iam-role',
     what,
     name,

@@ -27,10 +27,13 @@ export const SANDBOX_INSTANCE_TYPES: Record<string, { vcpus: number; memoryMiB: 
 /**
  * Zones that lack a type the rest of their region offers, as real regions do (a newer zone
  * without an older family): eu-west-3c has no c5.2xlarge, the guide's GitLab node, so a chosen
- * eu-west-3c is refused and the default takes the zones that have it.
+ * eu-west-3c is refused; sa-east-1a has none either, so the default there takes 1b and 1c,
+ * unless r6i.large is chosen too, which 1b lacks.
  */
 const ZONE_GAPS: Record<string, readonly string[]> = {
   'eu-west-3c': ['c5.2xlarge'],
+  'sa-east-1a': ['c5.2xlarge'],
+  'sa-east-1b': ['r6i.large'],
 };
 
 /**
