@@ -48,3 +48,17 @@ export function formatDuration(ms: number): string {
   if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
+
+/**
+ * Runs `works` side by side, each on a timeline of its own that starts now. Outside the engine's
+ * steps (preflight, the price lookup) plain Promise.all would leave the sandbox clock to take the
+ * concurrent waits in whatever order this machine ran them, so a retried call would move the
+ * run's simulated times from one run to the next. On the wall clock this is Promise.all.
+ */
+export function sideBySide<const T extends readonly (() => Promise<unknown>)[]>(
+  clock: Clock,
+  works: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> }> {
+  const start = clock.now();
+  return Promise.all(works.map((work) => clock.timeline(start, work))) as never;
+}

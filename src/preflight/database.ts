@@ -1,3 +1,4 @@
+import { sideBySide, type Clock } from '../aws/clock.js';
 import type { RDS } from '@aws-sdk/client-rds';
 import { isKind } from '../aws/errors.js';
 import type { InstallConfig } from '../config/schema.js';
@@ -11,7 +12,7 @@ import type { Refusal } from './refusal.js';
  * RDS's own list of what CreateDBInstance takes), and a parameter group the operator names exists
  * and keeps what GitLab needs. (The step checks the version and group again, for a resume.)
  */
-export async function databaseOffered(rds: RDS, config: InstallConfig, left: ToBuild): Promise<Refusal | undefined> {
+export async function databaseOffered(rds: RDS, clock: Clock, config: InstallConfig, left: ToBuild): Promise<Refusal | undefined> {
   if (!left.anyOf('rds-postgres')) return undefined;
   const db = config.database;
   let version: string;
@@ -24,7 +25,7 @@ export async function databaseOffered(rds: RDS, config: InstallConfig, left: ToB
       fix: 'set database.engineVersion to a version RDS offers in the region',
     };
   }
-  const [orderable, group] = await Promise.all([classOrderable(rds, config, version), parameterGroupHolds(rds, config)]);
+  const [orderable, group] = await sideBySide(clock, [() => classOrderable(rds, config, version), () => parameterGroupHolds(rds, config)]);
   return orderable ?? group;
 }
 

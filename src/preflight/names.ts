@@ -1,3 +1,4 @@
+import { sideBySide } from '../aws/clock.js';
 import type { AwsSession } from '../aws/clients.js';
 import { unlessNotFound } from '../aws/errors.js';
 import type { InstallConfig } from '../config/schema.js';
@@ -135,7 +136,10 @@ function claims(aws: AwsSession, config: InstallConfig, account: string): Claim[
  */
 export async function namesFree(aws: AwsSession, config: InstallConfig, account: string, left: ToBuild): Promise<Refusal | undefined> {
   const asked = claims(aws, config, account).filter((c) => left.anyOf(c.step));
-  const seen = await Promise.all(asked.map((c) => c.seen()));
+  const seen = await sideBySide(
+    aws.clock,
+    asked.map((c) => c.seen),
+  );
   for (const [i, claim] of asked.entries()) {
     const found = seen[i];
     if (found === undefined) continue;

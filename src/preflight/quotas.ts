@@ -1,3 +1,4 @@
+import { sideBySide, type Clock } from '../aws/clock.js';
 import type { AccountAttributeName, EC2, Instance } from '@aws-sdk/client-ec2';
 import type { ServiceQuotas } from '@aws-sdk/client-service-quotas';
 import type { AwsSession } from '../aws/clients.js';
@@ -52,11 +53,17 @@ const raiseIt = (quota: Quota) => `request more in the Service Quotas console ($
  * Elastic IPs: the install allocates one per NAT gateway and one per bastion. Addresses of this
  * deployment already allocated are part of that need, not in its way (a resume).
  */
-async function elasticIps(ec2: EC2, quotas: ServiceQuotas, config: InstallConfig, notify: Notify): Promise<Refusal | undefined> {
+async function elasticIps(
+  ec2: EC2,
+  quotas: ServiceQuotas,
+  clock: Clock,
+  config: InstallConfig,
+  notify: Notify,
+): Promise<Refusal | undefined> {
   const needed = ZONES.length * 2;
-  const [limit, addresses] = await Promise.all([
-    quotaValue(quotas, QUOTAS.elasticIps),
-    ec2.describeAddresses({}).then((r) => r.Addresses ?? []),
+  const [limit, addresses] = await sideBySide(clock, [
+    () => quotaValue(quotas, QUOTAS.elasticIps),
+    async () => (await ec2.describeAddresses({})).Addresses ?? [],
   ]);
   let value = limit.value;
   if (value === undefined) {
@@ -75,8 +82,11 @@ async function elasticIps(ec2: EC2, quotas: ServiceQuotas, config: InstallConfig
 }
 
 /** One VPC: the install's own. */
-async function vpcs(ec2: EC2, quotas: ServiceQuotas, config: InstallConfig, notify: Notify): Promise<Refusal | undefined> {
-  const [limit, found] = await Promise.all([quotaValue(quotas, QUOTAS.vpcs), ec2.describeVpcs({}).then((r) => r.Vpcs ?? [])]);
+async function vpcs(ec2: EC2, quotas: ServiceQuotas, clock: Clock, config: InstallConfig, notify: Notify): Promise<Refusal | undefined> {
+  const [limit, found] = await sideBySide(clock, [
+    () => quotaValue(quotas, QUOTAS.vpcs),
+    async () => (await ec2.describeVpcs({})).Vpcs ?? [],
+  ]);
   const others = found.filter((v) => !belongsTo(v.Tags, config.deployment)).length;
   if (limit.value === undefined) {
     notify(`${limit.source}; the VPC quota was not checked (AWS's default is ${QUOTAS.vpcs.awsDefault}, and ${others} VPCs exist)`);
@@ -94,8 +104,8 @@ async function vpcs(ec2: EC2, quotas: ServiceQuotas, config: InstallConfig, noti
  * Gitaly, the base instance and the Auto Scaling group at its max. Instances of this deployment
  * are part of that need, not in its way.
  */
-async function vcpus(ec2: EC2, quotas: ServiceQuotas, config: InstallConfig, notify: Notify): Promise<Refusal | undefined> {
-  const [limit, running] = await Promise.all([quotaValue(quotas, QUOTAS.vcpus), runningInstances(ec2)]);
+async function vcpus(ec2: EC2, quotas: ServiceQuotas, clock: Clock, config: InstallConfig, notify: Notify): Promise<Refusal | undefined> {
+  const [limit, running] = await sideBySide(clock, [() => quotaValue(quotas, QUOTAS.vcpus), () => runningInstances(ec2)]);
   if (limit.value === undefined) {
     notify(`${limit.source}; the vCPU quota (${QUOTAS.vcpus.name}) was not checked`);
     return undefined;
@@ -142,12 +152,14 @@ type Notify = (text: string) => void;
  * each only while a step that uses it is still to run. The first refusal, in that order.
  */
 export async function quotasLeaveRoom(aws: AwsSession, config: InstallConfig, left: ToBuild, host: IoHost): Promise<Refusal | undefined> {
-  const [ec2, quotas] = await Promise.all([aws.ec2(), aws.servicequotas()]);
+  const [ec2, quotas] = [await aws.ec2(), await aws.servicequotas()];
   const notify: Notify = (text) => host.notify({ level: 'info', code: 'preflight.quota-fallback', text });
-  const checks = [
-    left.anyOf('nat-gateways', 'bastion-hosts') ? elasticIps(ec2, quotas, config, notify) : undefined,
-    left.anyOf('vpc') ? vpcs(ec2, quotas, config, notify) : undefined,
-    left.anyOf(...INSTANCE_STEPS) ? vcpus(ec2, quotas, config, notify) : undefined,
-  ];
-  return (await Promise.all(checks)).find(Boolean);
+  const { clock } = aws;
+  const none = async () => undefined;
+  const checks = await sideBySide(clock, [
+    left.anyOf('nat-gateways', 'bastion-hosts') ? () => elasticIps(ec2, quotas, clock, config, notify) : none,
+    left.anyOf('vpc') ? () => vpcs(ec2, quotas, clock, config, notify) : none,
+    left.anyOf(...INSTANCE_STEPS) ? () => vcpus(ec2, quotas, clock, config, notify) : none,
+  ]);
+  return checks.find(Boolean);
 }

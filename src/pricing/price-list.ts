@@ -1,3 +1,4 @@
+import { sideBySide, wallClock, type Clock } from '../aws/clock.js';
 import { setMaxListeners } from 'node:events';
 import type { Filter, Pricing } from '@aws-sdk/client-pricing';
 import { explain } from '../aws/errors.js';
@@ -166,6 +167,8 @@ export interface PriceListOptions {
   label: string;
   /** The whole look-up's limit: the plan must not wait on an unreachable API. */
   timeoutMs?: number;
+  /** The session's clock: each look-up on a timeline of its own (sideBySide), so sandbox times repeat. */
+  clock?: Clock;
 }
 
 /**
@@ -177,13 +180,16 @@ export async function priceListPrices(
   pricing: () => Promise<Pricing>,
   region: string,
   keys: readonly PriceKey[],
-  { label, timeoutMs = 5_000 }: PriceListOptions,
+  { label, timeoutMs = 5_000, clock = wallClock }: PriceListOptions,
 ): Promise<Prices> {
   const signal = AbortSignal.timeout(timeoutMs);
   const unique = [...new Set(keys)];
   // One deadline for every request (each attempt of each adds listeners): not a leak.
   setMaxListeners(10 + unique.length * 4, signal);
-  const answers = await Promise.allSettled(unique.map((key) => lookUp(pricing, key, region, signal)));
+  const answers = await sideBySide(
+    clock,
+    unique.map((key) => () => lookUp(pricing, key, region, signal).then(settled, failed)),
+  );
   const found = new Map<PriceKey, number>();
   let published = '';
   answers.forEach((answer, i) => {
@@ -230,3 +236,7 @@ async function lookUp(pricing: () => Promise<Pricing>, key: PriceKey, region: st
   }
   return undefined;
 }
+
+/** Promise.allSettled's shapes, for look-ups run side by side. */
+const settled = <T>(value: T): PromiseSettledResult<T> => ({ status: 'fulfilled', value });
+const failed = (reason: unknown): PromiseRejectedResult => ({ status: 'rejected', reason });

@@ -1,4 +1,4 @@
-import type { AwsClients } from '../../aws/clients.js';
+import type { AwsSession } from '../../aws/clients.js';
 import type { InstallConfig } from '../../config/schema.js';
 import { costItems, monthlyCost, type MonthlyCost } from '../../pricing/cost.js';
 import { priceListPrices } from '../../pricing/price-list.js';
@@ -22,7 +22,7 @@ export async function planScreen(input: {
   sandbox: boolean;
   statusOf: (id: string) => string;
   account?: string | undefined;
-  pricing: { clients: Pick<AwsClients, 'pricing'>; label: string } | { none: string };
+  pricing: { clients: Pick<AwsSession, 'pricing' | 'clock'>; label: string } | { none: string };
 }): Promise<PlanScreen> {
   const view = buildPlan(GUIDE, input.config, input.sandbox, input.statusOf, input.account);
   const keys = costItems(input.config, view).map((item) => item.key);
@@ -31,7 +31,10 @@ export async function planScreen(input: {
   const prices: Prices =
     'none' in input.pricing
       ? builtInPrices(input.config.region, input.pricing.none)
-      : await priceListPrices(input.pricing.clients.pricing, input.config.region, keys, { label: input.pricing.label });
+      : await priceListPrices(input.pricing.clients.pricing, input.config.region, keys, {
+          label: input.pricing.label,
+          clock: input.pricing.clients.clock,
+        });
   const cost = monthlyCost(input.config, view, prices);
   return { view, cost, lines: planLines(view, input.config, cost) };
 }
