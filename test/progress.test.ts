@@ -120,7 +120,7 @@ describe('install --sandbox, as an operator sees it', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const block = finalBlock(stdout, /Installing gitlab/);
-    expect(block[0]).toMatch(/^Installing gitlab: finished in (\d+m)?\d+s simulated/);
+    expect(block[0]).toMatch(/^Installing gitlab: finished in (\d+m)?\d+s \(sandbox; times simulated\)/);
     const rows = block.slice(1, 1 + GUIDE.length);
     expect(rows.map((r) => r.trim().replace(/\s{2,}.*$/, ''))).toEqual(GUIDE.map((s) => `✔ ${s.title}`));
     for (const row of rows) expect(row).toMatch(/\d+s$/);
@@ -213,7 +213,7 @@ describe('renderers fed events directly', () => {
     await flush();
 
     const block = finalBlock(output(), /Installing gitlab/);
-    expect(block[0]).toBe('Installing gitlab: finished in 31s simulated (sandbox; times simulated)');
+    expect(block[0]).toBe('Installing gitlab: finished in 31s (sandbox; times simulated)');
     expect(block.slice(1, 4).map((l) => l.trimEnd())).toEqual([
       '  ✔ IAM policy, role and instance profile  31s',
       '  ✔ VPC                                    20s',
@@ -272,7 +272,7 @@ describe('renderers fed events directly', () => {
     expect(plain(output())).toContain('RDS instance gitlab-db-ha: backing-up, 12 of ~15 min');
     const block = finalBlock(output(), /Installing gitlab/);
     expect(block.slice(0, 4).map((l) => l.trimEnd())).toEqual([
-      'Installing gitlab: finished in 28m00s simulated (sandbox; times simulated)',
+      'Installing gitlab: finished in 28m00s (sandbox; times simulated)',
       '  ✔ VPC                     1m00s',
       '  ✔ PostgreSQL with RDS     15m00s',
       '  ✔ Redis with ElastiCache  12m00s',

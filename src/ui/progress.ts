@@ -221,7 +221,8 @@ class LiveList implements PausableRenderer {
     const { run, options } = this;
     const verb = run.operation === 'install' ? 'Installing' : 'Tearing down';
     let text = `${verb} ${run.deployment}`;
-    if (run.finished) text += run.finished.ok ? `: finished in ${timeNote(run.finished.elapsedMs, options)}` : ': stopped';
+    // The heading's note says the times are simulated, once.
+    if (run.finished) text += run.finished.ok ? `: finished in ${formatDuration(run.finished.elapsedMs)}` : ': stopped';
     else {
       const now = Math.max(run.frontierMs, this.wallMs() ?? 0);
       text += `: ${formatDuration(now)} so far`;
