@@ -106,7 +106,7 @@ describe('the terminal host', () => {
     // eslint-disable-next-line no-control-regex
     const after = written.slice(answeredAt).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
     expect(written.indexOf('Keep going?')).toBeGreaterThan(written.indexOf('Installing gitlab'));
-    expect(after).toContain('Installing gitlab: finished in 20s simulated');
+    expect(after).toContain('Installing gitlab: finished in 20s (sandbox; times simulated)');
     expect(after).toMatch(/✔ VPC\s+20s/);
   });
 
