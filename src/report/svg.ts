@@ -1,3 +1,4 @@
+import { OUTCOME_TEXT } from '../ui/progress.js';
 import { formatDuration } from '../aws/clock.js';
 import type { StepOutcome } from '../engine/events.js';
 import { RunTimeline, waitLabel, type StepTimes } from '../engine/timeline.js';
@@ -31,12 +32,7 @@ const FILL: Record<RowState, string> = {
 };
 
 const SAID: Record<RowState, string> = {
-  done: 'done',
-  verified: 'already done',
-  destroyed: 'removed',
-  retained: 'removed, data kept',
-  failed: 'FAILED',
-  stopped: 'stopped',
+  ...OUTCOME_TEXT,
   unfinished: 'no end recorded',
   'not-run': 'not run',
 };

@@ -45,15 +45,18 @@ const SYMBOL: Record<StepOutcome, string> = {
   stopped: '■',
 };
 
+/** A step's outcome in the operator's words: the list, the plain lines and the report say the same. */
+export const OUTCOME_TEXT: Record<StepOutcome, string> = {
+  done: 'done',
+  verified: 'already done',
+  destroyed: 'removed',
+  retained: 'removed, data kept',
+  failed: 'FAILED',
+  stopped: 'stopped',
+};
+
 function outcomeText(outcome: StepOutcome): string {
-  return {
-    done: 'done',
-    verified: 'already done',
-    destroyed: 'removed',
-    retained: 'removed, data kept',
-    failed: 'FAILED',
-    stopped: 'stopped',
-  }[outcome];
+  return OUTCOME_TEXT[outcome];
 }
 
 function timeNote(ms: number, { simulated }: Pick<RenderOptions, 'simulated'>): string {
