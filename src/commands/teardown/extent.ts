@@ -1,4 +1,5 @@
 import type { AwsClients } from '../../aws/clients.js';
+import { isKind, unlessNotFound } from '../../aws/errors.js';
 import type { StateDoc } from '../../state/schema.js';
 import { HOSTED_ZONE, RECORD_SET } from '../../steps/dns.js';
 import { GUIDE_STEPS } from '../../steps/index.js';
@@ -65,8 +66,12 @@ async function bucketsWithData(aws: Pick<AwsClients, 's3'>, resources: Discovere
   const s3 = await aws.s3();
   const kept: KeptResource[] = [];
   for (const bucket of buckets) {
-    // A bucket that cannot be looked at is left to the S3 step's destroy, which decides the same way.
-    const full = await holdsData(s3, bucket.id).catch(() => false);
+    // Gone, or another account's (S3 answers AccessDenied): the S3 step's destroy decides those, the
+    // same way. Any other error stops the teardown here, before anything is deleted.
+    const full = await unlessNotFound(() => holdsData(s3, bucket.id)).catch((err: unknown) => {
+      if (isKind(err, 'access-denied')) return false;
+      throw err;
+    });
     if (full)
       kept.push({ type: BUCKET, id: bucket.id, why: 'it holds data', unless: '--delete-data deletes it with every object version' });
   }
@@ -80,7 +85,8 @@ async function zonesWithOtherRecords(aws: Pick<AwsClients, 'route53'>, resources
   const kept: KeptResource[] = [];
   for (const zone of zones) {
     const id = zone.id.replace(/^\/hostedzone\//, '');
-    const answer = await route53.getHostedZone({ Id: id }).catch(() => undefined);
+    // A zone already gone keeps nothing; any other error stops the teardown before anything is deleted.
+    const answer = await unlessNotFound(() => route53.getHostedZone({ Id: id }));
     if (!answer?.HostedZone) continue;
     // Its own SOA and NS, and the records of ours that teardown deletes first, do not count.
     const ours = resources.filter((r) => r.type === RECORD_SET && r.id.startsWith(`${id}/`)).length;
