@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ElastiCache } from '@aws-sdk/client-elasticache';
 import { createAwsSession } from '../src/aws/clients.js';
 import { paceFor, poll } from '../src/aws/poll.js';
-import { runCli, sandboxInventory, statusJson } from './helpers.js';
+import { instantClock, runCli, sandboxInventory, statusJson } from './helpers.js';
 import { heldAndPlanned, planFor } from './plan-helpers.js';
 import { failure, sandboxFixtures } from './sandbox-fixtures.js';
 
@@ -250,17 +250,11 @@ describe('a cache that is not ours on our subnet group', () => {
 describe('the pace of waiting', () => {
   /** The minutes at which poll() looks, at `paceFor(minutes)`, at a resource ready after `minutes`. */
   async function looks(minutes: number): Promise<number[]> {
-    let now = 0;
-    const clock = {
-      now: () => now,
-      sleep: async (ms: number) => void (now += ms),
-      simulated: true,
-      timeline: <T>(_: number, w: () => Promise<T>) => w(),
-    };
+    const clock = instantClock();
     const times: number[] = [];
     await poll({ clock, what: 'the cache', ...paceFor(minutes) }, async () => {
-      times.push(now / 60_000);
-      return now >= minutes * 60_000 ? { done: true, value: undefined } : { done: false, seen: 'creating' };
+      times.push(clock.now() / 60_000);
+      return clock.now() >= minutes * 60_000 ? { done: true, value: undefined } : { done: false, seen: 'creating' };
     });
     return times;
   }

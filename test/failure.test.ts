@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { poll, retryWhile, WaitTimeout } from '../src/aws/poll.js';
-import type { Clock } from '../src/aws/clock.js';
 import { readState } from '../src/state/store.js';
-import { runCli, tempDir } from './helpers.js';
+import { instantClock, runCli, tempDir } from './helpers.js';
 import { heldAndPlanned, planFor } from './plan-helpers.js';
-
-/** A clock whose time moves only by waiting, so deadlines are reached at once. */
-function instantClock(): Clock {
-  let now = 0;
-  return { simulated: true, now: () => now, sleep: async (ms) => void (now += ms), timeline: (_at, work) => work() };
-}
 
 describe('when AWS says no', () => {
   it('a failing step exits 1, keeps everything else, names the fix and the resume command; resume then finishes', async () => {

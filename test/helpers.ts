@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { Clock } from '../src/aws/clock.js';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -143,4 +144,10 @@ export async function sandboxAnswersFile(answers: ConfigFile = {}, file?: string
   const path = file ?? join(await tempDir('gitlab-aws-answers-'), 'answers.json');
   await writeFile(path, JSON.stringify(completeConfigFile(configFrom(withDefaults(given, facts), facts)), null, 2));
   return path;
+}
+
+/** A clock whose time moves only by waiting (each wait at once), for tests of the polling helpers. */
+export function instantClock(): Clock {
+  let now = 0;
+  return { simulated: true, now: () => now, sleep: async (ms) => void (now += ms), timeline: (_at, work) => work() };
 }

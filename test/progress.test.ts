@@ -8,7 +8,7 @@ import { createRenderer } from '../src/ui/progress.js';
 import { GUIDE_STEPS } from '../src/steps/index.js';
 import { criticalPathMinutes } from '../src/engine/graph.js';
 import { RunTimeline } from '../src/engine/timeline.js';
-import { runInProcess, tempDir } from './helpers.js';
+import { instantClock, runInProcess, tempDir } from './helpers.js';
 
 /** The guide's steps, in its order, as the program lists them. */
 const GUIDE = GUIDE_STEPS.map(({ id, title }) => ({ id, title }));
@@ -401,13 +401,7 @@ function pipe() {
 
 describe('the one poll helper', () => {
   test('says what it waits for as data: the subject, the goal, what AWS said, the time waited and the typical time', async () => {
-    let now = 0;
-    const clock = {
-      now: () => now,
-      sleep: async (ms: number) => void (now += ms),
-      simulated: true,
-      timeline: <T>(_: number, w: () => Promise<T>) => w(),
-    };
+    const clock = instantClock();
     const waits: Wait[] = [];
     const states = ['creating', 'creating', 'backing-up', 'available'];
     await poll({ clock, what: 'RDS instance gitlab-db-ha to become available', ...paceFor(15), onWait: (w) => waits.push(w) }, async () => {
