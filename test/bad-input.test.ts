@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildInstallConfig } from '../src/config/schema.js';
+import { buildInstallConfig, LONGEST_BUCKET_TYPE } from '../src/config/schema.js';
 import { newStateDoc } from '../src/state/store.js';
 import { ROOT, runCli, sandboxAnswersFile, tempDir } from './helpers.js';
+
+/** S3's 63 characters less '-<the longest bucket type>'. */
+const PREFIX_MAX = 63 - `-${LONGEST_BUCKET_TYPE}`.length;
 
 /**
  * Bad input is refused before anything happens: one line saying what is wrong and how to fix
@@ -99,7 +102,12 @@ const cases: Array<[string, string[], ((dir: string) => Promise<void>) | undefin
   ['a bucket prefix starting amzn-s3-demo-', ['--bucket-prefix', 'amzn-s3-demo-gl'], undefined, /starting with 'amzn-s3-demo-'/],
   ['a bucket prefix ending -s3alias', ['--bucket-prefix', 'gl-s3alias'], undefined, /S3 reserves '-s3alias' at the end/],
   ['a bucket prefix ending --x-s3', ['--config', 'CONFIG'], writeConfig('{"bucketPrefix":"gl--x-s3"}'), /S3 reserves '--x-s3' at the end/],
-  ['a bucket prefix too long for the longest bucket', ['--bucket-prefix', 'a'.repeat(47)], undefined, /47 characters; .*at most 46/],
+  [
+    'a bucket prefix too long for the longest bucket',
+    ['--bucket-prefix', 'a'.repeat(PREFIX_MAX + 1)],
+    undefined,
+    new RegExp(`${PREFIX_MAX + 1} characters; .*at most ${PREFIX_MAX}`),
+  ],
   ['a bucket prefix with capitals', ['--bucket-prefix', 'GitLab'], undefined, /lowercase letters, digits and hyphens only/],
   ['a bucket prefix with dots', ['--bucket-prefix', 'gl.example'], undefined, /\(no dots\)/],
   ['a bucket prefix ending in a hyphen', ['--bucket-prefix', 'gl-'], undefined, /ending with a letter or digit/],

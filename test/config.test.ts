@@ -256,7 +256,7 @@ describe("bucket prefixes follow S3's naming rules for every bucket made from th
     const longest = 'a'.repeat(63 - `-${LONGEST_BUCKET_TYPE}`.length);
     expect(bucketPrefixProblem(longest)).toBeUndefined();
     expect(`${longest}-${LONGEST_BUCKET_TYPE}`).toHaveLength(63);
-    expect(bucketPrefixProblem(`${longest}a`)).toMatch(/at most 46/);
+    expect(bucketPrefixProblem(`${longest}a`)).toMatch(new RegExp(`at most ${longest.length}$`));
   });
 
   it.each(['gl', 'a', 'gl-prod-123456789012', 'x-n--ok'])('accepts %s', (prefix) => {

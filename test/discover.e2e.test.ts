@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAwsSession } from '../src/aws/clients.js';
+import { BUCKET_TYPES } from '../src/steps/names.js';
 import { inInventory, runCli, runRecorded, sandboxInventory, shape, tempDir } from './helpers.js';
 
 /** An installed sandbox deployment whose state file was then lost (moved out of the way). */
@@ -17,7 +18,7 @@ async function installThenLoseState(extra: string[]): Promise<string> {
 /** `teardown --discover --yes --delete-data` from a state directory without a state file, to nothing. */
 async function discoverTeardownToNothing(dir: string, region: string[]) {
   const before = await sandboxInventory(dir);
-  expect(shape(before)['AWS::S3::Bucket']).toBe(10);
+  expect(shape(before)['AWS::S3::Bucket']).toBe(BUCKET_TYPES.length);
   const teardown = await runCli(['teardown', '--sandbox', '--discover', '--yes', '--delete-data', '--state-dir', dir, ...region]);
   expect(teardown.code, teardown.stderr).toBe(0);
   // It listed what it found before deleting it: every resource of the account's inventory.

@@ -7,9 +7,15 @@ import { buildInstallConfig } from '../src/config/schema.js';
 import { renderGitalyGitlabRb, renderRailsGitlabRb } from '../src/gitlab/gitlab-rb.js';
 import type { GitalyNodeInput, RailsNodeInput } from '../src/gitlab/inputs.js';
 import { factsFromOutputs, gitalyNodeInput, railsNodeInput, type KnownFacts } from '../src/gitlab/node-inputs.js';
-import { SSM_GET_PY } from '../src/gitlab/ssm-get.js';
+import { SSM_TOOL_PY } from '../src/gitlab/ssm-tool.js';
 import { versionFeatures } from '../src/gitlab/versions.js';
-import { READY_FOR_IMAGING, renderBastionUserData, renderGitalyUserData, renderRailsUserData } from '../src/gitlab/user-data.js';
+import {
+  READY_FOR_IMAGING,
+  renderBastionUserData,
+  renderGitalyUserData,
+  renderRailsScript,
+  renderRailsUserData,
+} from '../src/gitlab/user-data.js';
 import { bucketNames, OBJECT_STORAGE_TYPES } from '../src/steps/names.js';
 import { parameterNames, SECRETS, type SecretName } from '../src/steps/secrets.js';
 
@@ -82,8 +88,9 @@ function renderAll(version: string, proxyProtocol = false) {
     railsRb: renderRailsGitlabRb(base),
     cloneRb: renderRailsGitlabRb(clone),
     gitalyRb: renderGitalyGitlabRb(gitaly),
-    baseData: renderRailsUserData(base),
-    cloneData: renderRailsUserData(clone),
+    baseData: renderRailsScript(base),
+    cloneData: renderRailsScript(clone),
+    baseUserData: renderRailsUserData(base),
     gitalyData: renderGitalyUserData(gitaly),
     bastionData: renderBastionUserData({ name: 'gitlab-bastion-host-a' }),
   };
@@ -103,6 +110,9 @@ function fetched(script: string): Map<string, string> {
 
 const VERSIONS = ['18.11.2', '19.2.4', '19.5.1'];
 
+/** The object types a release knows: agent_plan_content from 19.1 (a bucket for it exists whatever the release). */
+const knownTypes = (version: string) => OBJECT_STORAGE_TYPES.filter((type) => type !== 'agent_plan_content' || !version.startsWith('18.'));
+
 describe.each(VERSIONS)('GitLab %s', (version) => {
   const r = renderAll(version, true);
   const plain = renderAll(version, false);
@@ -121,10 +131,14 @@ describe.each(VERSIONS)('GitLab %s', (version) => {
   test('a command that fails makes every script say so on the console, so the install stops waiting', () => {
     for (const text of [r.baseData, r.cloneData, r.gitalyData, r.bastionData]) {
       // The trap as the script sets it, run with the console swapped for stdout and a failing command.
-      const trap = text.split('\n').find((line) => line.startsWith('trap '))!;
-      const run = spawnSync('bash', ['-c', `set -euo pipefail\n${trap}\nfalse\necho unreachable`], { encoding: 'utf8' });
+      const lines = text.split('\n');
+      const trap = lines.find((line) => line.startsWith('trap '))!;
+      const step = lines.find((line) => line.startsWith('step() '))!;
+      const program = `set -Eeuo pipefail\n${trap}\n${step}\nstep 'reading'\nf() { false; }\nf\necho unreachable`;
+      const run = spawnSync('bash', ['-c', program], { encoding: 'utf8' });
       expect(run.status).not.toBe(0);
-      expect(run.stdout).toBe('gitlab-aws: boot failed (line 3)\n');
+      // -E: the trap fires inside a function too, once, naming the step.
+      expect(run.stdout).toBe('gitlab-aws: reading\ngitlab-aws: boot failed at reading (line 5)\n');
     }
   });
 
@@ -150,7 +164,7 @@ describe.each(VERSIONS)('GitLab %s', (version) => {
     expect(rb).toContain(
       "gitlab_rails['object_store']['connection'] = { 'provider' => 'AWS', 'region' => 'us-west-2', 'use_iam_profile' => true }",
     );
-    for (const type of OBJECT_STORAGE_TYPES) {
+    for (const type of knownTypes(version)) {
       expect(rb).toContain(
         `gitlab_rails['object_store']['objects']['${type}']['bucket'] = 'gl-gitlab-123456789012-${type.replace(/_/g, '-')}'`,
       );
@@ -189,7 +203,7 @@ describe.each(VERSIONS)('GitLab %s', (version) => {
       backup_upload_remote_directory: 'gl-gitlab-123456789012-backups',
     });
     expect(rails.gitlab_rails.object_store.connection).toEqual({ provider: 'AWS', region: 'us-west-2', use_iam_profile: true });
-    expect(Object.keys(rails.gitlab_rails.object_store.objects)).toEqual([...OBJECT_STORAGE_TYPES]);
+    expect(Object.keys(rails.gitlab_rails.object_store.objects)).toEqual(knownTypes(version));
     expect(rails.gitlab_shell.secret_token).toBe('secret:gitlab-shell-secret');
     expect(evaluate(r.cloneRb).gitlab_rails.auto_migrate).toBe(false);
     const gitaly = evaluate(r.gitalyRb);
@@ -244,6 +258,7 @@ describe.each(VERSIONS)('GitLab %s', (version) => {
   });
 
   test('gitlab-secrets.json comes out the same on Rails and Gitaly, with the keys omnibus reads, merged into what is there', () => {
+    let stored: Record<string, string> = {};
     const secretsJson = (script: string, existing?: object) => {
       const dir = mkdtempSync(join(scratch, 'etc-'));
       const values = new Map<string, string>();
@@ -255,7 +270,12 @@ describe.each(VERSIONS)('GitLab %s', (version) => {
         writeFileSync(join(dir, 'gitlab-aws-secrets', name), `${value}\n`);
       }
       if (existing) writeFileSync(join(dir, 'gitlab-secrets.json'), JSON.stringify(existing));
-      const program = heredoc(script, 'SECRETS_JSON').replaceAll('/etc/gitlab/', `${dir}/`);
+      // The SSM tool's get-path, answering what an earlier reconfigure stored.
+      const tool = join(dir, 'ssm');
+      writeFileSync(tool, `#!/bin/sh\necho '${JSON.stringify(stored)}'\n`, { mode: 0o755 });
+      const program = heredoc(script, 'SECRETS_JSON')
+        .replaceAll('/etc/gitlab/', `${dir}/`)
+        .replaceAll('/usr/local/sbin/gitlab-aws-ssm', tool);
       execFileSync('python3', ['-'], { input: program });
       return JSON.parse(readFileSync(join(dir, 'gitlab-secrets.json'), 'utf8'));
     };
@@ -280,11 +300,17 @@ describe.each(VERSIONS)('GitLab %s', (version) => {
     expect(cloned.gitlab_workhorse.secret_token).toBe('baked');
     expect(cloned.gitlab_rails.active_record_encryption_primary_key).toEqual(['baked']);
     expect(cloned.gitlab_rails.secret_key_base).toBe('value-of-rails/secret-key-base');
+    // A replaced base has no image to inherit from: Parameter Store holds what the first generated; ours still win.
+    const path = r.base.generated.path;
+    stored = { [`${path}/gitlab_workhorse/secret_token`]: '"stored"', [`${path}/gitlab_rails/secret_key_base`]: '"stale"' };
+    const replaced = secretsJson(r.baseData);
+    expect(replaced.gitlab_workhorse.secret_token).toBe('stored');
+    expect(replaced.gitlab_rails.secret_key_base).toBe('value-of-rails/secret-key-base');
   });
 
   test('the Rails script: gitlab.rb whole and quoted, sshd fast lookup, extensions, Gitaly waited for, then reconfigure', () => {
     const script = r.baseData;
-    expect(script.split('\n').slice(0, 3)).toEqual(['#!/bin/bash', '# gitlab-aws node: rails-base', 'set -euo pipefail']);
+    expect(script.split('\n').slice(0, 3)).toEqual(['#!/bin/bash', '# gitlab-aws node: rails-base', 'set -Eeuo pipefail']);
     expect(r.cloneData.split('\n')[1]).toBe('# gitlab-aws node: rails-clone');
     expect(script).toContain('exec > >(tee -a /var/log/gitlab-aws-boot.log | logger -t gitlab-aws -s 2>/dev/console) 2>&1');
     expect(heredoc(script, 'GITLAB_RB')).toBe(r.railsRb.trimEnd());
@@ -306,7 +332,7 @@ describe.each(VERSIONS)('GitLab %s', (version) => {
       );
     expect(extensions?.[1] !== undefined).toBe(true); // 18.4+: amcheck, for every version tested here
     expect(script).toContain('/opt/gitlab/embedded/bin/psql');
-    expect(script).toContain(`PGPASSWORD="$(cat '/etc/gitlab/gitlab-aws-secrets/database-password')"`);
+    expect(script).toContain(`PGPASSWORD="$(cat '/etc/gitlab/gitlab-aws-secrets/database-password')" PGSSLMODE=verify-full`);
     const at = (line: string) => {
       const i = script.split('\n').findIndex((l) => l.startsWith(line));
       expect(i, line).toBeGreaterThanOrEqual(0);
@@ -316,13 +342,13 @@ describe.each(VERSIONS)('GitLab %s', (version) => {
     expect(at("cat > /etc/gitlab/gitlab.rb <<'GITLAB_RB'")).toBeLessThan(at("python3 - <<'SECRETS_JSON'"));
     expect(at("python3 - <<'SECRETS_JSON'")).toBeLessThan(at('PGPASSWORD='));
     expect(at('PGPASSWORD=')).toBeLessThan(at("wait_for_port '10.0.1.25' 8075"));
-    expect(at("wait_for_port '10.0.1.25' 8075")).toBeLessThan(at('gitlab-ctl reconfigure'));
+    expect(at("wait_for_port '10.0.1.25' 8075")).toBeLessThan(at('reconfigure'));
     expect(r.cloneData).toMatch(/^wait_for_port '10\.0\.1\.25' 8075$/m);
   });
 
   test('the base is made fit to be cloned, and says so last; a clone is not', () => {
     const lines = r.baseData.trimEnd().split('\n');
-    const reconfigure = lines.indexOf('gitlab-ctl reconfigure');
+    const reconfigure = lines.indexOf('reconfigure');
     const flip = lines.indexOf(
       `sed -i "s/^gitlab_rails\\['auto_migrate'\\] = true$/gitlab_rails['auto_migrate'] = false/" /etc/gitlab/gitlab.rb`,
     );
@@ -383,12 +409,13 @@ describe.each(VERSIONS)('GitLab %s', (version) => {
     const lines = r.gitalyData.split('\n');
     expect(lines[1]).toBe('# gitlab-aws node: gitaly');
     const rb = lines.indexOf("cat > /etc/gitlab/gitlab.rb <<'GITLAB_RB'");
-    const repo = lines.indexOf("curl -fsSL 'https://packages.gitlab.com/install/repositories/gitlab/gitlab-ee/script.deb.sh' | bash");
-    const install = lines.indexOf(`apt-get install -y gitlab-ee=${version}-ee.0`);
+    const repo = lines.indexOf(`retry 10 "GitLab's apt repository" add_repository`);
+    const install = lines.indexOf(`retry 10 'the gitlab-ee ${version} package' apt-get install -y 'gitlab-ee=${version}-ee.0'`);
+    expect(r.gitalyData).toContain("'https://packages.gitlab.com/install/repositories/gitlab/gitlab-ee/script.deb.sh'");
     expect(rb).toBeGreaterThan(0);
     expect(repo).toBeGreaterThan(rb);
     expect(install).toBeGreaterThan(repo);
-    expect(lines.indexOf('gitlab-ctl reconfigure')).toBeGreaterThan(install);
+    expect(lines.indexOf('reconfigure')).toBeGreaterThan(install);
     expect(r.gitalyData).not.toMatch(/EXTERNAL_URL=/);
   });
 });
@@ -494,7 +521,7 @@ describe('the inputs: one builder from the answers and what the steps learned', 
 
 describe('the secret fetcher (python3, standard library only)', () => {
   const script = join(scratch, 'gitlab-aws-ssm-get.py');
-  writeFileSync(script, SSM_GET_PY);
+  writeFileSync(script, SSM_TOOL_PY);
 
   test('compiles', () => {
     execFileSync('python3', ['-m', 'py_compile', script]);

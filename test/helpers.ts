@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { spawn } from 'node:child_process';
 import type { Clock } from '../src/aws/clock.js';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -150,4 +151,10 @@ export async function sandboxAnswersFile(answers: ConfigFile = {}, file?: string
 export function instantClock(): Clock {
   let now = 0;
   return { simulated: true, now: () => now, sleep: async (ms) => void (now += ms), timeline: (_at, work) => work() };
+}
+
+/** The user-data text cloud-init reads from what EC2 holds (base64, gzip-compressed by the install). */
+export function userDataText(encoded: string): string {
+  const raw = Buffer.from(encoded, 'base64');
+  return (raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw).toString('utf8');
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
 import { readState, statePaths } from '../src/state/store.js';
 import { inventory } from '../src/sandbox/inventory.js';
-import { readWorld, runCli, sandboxInventory, tempDir } from './helpers.js';
+import { readWorld, runCli, sandboxInventory, tempDir, userDataText } from './helpers.js';
 import { heldAndPlanned, planFor, type PlannedResource } from './plan-helpers.js';
 
 /**
@@ -148,8 +148,9 @@ describe('a full sandbox install', () => {
         expect(tag(specs[kind], 'Name'), kind).toBe('gitlab-gitlab');
         expect(tag(specs[kind], 'gitlab-aws:deployment'), kind).toBe('gitlab');
       }
-      const script = Buffer.from(data.UserData!, 'base64').toString('utf8');
-      expect(script.split('\n').slice(0, 2)).toEqual(['#!/bin/bash', '# gitlab-aws node: rails-clone']);
+      const script = userDataText(data.UserData!);
+      expect(script).toContain('{"bootcmd":[["rm","-f","/var/lib/cloud/scripts/per-instance/gitlab"]]}');
+      expect(script).toContain('#!/bin/bash\n# gitlab-aws node: rails-clone\n');
       expect(script).toContain("gitlab_rails['auto_migrate'] = false");
       expect(script).toContain("fetch_secret '/gitlab-aws/gitlab/gitaly-token' '/etc/gitlab/gitlab-aws-secrets/gitaly-token'");
       // No secret value anywhere in what the template holds, nor in the image's tags.
@@ -252,7 +253,7 @@ describe('a Gitaly node replaced after the install', () => {
       const [version] = (
         await ec2.describeLaunchTemplateVersions({ LaunchTemplateId: after.template.launchTemplateId as string, Versions: ['$Default'] })
       ).LaunchTemplateVersions!;
-      const script = Buffer.from(version!.LaunchTemplateData!.UserData!, 'base64').toString('utf8');
+      const script = userDataText(version!.LaunchTemplateData!.UserData!);
       expect(script).toContain(`wait_for_port '${after.gitaly.privateIp}' 8075`);
       const group = (await (await aws.autoscaling()).describeAutoScalingGroups({ AutoScalingGroupNames: ['gitlab-auto-scaling-group'] }))
         .AutoScalingGroups![0]!;

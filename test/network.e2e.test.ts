@@ -55,7 +55,8 @@ describe('network and shared services', () => {
       ['gitlab-nat-b', 'available', subnet('gitlab-public-10.0.2.0').SubnetId],
     ]);
     // The NAT gateways' two; the bastions' two belong to the bastion-hosts step.
-    const addresses = (await ec2.describeAddresses({ Filters: [...mine, { Name: 'tag:gitlab-aws:step', Values: ['nat-gateways'] }] })).Addresses!;
+    const addresses = (await ec2.describeAddresses({ Filters: [...mine, { Name: 'tag:gitlab-aws:step', Values: ['nat-gateways'] }] }))
+      .Addresses!;
     expect(addresses).toHaveLength(2);
     for (const nat of nats) {
       expect(addresses.map((a) => a.AllocationId)).toContain(nat.NatGatewayAddresses![0]!.AllocationId);
@@ -158,6 +159,7 @@ describe('network and shared services', () => {
       'terraform-state',
       'ci-secure-files',
       'pages',
+      'agent-plan-content',
       'backups',
     ];
     const buckets = types.map((t) => `acme-gl-${t}`);
@@ -196,6 +198,12 @@ describe('network and shared services', () => {
           `arn:aws:ssm:us-west-2:${account}:parameter/gitlab-aws/gitlab`,
           `arn:aws:ssm:us-west-2:${account}:parameter/gitlab-aws/gitlab/*`,
         ],
+      },
+      {
+        // Only below generated/: the base stores what its reconfigure generated; no node can overwrite our secrets.
+        Effect: 'Allow',
+        Action: ['ssm:PutParameter', 'ssm:AddTagsToResource'],
+        Resource: [`arn:aws:ssm:us-west-2:${account}:parameter/gitlab-aws/gitlab/generated/*`],
       },
     ]);
 

@@ -5,6 +5,7 @@ import { ACCOUNT_PLACEHOLDER, buildPlan, type PlanView } from '../src/engine/pla
 import type { MonthlyCost } from '../src/pricing/cost.js';
 import { PRICE_TABLE_AS_OF } from '../src/pricing/table.js';
 import { GUIDE_STEPS } from '../src/steps/index.js';
+import { BUCKET_TYPES } from '../src/steps/names.js';
 import { GUIDE, GUIDE_SECTIONS } from '../src/steps/sections.js';
 import { planLines } from '../src/ui/plan.js';
 import { runCli, tempDir } from './helpers.js';
@@ -35,7 +36,7 @@ describe('the plan', () => {
       'AWS::IAM::Role gitlab-GitLabS3Access',
       'AWS::IAM::InstanceProfile gitlab-GitLabS3Access',
     ]);
-    expect(of('s3-buckets')).toHaveLength(10);
+    expect(of('s3-buckets')).toHaveLength(BUCKET_TYPES.length);
     expect(of('s3-buckets')).toContain(`AWS::S3::Bucket gl-gitlab-${ACCOUNT_PLACEHOLDER}-artifacts`);
     expect(of('secrets')).toContain('AWS::SSM::Parameter /gitlab-aws/gitlab/rails/ci-jwt-signing-key');
     expect(of('dns-record')).toEqual(['AWS::Route53::RecordSet <domain>. A']);

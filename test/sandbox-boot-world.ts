@@ -1,6 +1,8 @@
 import type { EC2 } from '@aws-sdk/client-ec2';
 import { createAwsSession, type AwsSession } from '../src/aws/clients.js';
 import { AWS_MINUTES, MINUTE } from '../src/aws/durations.js';
+import { multipart } from '../src/gitlab/cloud-init.js';
+import { instancePolicyDocument } from '../src/steps/iam-role.js';
 
 /**
  * A deployment's first half built by hand through the SDK on the sandbox (network, NAT, groups,
@@ -101,16 +103,13 @@ export async function buildWorld(stateDir: string, options: WorldOptions = {}): 
   const iam = await aws.iam();
   const policy = await iam.createPolicy({
     PolicyName: 'demo-instance-policy',
-    PolicyDocument: JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Action: ['ssm:GetParameter'],
-          Resource: options.policyResource ?? `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${PATH}/*`,
-        },
-      ],
-    }),
+    // The install's own policy, unless a test narrows what the role may read.
+    PolicyDocument: options.policyResource
+      ? JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: options.policyResource }],
+        })
+      : instancePolicyDocument(['demo-artifacts'], `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${PATH}`),
   });
   await iam.createRole({
     RoleName: 'demo-instance-role',
@@ -292,11 +291,18 @@ export interface RailsScript {
   fetch?: Record<string, string>;
   allowlist?: string[];
   proxyProtocol?: boolean;
-  /** The base keeps the AMI's first-boot script (no `rm -f /var/lib/cloud/scripts/per-instance/gitlab`). */
+  /** The base keeps the AMI's first-boot script (no bootcmd removing it, no `rm -f` before the bake). */
   keepFirstBootScript?: boolean;
+  /** Checks sshd's settings as a first boot of Ubuntu 24.04 meets them: with or without making /run/sshd first. */
+  sshdCheck?: 'with-run-dir' | 'without-run-dir';
 }
 
 export function railsUserData(o: RailsScript): string {
+  const script = railsScript(o);
+  return o.keepFirstBootScript ? script : multipart([['rm', '-f', '/var/lib/cloud/scripts/per-instance/gitlab']], script);
+}
+
+function railsScript(o: RailsScript): string {
   const kind = o.kind ?? 'rails-base';
   const base = kind === 'rails-base';
   return [
@@ -335,6 +341,8 @@ export function railsUserData(o: RailsScript): string {
     `gitlab_rails['initial_root_password'] = ${secret('root-password')}`,
     'GITLAB_RB',
     'chmod 0600 /etc/gitlab/gitlab.rb',
+    ...(o.sshdCheck === 'with-run-dir' ? ['install -d -m 0755 /run/sshd'] : []),
+    ...(o.sshdCheck ? ['sshd -t'] : []),
     `wait_for_port '${o.gitalyIp}' 8075`,
     'gitlab-ctl reconfigure',
     ...(base
@@ -346,5 +354,3 @@ export function railsUserData(o: RailsScript): string {
     '',
   ].join('\n');
 }
-
-export const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');

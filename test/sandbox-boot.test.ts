@@ -1,6 +1,7 @@
 import type { RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AWS_MINUTES, MINUTE } from '../src/aws/durations.js';
+import { encodeUserData } from '../src/gitlab/cloud-init.js';
 import { renderGitalyUserData, renderRailsUserData } from '../src/gitlab/user-data.js';
 import { BUCKET_TYPES, type BucketType } from '../src/steps/names.js';
 import { SECRETS, type SecretName } from '../src/steps/secrets.js';
@@ -11,7 +12,6 @@ import {
   ACCOUNT,
   PATH,
   REGION,
-  base64,
   buildWorld,
   gitalyUserData,
   railsUserData,
@@ -50,7 +50,7 @@ const launchSpec = (w: DeploymentWorld, imageId: string, groupId: string, userDa
   IamInstanceProfile: { Name: w.profile },
   MetadataOptions: { HttpTokens: 'required' },
   BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { VolumeSize: 100, VolumeType: 'gp3', Encrypted: true } }],
-  UserData: base64(userData),
+  UserData: encodeUserData(userData),
 });
 
 /** Gitaly launched and configured (6 minutes after it runs); its private IP. */
@@ -113,6 +113,28 @@ describe('the boot simulator', () => {
     expect(text).toContain('gitlab-aws: 5 secrets written to /etc/gitlab/gitlab-aws-secrets/');
     expect(text).toContain(`gitlab-aws: waiting for ${ip}:8075`);
     expect(text).toContain('gitlab-aws: ready for imaging');
+  });
+
+  it('stops a node whose script runs sshd -t before making /run/sshd, as a first boot of Ubuntu 24.04 does', async () => {
+    const w = await world();
+    const { ip } = await gitaly(w);
+    const { health: h, console } = await brokenBoot(w, { gitalyIp: ip, sshdCheck: 'without-run-dir' });
+    expect(h.State).toBe('unhealthy');
+    expect(console).toContain('Missing privilege separation directory: /run/sshd');
+    expect(console).toContain('gitlab-aws: boot failed');
+    const fixed = await brokenBoot(w, { gitalyIp: ip, sshdCheck: 'with-run-dir' });
+    expect(fixed.health).toEqual({ State: 'healthy' });
+  });
+
+  it("takes a base a minute longer when no bootcmd removed the official image's first-boot script", async () => {
+    const w = await world();
+    const { ip } = await gitaly(w);
+    const { id, runningAt } = await railsBase(w, { gitalyIp: ip, keepFirstBootScript: true });
+    await w.aws.clock.sleep(runningAt + (AWS_MINUTES.gitlabBaseConfigure.create + 0.5) * MINUTE - w.aws.clock.now());
+    expect((await health(w, id)).State).toBe('unhealthy');
+    expect(await consoleText(w, id)).toContain('/var/lib/cloud/scripts/per-instance/gitlab ran first');
+    await w.aws.clock.sleep(MINUTE);
+    expect(await health(w, id)).toEqual({ State: 'healthy' });
   });
 
   it('keeps a node with a wrong db_host unhealthy: PG::ConnectionBad could not translate host name', async () => {
@@ -232,7 +254,8 @@ describe('the boot simulator', () => {
   it("brings the renderers' own Gitaly and base-instance user-data to healthy", async () => {
     const w = await world({ allSecrets: true });
     const parameters = Object.fromEntries(SECRET_NAMES.map((name) => [name, `${PATH}/${name}`])) as Record<SecretName, string>;
-    const common = { release: release(), domain: 'gitlab.example.com', region: REGION, vpcCidr: w.vpcCidr, parameters };
+    const generated = { path: `${PATH}/generated`, tags: [] };
+    const common = { release: release(), domain: 'gitlab.example.com', region: REGION, vpcCidr: w.vpcCidr, parameters, generated };
     const { ip } = await gitaly(w, renderGitalyUserData(common));
     const buckets = Object.fromEntries(BUCKET_TYPES.map((type) => [type, `demo-${type}`])) as Record<BucketType, string>;
     const userData = renderRailsUserData({
@@ -250,6 +273,20 @@ describe('the boot simulator', () => {
     expect(await consoleText(w, id)).toContain('gitlab-aws: ready for imaging');
   });
 
+  it('keeps a rendered node unhealthy when its role may not read the keys a reconfigure stored: AccessDeniedException', async () => {
+    const w = await world({ allSecrets: true, policyResource: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${PATH}/*` });
+    const parameters = Object.fromEntries(SECRET_NAMES.map((name) => [name, `${PATH}/${name}`])) as Record<SecretName, string>;
+    const generated = { path: `${PATH}/generated`, tags: [] };
+    const input = { release: release(), domain: 'gitlab.example.com', region: REGION, vpcCidr: w.vpcCidr, parameters, generated };
+    const instance = (await w.ec2.runInstances(launchSpec(w, w.ubuntuImage, w.groups.gitaly, renderGitalyUserData(input)))).Instances![0]!;
+    await w.aws.clock.sleep((AWS_MINUTES.ec2Instance.create + AWS_MINUTES.gitalyConfigure.create) * MINUTE);
+    const text = await consoleText(w, instance.InstanceId!);
+    expect(text).toContain(
+      `is not authorized to perform: ssm:GetParametersByPath on resource: arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${PATH}/generated`,
+    );
+    expect(text).toContain('gitlab-aws: boot failed');
+  });
+
   /** A base instance configured, baked, and a clone of it launched from the image; the clone and when it runs. */
   async function cloneOfBakedBase(w: DeploymentWorld, base: Partial<RailsScript> = {}) {
     const { ip } = await gitaly(w);
@@ -257,7 +294,7 @@ describe('the boot simulator', () => {
     await w.aws.clock.sleep(source.runningAt + AWS_MINUTES.gitlabBaseConfigure.create * MINUTE - w.aws.clock.now());
     const { ImageId } = await w.ec2.createImage({ InstanceId: source.id, Name: 'demo-gitlab-source-ee-19.5.1', NoReboot: true });
     await w.aws.clock.sleep(AWS_MINUTES.ami.create * MINUTE);
-    return railsBase(w, { gitalyIp: ip, kind: 'rails-clone', image: ImageId! });
+    return railsBase(w, { gitalyIp: ip, kind: 'rails-clone', image: ImageId!, keepFirstBootScript: base.keepFirstBootScript });
   }
   const cloneMinutes = AWS_MINUTES.autoScalingGroup.create - AWS_MINUTES.ec2Instance.create;
 

@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { createAwsSession } from '../src/aws/clients.js';
 import type { TeardownExtent } from '../src/commands/teardown/extent.js';
 import { readState } from '../src/state/store.js';
+import { BUCKET_TYPES } from '../src/steps/names.js';
 import { runCli, runInProcess, runRecorded, sandboxInventory, tempDir } from './helpers.js';
 
 const QUESTION = "Type the deployment's name, gitlab, to delete all of the above";
@@ -55,9 +56,9 @@ describe('teardown says what goes and what stays, then asks for the deployment n
     const buckets = data.deleted.find((g) => g.step === 's3-buckets')!;
     expect(buckets.title).toBe('S3 buckets');
     expect(buckets.resources.map((r) => r.id)).not.toContain(bucket);
-    expect(buckets.resources).toHaveLength(9);
+    expect(buckets.resources).toHaveLength(BUCKET_TYPES.length - 1);
     expect(data.deleted.map((g) => g.step).slice(0, 3)).toEqual(['iam-role', 'vpc', 'subnets']);
-    expect(extent.text).toContain('\n  S3 buckets (9)\n');
+    expect(extent.text).toContain(`\n  S3 buckets (${BUCKET_TYPES.length - 1})\n`);
     expect(extent.text).toMatch(/: \d+ resources will be deleted:\n/);
     expect(extent.text).toContain(`Kept (2):\n  AWS::RDS::DBSnapshot ${data.kept[0]!.id}: the RDS final snapshot`);
     expect(extent.text).toContain(`  AWS::S3::Bucket ${bucket}: it holds data (--delete-data deletes it with every object version)`);

@@ -349,10 +349,10 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 }
 
 /**
- * The longest of the bucket types that follow the prefix (`<prefix>-dependency-proxy`); a test
+ * The longest of the bucket types that follow the prefix (`<prefix>-agent-plan-content`); a test
  * holds it against the steps' list, so the config need not import a step.
  */
-export const LONGEST_BUCKET_TYPE = 'dependency-proxy';
+export const LONGEST_BUCKET_TYPE = 'agent-plan-content';
 const BUCKET_NAME_MAX = 63;
 const BUCKET_PREFIX_MAX = BUCKET_NAME_MAX - `-${LONGEST_BUCKET_TYPE}`.length;
 /**

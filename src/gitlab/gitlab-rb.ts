@@ -5,6 +5,8 @@ import { rubySecret } from './secrets.js';
 import { versionFeatures } from './versions.js';
 
 export const GITALY_PORT = 8075;
+/** Amazon RDS's CA bundle for the region, fetched at boot (user-data.ts): what verify-full checks the database against. */
+export const RDS_CA_BUNDLE = '/etc/gitlab/rds-ca-bundle.pem';
 const REDIS_PORT = 6379;
 const LOOPBACK = ['127.0.0.0/8', '::1/128'];
 
@@ -52,6 +54,9 @@ export function renderRailsGitlabRb(input: RailsNodeInput): string {
     `gitlab_rails['db_database'] = ${q(input.database.name)}`,
     `gitlab_rails['db_username'] = ${q(input.database.username)}`,
     `gitlab_rails['db_password'] = ${rubySecret('database-password')}`,
+    '# The connection is encrypted and the server verified: its certificate, for its name, from Amazon RDS.',
+    `gitlab_rails['db_sslmode'] = 'verify-full'`,
+    `gitlab_rails['db_sslrootcert'] = ${q(RDS_CA_BUNDLE)}`,
     '',
     '# Redis: ElastiCache, in-transit encryption and an AUTH token',
     `redis['enable'] = false`,
@@ -70,7 +75,9 @@ export function renderRailsGitlabRb(input: RailsNodeInput): string {
     `gitlab_rails['object_store']['enabled'] = true`,
     `gitlab_rails['object_store']['proxy_download'] = false`,
     `gitlab_rails['object_store']['connection'] = ${awsConnection(input.region)}`,
-    ...OBJECT_STORAGE_TYPES.map((type) => `gitlab_rails['object_store']['objects']['${type}']['bucket'] = ${q(input.buckets[type])}`),
+    ...OBJECT_STORAGE_TYPES.filter((type) => type !== 'agent_plan_content' || features.agentPlanContent).map(
+      (type) => `gitlab_rails['object_store']['objects']['${type}']['bucket'] = ${q(input.buckets[type])}`,
+    ),
     '',
     '# Backups',
     `gitlab_rails['backup_upload_connection'] = ${awsConnection(input.region)}`,

@@ -13,6 +13,15 @@ export interface GitlabRelease {
   version: string;
 }
 
+/**
+ * Where the keys a first reconfigure generates are kept (Parameter Store, below the secrets'
+ * path), and the tags they are stored with, so the secrets step finds and removes them.
+ */
+export interface GeneratedSecrets {
+  path: string;
+  tags: Array<{ Key: string; Value: string }>;
+}
+
 export interface RailsNodeInput {
   release: GitlabRelease;
   /** `base`: the configured base instance, which runs the migrations; `clone`: nodes the ASG launches. */
@@ -27,6 +36,7 @@ export interface RailsNodeInput {
   buckets: Record<BucketType, string>;
   /** Each secret's SSM parameter name (the secrets step's outputs). */
   parameters: Record<SecretName, string>;
+  generated: GeneratedSecrets;
   /** Proxy protocol v2 is on for the HTTP target group. */
   proxyProtocol: boolean;
 }
@@ -37,6 +47,7 @@ export interface GitalyNodeInput {
   region: string;
   vpcCidr: string;
   parameters: Record<SecretName, string>;
+  generated: GeneratedSecrets;
 }
 
 export interface BastionInput {

@@ -4,12 +4,13 @@ import { elasticache } from '../steps/elasticache.js';
 import { gitaly } from '../steps/gitaly.js';
 import { loadBalancer } from '../steps/load-balancer.js';
 import { machineImages } from '../steps/machine-images.js';
-import { bucketNames, type BucketType } from '../steps/names.js';
+import { bucketNames, guideNames, type BucketType } from '../steps/names.js';
 import { DATABASE, rdsPostgres } from '../steps/rds-postgres.js';
 import { s3Buckets } from '../steps/s3-buckets.js';
 import { parameterNames, secrets, type SecretName } from '../steps/secrets.js';
 import { vpc } from '../steps/vpc.js';
-import type { GitalyNodeInput, GitlabRelease, RailsNodeInput } from './inputs.js';
+import { resourceTags, TAG_NAME } from '../aws/tags.js';
+import type { GeneratedSecrets, GitalyNodeInput, GitlabRelease, RailsNodeInput } from './inputs.js';
 
 /** What the steps learned from AWS that gitlab.rb names; each absent until its step has run. */
 export interface KnownFacts {
@@ -84,6 +85,14 @@ function release(config: InstallConfig, facts: KnownFacts): GitlabRelease {
   return { edition: config.gitlab.edition, version };
 }
 
+/** Keys the first reconfigure generates, stored beside our secrets and tagged as the secrets step's own. */
+function generatedSecrets(deployment: string): GeneratedSecrets {
+  return {
+    path: `${guideNames(deployment).parameterPath}/generated`,
+    tags: resourceTags(deployment, secrets.id, '').filter((tag) => tag.Key !== TAG_NAME),
+  };
+}
+
 /** What every node shares: the release, the domain, the region, the VPC, the parameter names (deterministic). */
 function common(config: InstallConfig, facts: KnownFacts) {
   return {
@@ -92,6 +101,7 @@ function common(config: InstallConfig, facts: KnownFacts) {
     region: config.region,
     vpcCidr: facts.vpcCidr ?? config.vpcCidr,
     parameters: facts.parameters ?? parameterNames(config.deployment),
+    generated: generatedSecrets(config.deployment),
   };
 }
 

@@ -36,6 +36,11 @@ export function versionFeatures(version: string) {
     gitalyRole: atLeast(version, 17, 6),
     /** amcheck joined pg_trgm and btree_gist as a required extension in 18.4. */
     amcheck: atLeast(version, 18, 4),
+    /**
+     * The object type agent_plan_content (19.1+): its bucket is named only where the release knows
+     * the type; the bucket exists whatever the release, ready for an upgrade.
+     */
+    agentPlanContent: atLeast(version, 19, 1),
     /** Incremental CI logging became the application setting ci_job_live_trace_enabled in 17.11. */
     liveTraceSetting: atLeast(version, 17, 11),
   };

@@ -84,6 +84,8 @@ function boot(ctx: OperationContext, instance: Ec2Resource): Outcome {
   if (script.kind === 'bastion') return { readyAt: running, lines: log.say('gitlab-aws: bastion ready').lines };
   const secrets = fetchSecrets(ctx, instance, script, log);
   if (secrets.failure) return secrets.failure;
+  const denied = generatedSecretsDenied(ctx, instance, script, log);
+  if (denied) return denied;
   if (script.kind === 'gitaly') return gitalyBoot(ctx, instance, script, secrets.values, log);
   return railsBoot(ctx, instance, script, secrets.values, log);
 }
@@ -222,6 +224,9 @@ function railsBoot(
   const vpcCidr = ctx.world.ec2[instance.attrs.vpcId]?.attrs.cidrBlock as string;
   const unreadable = secretsReadable(s, values, log);
   if (unreadable) return unreadable;
+  // Seen in the boot rehearsal: on a first boot of Ubuntu 24.04 sshd is socket-activated and
+  // /run/sshd does not exist until someone connects, so `sshd -t` stops a script that did not make it.
+  if (script.sshdCheckWithoutRunDir) return log.fail(['Missing privilege separation directory: /run/sshd'], codes(502));
   const since: number[] = [instance.readyAt];
   const waitingFor: string[] = [];
 
@@ -367,9 +372,13 @@ function railsBoot(
 
   const base = script.kind === 'rails-base';
   const minutes = base ? AWS_MINUTES.gitlabBaseConfigure.create : AWS_MINUTES.autoScalingGroup.create - AWS_MINUTES.ec2Instance.create;
-  // A baked image that kept the AMI's first-boot script reconfigures once more on every launch.
+  // The AMI's first-boot script runs before user-data unless a bootcmd removed it: on the official
+  // image it reconfigures with the image's gitlab.rb and fails, costing about a minute
+  // (gitlab-omnibus.md); a baked image that kept it reconfigures once more on every launch.
   const baked = instance.attrs.baked as { prep?: BakePrep } | undefined;
-  const extra = baked && baked.prep && !baked.prep.firstBootScriptRemoved ? 2 : 0;
+  const present = baked ? baked.prep !== undefined && !baked.prep.firstBootScriptRemoved : true;
+  const firstBootRuns = present && !script.firstBootScriptPrevented;
+  const extra = firstBootRuns ? (baked ? 2 : 1) : 0;
   if (extra) log.say('gitlab-aws: /var/lib/cloud/scripts/per-instance/gitlab ran first: one more gitlab-ctl reconfigure');
   const readyAt = Math.max(...since) + (minutes + extra) * MINUTE;
   log.say('gitlab-aws: gitlab-ctl reconfigure');
@@ -397,6 +406,24 @@ function railsBoot(
     return { lines: log.lines, failure: path };
   }
   return { lines: log.lines, readyAt };
+}
+
+/** The keys a reconfigure generated: read below their path on every node, stored by the base; the role must allow both. */
+function generatedSecretsDenied(ctx: OperationContext, instance: Ec2Resource, script: BootScript, log: BootLog): Outcome | undefined {
+  const role = roleOf(ctx, instance);
+  const path = script.readsGenerated;
+  if (!role || !path) return undefined;
+  const arn = (name: string) => `arn:aws:ssm:${ctx.region}:${ctx.world.accountId}:parameter${name}`;
+  const needs: Array<[string, string]> = [['ssm:GetParametersByPath', arn(path)]];
+  if (script.storesGenerated) needs.push(['ssm:PutParameter', arn(`${path}/gitlab_workhorse/secret_token`)]);
+  const missing = needs.find(([action, resource]) => !roleMay(role.policies, action, resource));
+  if (!missing) return undefined;
+  return log.fail(
+    [
+      `gitlab-aws: AccessDeniedException: User: arn:aws:sts::${ctx.world.accountId}:assumed-role/${role.name}/${instance.id} is not authorized to perform: ${missing[0]} on resource: ${missing[1]} because no identity-based policy allows the ${missing[0]} action`,
+    ],
+    codes(502),
+  );
 }
 
 function reconfigureError(line: string): string[] {

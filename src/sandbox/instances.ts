@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import type { EC2, Instance, InstanceStateName } from '@aws-sdk/client-ec2';
 import { AWS_MINUTES, MINUTE } from '../aws/durations.js';
 import { awsError, tagList, type OperationContext, type SdkOperations } from './core.js';
@@ -183,15 +184,18 @@ function checkIops(volumeType: string, size: number, iops: number | undefined): 
   }
 }
 
-/** User data arrives base64 and is kept as the text the instance will run. */
+/**
+ * User data arrives base64 and is kept as the text cloud-init reads: EC2 limits the raw bytes to
+ * 16 KB; cloud-init decompresses gzip, recognised by its magic bytes.
+ */
 function decodeUserData(encoded: string | undefined): string | undefined {
   if (encoded === undefined) return undefined;
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(encoded) || encoded.length % 4 !== 0) {
     throw awsError('InvalidParameterValue', 'Invalid BASE64 encoding of user data.');
   }
-  const text = Buffer.from(encoded, 'base64');
-  if (text.length > 16384) throw awsError('InvalidParameterValue', 'User data is limited to 16384 bytes');
-  return text.toString('utf8');
+  const raw = Buffer.from(encoded, 'base64');
+  if (raw.length > 16384) throw awsError('InvalidParameterValue', 'User data is limited to 16384 bytes');
+  return (raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw).toString('utf8');
 }
 
 /** The Elastic IP associated with an instance, if any. */

@@ -20,6 +20,14 @@ export interface BootScript {
   installsPackage?: string;
   reconfigures: boolean;
   prep: BakePrep;
+  /** A cloud-config bootcmd removes the AMI's first-boot script before cloud-init would run it. */
+  firstBootScriptPrevented: boolean;
+  /** `sshd -t` runs before anything made /run/sshd, which a first boot of Ubuntu 24.04 lacks. */
+  sshdCheckWithoutRunDir: boolean;
+  /** Reads the keys an earlier reconfigure stored (get-path), and the path. */
+  readsGenerated?: string;
+  /** Stores the keys its reconfigure generated (put-many below the path read). */
+  storesGenerated: boolean;
 }
 
 /** The contract's bake-prep lines (rails-base): what makes an image fit to be cloned. */
@@ -30,8 +38,35 @@ export interface BakePrep {
   readyForImaging: boolean;
 }
 
-export function parseUserData(text: string | undefined): BootScript {
-  const lines = (text ?? '').split('\n');
+/**
+ * What cloud-init finds in user-data: a MIME multi-part document's parts (a cloud-config, the
+ * script), or the whole text as the script.
+ */
+export function userDataParts(text: string | undefined): { script: string; cloudConfig?: string } {
+  const t = text ?? '';
+  const boundary = /^Content-Type: multipart\/mixed; boundary="([^"]+)"/.exec(t)?.[1];
+  if (!boundary) return { script: t };
+  const parts = t.split(`--${boundary}`).slice(1, -1);
+  const body = (type: string) => {
+    const part = parts.find((p) => p.includes(`Content-Type: ${type}`));
+    return part === undefined ? undefined : part.slice(part.indexOf('\n\n') + 2);
+  };
+  return { script: body('text/x-shellscript') ?? '', cloudConfig: body('text/cloud-config') };
+}
+
+/** The bootcmd entries of a cloud-config written in YAML's flow style (JSON), as ours are. */
+function bootcmd(cloudConfig: string | undefined): string[][] {
+  try {
+    const parsed = JSON.parse((cloudConfig ?? '').replace(/^#cloud-config\n/, '')) as { bootcmd?: string[][] };
+    return parsed.bootcmd ?? [];
+  } catch {
+    return [];
+  }
+}
+
+export function parseUserData(userData: string | undefined): BootScript {
+  const { script: text, cloudConfig } = userDataParts(userData);
+  const lines = text.split('\n');
   const kind = /^# gitlab-aws node: (bastion|gitaly|rails-base|rails-clone)\s*$/.exec(lines[1] ?? '')?.[1] as NodeKind | undefined;
   const fetched: BootScript['fetched'] = [];
   const waitsFor: BootScript['waitsFor'] = [];
@@ -44,20 +79,27 @@ export function parseUserData(text: string | undefined): BootScript {
   const start = lines.findIndex((l) => l.trim() === "cat > /etc/gitlab/gitlab.rb <<'GITLAB_RB'");
   const end = start >= 0 ? lines.findIndex((l, i) => i > start && l === 'GITLAB_RB') : -1;
   const gitlabRb = start >= 0 && end > start ? lines.slice(start + 1, end).join('\n') : undefined;
-  const install = /apt-get install -y (gitlab-(?:ee|ce)=\S+)/.exec(text ?? '')?.[1];
+  const install = /apt-get install -y '?(gitlab-(?:ee|ce)=[^\s']+)/.exec(text)?.[1];
+  const sshdCheck = lines.findIndex((l) => l.trim() === 'sshd -t');
+  const runDir = lines.findIndex((l) => /^\s*(install -d( -m \d+)?|mkdir -p) \/run\/sshd\s*$/.test(l));
+  const generatedPath = /gitlab-aws-ssm', 'get-path', '([^']+)'/.exec(text)?.[1];
   return {
     kind,
     fetched,
     gitlabRb,
     waitsFor,
     ...(install ? { installsPackage: install } : {}),
-    reconfigures: lines.some((l) => /^\s*gitlab-ctl reconfigure\b/.test(l)),
+    reconfigures: lines.some((l) => /^\s*(gitlab-ctl reconfigure|reconfigure)\b/.test(l)),
     prep: bakePrep(text),
+    firstBootScriptPrevented: bootcmd(cloudConfig).some((c) => c.join(' ') === 'rm -f /var/lib/cloud/scripts/per-instance/gitlab'),
+    sshdCheckWithoutRunDir: sshdCheck >= 0 && (runDir < 0 || runDir > sshdCheck),
+    ...(generatedPath ? { readsGenerated: generatedPath } : {}),
+    storesGenerated: /\/usr\/local\/sbin\/gitlab-aws-ssm put-many\b/.test(text),
   };
 }
 
-export function bakePrep(text: string | undefined): BakePrep {
-  const t = text ?? '';
+export function bakePrep(userData: string | undefined): BakePrep {
+  const t = userDataParts(userData).script;
   return {
     staticHostKeys: /^HostKey \/etc\/ssh_static\/ssh_host_\w+_key$/m.test(t) || /HostKey \/etc\/ssh_static\/ssh_host_/.test(t),
     firstBootScriptRemoved: t.split('\n').some((l) => l.trim() === 'rm -f /var/lib/cloud/scripts/per-instance/gitlab'),

@@ -14,7 +14,8 @@ const PROFILE = 'AWS::IAM::InstanceProfile';
 
 /**
  * The guide's policy, least privilege: its S3 actions on exactly this deployment's buckets, and
- * reading this deployment's secrets (SSM parameters under /gitlab-aws/<deployment>/) at boot.
+ * reading this deployment's secrets (SSM parameters under /gitlab-aws/<deployment>/) at boot, and
+ * storing the keys GitLab generates below /gitlab-aws/<deployment>/generated/.
  */
 export function instancePolicyDocument(buckets: string[], parameterArn: string): string {
   return JSON.stringify({
@@ -34,6 +35,12 @@ export function instancePolicyDocument(buckets: string[], parameterArn: string):
         Effect: 'Allow',
         Action: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
         Resource: [parameterArn, `${parameterArn}/*`],
+      },
+      {
+        // The base stores the keys its first reconfigure generated (user-data.ts), tagged.
+        Effect: 'Allow',
+        Action: ['ssm:PutParameter', 'ssm:AddTagsToResource'],
+        Resource: [`${parameterArn}/generated/*`],
       },
     ],
   });

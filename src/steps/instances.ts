@@ -9,6 +9,7 @@ import type { ResourceRef, StepContext } from '../engine/step.js';
 import { ec2Seen, findOurs, whenTerminated, whenVisible, type Ec2Kind } from './ec2-common.js';
 import type { MachineImage } from './machine-images.js';
 import { ownership } from './ownership.js';
+import { encodeUserData } from '../gitlab/cloud-init.js';
 
 /** Terminated instances stay listed for about an hour with their tags; they are nobody's any more. */
 export const INSTANCE: Ec2Kind<Instance> = {
@@ -118,7 +119,7 @@ async function runInstance(ctx: StepContext, ec2: EC2, spec: InstanceSpec): Prom
           MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
           BlockDeviceMappings: rootDevice(spec),
           ...(spec.instanceProfileArn ? { IamInstanceProfile: { Arn: spec.instanceProfileArn } } : {}),
-          UserData: Buffer.from(spec.userData, 'utf8').toString('base64'),
+          UserData: encodeUserData(spec.userData),
           TagSpecifications: [
             { ResourceType: 'instance', Tags: instanceTags },
             { ResourceType: 'volume', Tags: tags },

@@ -22,6 +22,7 @@ import { loadBalancer } from './load-balancer.js';
 import { rdsPostgres } from './rds-postgres.js';
 import { s3Buckets } from './s3-buckets.js';
 import { vpc } from './vpc.js';
+import { encodeUserData } from '../gitlab/cloud-init.js';
 
 /**
  * The step whose instances these are: the group launches them, and its teardown terminates them,
@@ -61,7 +62,7 @@ function templateData(deployment: string, node: NodeLaunch): RequestLaunchTempla
       { ResourceType: 'instance', Tags: nodeTags },
       { ResourceType: 'volume', Tags: nodeTags },
     ],
-    UserData: Buffer.from(node.userData, 'utf8').toString('base64'),
+    UserData: encodeUserData(node.userData),
   };
 }
 

@@ -65,7 +65,10 @@ export const SUBNET_LAYOUT: ReadonlyArray<{ key: SubnetKey; kind: 'public' | 'pr
   { key: 'privateB', kind: 'private', zone: 1 },
 ];
 
-/** GitLab's object types, one bucket each (the consolidated object storage form), and backups. */
+/**
+ * GitLab's object types, one bucket each (the consolidated object storage form), and backups.
+ * agent_plan_content is 19.1's (gitlab.rb names it from that release on: versions.ts).
+ */
 export const OBJECT_STORAGE_TYPES = [
   'artifacts',
   'external_diffs',
@@ -76,6 +79,7 @@ export const OBJECT_STORAGE_TYPES = [
   'terraform_state',
   'ci_secure_files',
   'pages',
+  'agent_plan_content',
 ] as const;
 
 /**
