@@ -4,7 +4,7 @@
 # so every mount, address, listener and process below is the namespace's own and vanishes with it.
 # Sets up the root once (a tmpfs workspace, an overlay whose lower layer is the machine's own /,
 # read-only through it), then reads commands from stdin:
-#   run <run dir>   one boot (or reboot, or second run) as <run dir>/run.json says; answers "done"
+#   run <run dir> <boot|reboot|again>   one boot (or reboot, or second run) as <run dir>/run.json says; answers "done"
 #   exit
 # Answers go to fd 3 (the harness's pipe); everything else to stderr.
 set -euo pipefail
@@ -16,7 +16,11 @@ ws=$dir/ws
 root=$ws/root
 python=/usr/bin/python3
 setup=$dir/setup.json
-node=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["node"])' "$setup")
+# node=<path of node>, addresses=(<extra addresses>), written by the harness.
+node=''
+addresses=()
+# shellcheck source=/dev/null
+source "$dir/setup.sh"
 
 die() {
   echo "boot rehearsal: $*"
@@ -48,9 +52,9 @@ mkdir -m 1777 "$root/dev/shm"
 # The instance's network: loopback, IMDS's link-local address, and the addresses the test asks for.
 ip link set lo up
 ip addr add 169.254.169.254/32 dev lo
-while read -r address; do
-  [ -n "$address" ] && ip addr add "$address/32" dev lo
-done < <("$python" -c 'import json,sys; [print(a) for a in json.load(open(sys.argv[1]))["addresses"]]' "$setup")
+for address in "${addresses[@]}"; do
+  ip addr add "$address/32" dev lo
+done
 
 "$python" "$assets/machine.py" lay "$root" "$setup"
 : > "$root/.rehearsal/calls.jsonl"
@@ -60,82 +64,33 @@ fresh_tmpfs() { # <mount point> <mode>: a first boot's empty /run or /tmp
   mount -t tmpfs -o "mode=$2,nosuid,nodev" rehearsal "$1"
 }
 
-root_processes() {
-  "$python" "$assets/machine.py" processes "$root"
-}
-
 run() {
-  local rd=$1 mode json pids console_reader syslog endpoint i
-  json=$rd/run.json
-  mode=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["mode"])' "$json")
+  local rd=$1 mode=$2 endpoint i
+  # The endpoint starts first: node takes the longest to come up.
+  "$node" "$assets/fake-aws.mjs" "$rd/aws.json" 2> "$rd/aws.stderr" 3>&- &
+  endpoint=$!
   if [ "$mode" != again ]; then
     fresh_tmpfs "$root/run" 0755
     fresh_tmpfs "$root/tmp" 1777
   fi
   cp "$rd/stubs.json" "$root/.rehearsal/stubs.json"
   : > "$root/.rehearsal/calls.jsonl"
-
-  exec {console}<> "$root/dev/console"
-  cat <&"$console" >> "$rd/console.txt" 3>&- &
-  console_reader=$!
-  "$python" "$assets/machine.py" syslog "$root/dev/log" "$rd/journal.log" 3>&- &
-  syslog=$!
-  "$node" "$assets/fake-aws.mjs" "$rd/aws.json" 2> "$rd/aws.stderr" 3>&- &
-  endpoint=$!
-  for ((i = 0; i < 200; i++)); do
+  for ((i = 0; i < 1000; i++)); do
     [ -e "$rd/aws.ready" ] && break
     kill -0 "$endpoint" 2> /dev/null || break
-    sleep 0.05
-  done
-  [ -e "$rd/aws.ready" ] || die "the fake AWS endpoint did not start: $(cat "$rd/aws.stderr")"
-  for ((i = 0; i < 100; i++)); do
-    [ -S "$root/dev/log" ] && break
-    sleep 0.02
-  done
-
-  "$python" "$assets/machine.py" boot "$root" "$json" 3>&- || echo "machine.py boot exited $?" >> "$rd/driver.log"
-
-  # The script's background children (tee, logger) print its last lines after it exits: wait for them.
-  for ((i = 0; i < 200; i++)); do
-    pids=$(root_processes)
-    [ -z "$pids" ] && break
-    sleep 0.05
-  done
-  pids=$(root_processes)
-  if [ -n "$pids" ]; then
-    echo "$pids" > "$rd/leftovers"
-    # shellcheck disable=SC2086
-    kill -9 $pids 2> /dev/null || true
-  fi
-
-  # The real sshd judges the configuration the boot left.
-  set +e
-  chroot "$root" /usr/sbin/sshd -t > "$rd/sshd-t.out" 2> "$rd/sshd-t.err" 3>&-
-  echo $? > "$rd/sshd-t.rc"
-  chroot "$root" /usr/sbin/sshd -T > "$rd/sshd-T.out" 2> "$rd/sshd-T.err" 3>&-
-  echo $? > "$rd/sshd-T.rc"
-  set -e
-
-  # Everything written to the console before this marker is in the file once the marker is.
-  printf '\n%s\n' "rehearsal-console-end-$$" > "$root/dev/console"
-  for ((i = 0; i < 200; i++)); do
-    grep -q "rehearsal-console-end-$$" "$rd/console.txt" 2> /dev/null && break
     sleep 0.01
   done
-  kill "$console_reader" "$syslog" "$endpoint" 2> /dev/null || true
-  wait "$console_reader" "$syslog" "$endpoint" 2> /dev/null || true
-  exec {console}>&-
-  rm -f "$root/dev/log"
-
-  "$python" "$assets/machine.py" collect "$root" "$ws/upper" "$json" "$rd/collected.json" 3>&-
-  cp "$root/.rehearsal/calls.jsonl" "$rd/calls.jsonl"
+  [ -e "$rd/aws.ready" ] || die "the fake AWS endpoint did not start: $(cat "$rd/aws.stderr")"
+  "$python" "$assets/machine.py" run "$root" "$ws/upper" "$rd/run.json" 3>&-
+  kill "$endpoint" 2> /dev/null || true
+  wait "$endpoint" 2> /dev/null || true
 }
 
 echo ready >&3
-while read -r command argument; do
+while read -r command argument mode; do
   case "$command" in
     run)
-      run "$argument"
+      run "$argument" "$mode"
       echo "done" >&3
       ;;
     exit) break ;;

@@ -2,9 +2,9 @@
 """Boot rehearsal: the parts of the machine that are not the script, run outside the chroot.
 
   lay <root> <setup.json>         the image's first-boot state in the rehearsal root
-  boot <root> <run.json>          cloud-init's part of a boot, as cloud-init does it (see docs/architecture.md)
-  collect <root> <upper> <run.json> <out.json>
-  syslog <socket> <file>          /dev/log: what `logger` sends, one line per message
+  run <root> <upper> <run.json>   one boot: cloud-init's part of it as cloud-init does it (see
+                                  docs/architecture.md), the console and /dev/log read, the wait for
+                                  the script's children, sshd -t and -T, the collection
 
 Standard library only (the machine's own /usr/bin/python3).
 """
@@ -20,6 +20,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -94,6 +95,12 @@ def lay(root, setup):
         os.makedirs(root + directory, exist_ok=True)
     stub.link(root, "/var/lib/cloud/instances/" + iid, "/var/lib/cloud/instance")
     write(root + "/var/lib/cloud/data/instance-id", iid + "\n", 0o644)
+    for extra in setup.get("files", []):
+        target = root + extra["path"]
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as out:
+            out.write(bytes.fromhex(extra["contentHex"]))
+        os.chmod(target, extra["mode"])
     if setup["image"] == "gitlab-ami":
         stub.install_gitlab(root, setup["edition"], setup["version"])
         write(root + "/var/lib/cloud/scripts/per-instance/gitlab", AMI_FIRST_BOOT, 0o755)
@@ -289,32 +296,103 @@ def collect(root, upper, run, out):
         json.dump({"files": files, "worldReadable": sorted(readable)}, result)
 
 
-def syslog(path, out):
-    if os.path.lexists(path):
-        os.remove(path)
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    server.bind(path)
-    os.chmod(path, 0o666)
-    with open(out, "ab", buffering=0) as journal:
+class Syslog(threading.Thread):
+    """/dev/log: what `logger` sends, one line per message (journald's socket on Ubuntu)."""
+
+    def __init__(self, path, out):
+        super().__init__(daemon=True)
+        if os.path.lexists(path):
+            os.remove(path)
+        self.path = path
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.server.bind(path)
+        os.chmod(path, 0o666)
+        self.server.settimeout(0.05)
+        self.journal = open(out, "ab", buffering=0)
+        self.stopping = False
+
+    def run(self):
         while True:
-            journal.write(server.recv(65536).rstrip(b"\n") + b"\n")
+            try:
+                self.journal.write(self.server.recv(65536).rstrip(b"\n") + b"\n")
+            except socket.timeout:
+                if self.stopping:
+                    break
+
+    def stop(self):
+        self.stopping = True
+        self.join()
+        self.server.close()
+        os.remove(self.path)
+
+
+class ConsoleReader(threading.Thread):
+    """Drains the FIFO that is the instance's /dev/console, until a marker written last."""
+
+    MARKER = b"\nrehearsal-console-end\n"
+
+    def __init__(self, fifo, out):
+        super().__init__(daemon=True)
+        self.fifo = fifo
+        self.fd = os.open(fifo, os.O_RDWR)  # never an end of file while writers come and go
+        self.out = out
+        self.data = bytearray()
+
+    def run(self):
+        while not self.data.endswith(self.MARKER):
+            self.data += os.read(self.fd, 65536)
+
+    def stop(self):
+        writer = os.open(self.fifo, os.O_WRONLY)
+        os.write(writer, self.MARKER)
+        os.close(writer)
+        self.join(10)
+        os.close(self.fd)
+        with open(self.out, "wb") as out:
+            out.write(self.data[: -len(self.MARKER)] if self.data.endswith(self.MARKER) else self.data)
+
+
+def wait_for_root_processes(root, seconds):
+    """The script's background children (tee, logger) print its last lines after it exits: wait, bounded; kill the rest."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if not root_processes(root):
+            return []
+        time.sleep(0.02)
+    left = root_processes(root)
+    kill_root_processes(root)
+    return left
+
+
+def sshd(root, flag, out):
+    run = subprocess.run(["chroot", root, "/usr/sbin/sshd", flag], capture_output=True)
+    return {"exitCode": run.returncode, "stdout": run.stdout.decode(errors="replace"), "stderr": run.stderr.decode(errors="replace")}
+
+
+def rehearse(root, upper, run):
+    """One run: the console and /dev/log read, cloud-init's boot, the wait, sshd's verdict, the collection."""
+    out = run["out"]
+    console = ConsoleReader(root + "/dev/console", out + "/console.txt")
+    console.start()
+    journal = Syslog(root + "/dev/log", out + "/journal.log")
+    journal.start()
+    result = boot(root, run)
+    result["leftovers"] = wait_for_root_processes(root, 10)
+    result["sshd"] = {"test": sshd(root, "-t", out), "config": sshd(root, "-T", out)}
+    journal.stop()
+    console.stop()
+    collect(root, upper, run, out + "/collected.json")
+    shutil.copy(root + stub.CALLS, out + "/calls.jsonl")
+    with open(out + "/steps.json", "w") as steps:
+        json.dump(result, steps)
 
 
 def main():
     command = sys.argv[1]
     if command == "lay":
         lay(sys.argv[2], json.load(open(sys.argv[3])))
-    elif command == "boot":
-        run = json.load(open(sys.argv[3]))
-        result = boot(sys.argv[2], run)
-        with open(run["stepsFile"], "w") as out:
-            json.dump(result, out)
-    elif command == "collect":
-        collect(sys.argv[2], sys.argv[3], json.load(open(sys.argv[4])), sys.argv[5])
-    elif command == "syslog":
-        syslog(sys.argv[2], sys.argv[3])
-    elif command == "processes":
-        print(" ".join(str(pid) for pid in root_processes(sys.argv[2])))
+    elif command == "run":
+        rehearse(sys.argv[2], sys.argv[3], json.load(open(sys.argv[4])))
     else:
         sys.exit("unknown command " + command)
 

@@ -77,6 +77,8 @@ export interface RehearsalOptions extends RunOptions {
   release?: { edition: 'ee' | 'ce'; version: string };
   /** Extra addresses of the instance's network, e.g. the Gitaly node's IP, listening on the given ports (or none: nothing answers). */
   addresses?: Array<{ ip: string; listen?: number[] }>;
+  /** Files in the root before the first boot (after the image's own), e.g. a baked image's /etc/gitlab/gitlab-secrets.json. */
+  files?: Record<string, { content: string | Buffer; mode?: number }>;
 }
 
 export interface StubCall {
@@ -294,7 +296,17 @@ export class Rehearsal {
         hostKeys: found.hostKeys,
         caCert: found.caCert,
         addresses: (options.addresses ?? []).map((a) => a.ip),
+        files: Object.entries(options.files ?? {}).map(([path, { content, mode }]) => ({
+          path,
+          contentHex: Buffer.from(content).toString('hex'),
+          mode: mode ?? 0o644,
+        })),
       }),
+    );
+    const word = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+    writeFileSync(
+      join(dir, 'setup.sh'),
+      `node=${word(process.execPath)}\naddresses=(${(options.addresses ?? []).map((a) => word(a.ip)).join(' ')})\n`,
     );
     const driver = spawn(
       '/usr/bin/unshare',
@@ -377,18 +389,23 @@ export class Rehearsal {
         timeoutSeconds: options.timeoutSeconds ?? 30,
         collect: options.collect ?? [],
         console: '/dev/console',
-        stepsFile: join(rd, 'steps.json'),
+        out: rd,
         startedAt: Math.floor(started / 1000) - 1,
       }),
     );
-    this.driver.stdin.write(`run ${rd}\n`);
+    this.driver.stdin.write(`run ${rd} ${mode}\n`);
     await this.answer('done');
     return this.result(mode, rd, started);
   }
 
   private result(mode: BootResult['mode'], rd: string, started: number): BootResult {
-    const stepsFile = JSON.parse(read(join(rd, 'steps.json')) || '{"steps":[]}') as { steps: BootStep[] };
-    const steps = stepsFile.steps;
+    const outcome = JSON.parse(read(join(rd, 'steps.json')) || 'null') as {
+      steps: BootStep[];
+      leftovers: number[];
+      sshd: { test: SshdOutcome; config: SshdOutcome };
+    } | null;
+    if (!outcome) throw new Error(`boot rehearsal: the run left no outcome: ${this.stderr.trim().split('\n').pop() ?? ''}`);
+    const steps = outcome.steps;
     const scripts = steps.filter((step) => step.stage === 'user-data');
     const collected = JSON.parse(read(join(rd, 'collected.json'))) as {
       files: Record<string, Omit<CollectedFile, 'content'> & { contentHex?: string }>;
@@ -400,25 +417,22 @@ export class Rehearsal {
     }
     const parameters = JSON.parse(read(join(rd, 'store.json')) || '[]') as SsmParameter[];
     this.parameters = parameters;
-    const console = read(join(rd, 'console.txt')).replace(/\n?rehearsal-console-end-\d+\n$/, '');
-    const sshd = (flag: 't' | 'T'): SshdOutcome => ({
-      exitCode: Number(read(join(rd, `sshd-${flag}.rc`)).trim()),
-      stdout: read(join(rd, `sshd-${flag}.out`)),
-      stderr: read(join(rd, `sshd-${flag}.err`)),
-    });
-    const config = sshd('T');
+    const config = outcome.sshd.config;
     return {
       mode,
       exitCode: scripts.length ? scripts[scripts.length - 1]!.exitCode : null,
       steps,
-      console,
+      console: read(join(rd, 'console.txt')),
       journal: read(join(rd, 'journal.log')),
       calls: jsonLines<StubCall>(join(rd, 'calls.jsonl')),
       aws: { requests: jsonLines<AwsRequest>(join(rd, 'requests.jsonl')), parameters },
       files,
       worldReadable: collected.worldReadable,
-      sshd: { test: sshd('t'), config: { ...config, hostKeys: config.stdout.split('\n').filter((line) => line.startsWith('hostkey ')) } },
-      leftovers: read(join(rd, 'leftovers')).split(/\s+/).filter(Boolean).map(Number),
+      sshd: {
+        test: outcome.sshd.test,
+        config: { ...config, hostKeys: config.stdout.split('\n').filter((line) => line.startsWith('hostkey ')) },
+      },
+      leftovers: outcome.leftovers,
       timedOut: steps.some((step) => step.timedOut),
       milliseconds: Date.now() - started,
     };
