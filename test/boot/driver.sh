@@ -34,20 +34,7 @@ mount -t overlay overlay -o "lowerdir=/,upperdir=$ws/upper,workdir=$ws/work" "$r
   die "cannot mount an overlay on / (the kernel needs overlayfs: modprobe overlay)"
 mount -t proc proc "$root/proc"
 
-# A minimal /dev. The console is a FIFO the harness drains into a file: a regular file would be
-# truncated by every `2>/dev/console`, as no real console is.
-mount -t tmpfs -o mode=0755,nosuid rehearsal-dev "$root/dev"
-mknod -m 666 "$root/dev/null" c 1 3
-mknod -m 666 "$root/dev/zero" c 1 5
-mknod -m 666 "$root/dev/random" c 1 8
-mknod -m 666 "$root/dev/urandom" c 1 9
-mknod -m 666 "$root/dev/tty" c 5 0
-mkfifo -m 600 "$root/dev/console"
-ln -s /proc/self/fd "$root/dev/fd"
-ln -s /proc/self/fd/0 "$root/dev/stdin"
-ln -s /proc/self/fd/1 "$root/dev/stdout"
-ln -s /proc/self/fd/2 "$root/dev/stderr"
-mkdir -m 1777 "$root/dev/shm"
+mount -t tmpfs -o mode=0755,nosuid rehearsal-dev "$root/dev" # filled by machine.py lay
 
 # The instance's network: loopback, IMDS's link-local address, and the addresses the test asks for.
 ip link set lo up
@@ -55,6 +42,12 @@ ip addr add 169.254.169.254/32 dev lo
 for address in "${addresses[@]}"; do
   ip addr add "$address/32" dev lo
 done
+
+# The fake AWS endpoint, told what to serve at each run (node takes the longest to start: at once).
+mkfifo -m 600 "$ws/aws-control"
+exec {aws}<> "$ws/aws-control"
+"$node" "$assets/fake-aws.mjs" "$ws/aws-control" 2> "$dir/aws.stderr" 3>&- &
+endpoint=$!
 
 "$python" "$assets/machine.py" lay "$root" "$setup"
 : > "$root/.rehearsal/calls.jsonl"
@@ -65,10 +58,8 @@ fresh_tmpfs() { # <mount point> <mode>: a first boot's empty /run or /tmp
 }
 
 run() {
-  local rd=$1 mode=$2 endpoint i
-  # The endpoint starts first: node takes the longest to come up.
-  "$node" "$assets/fake-aws.mjs" "$rd/aws.json" 2> "$rd/aws.stderr" 3>&- &
-  endpoint=$!
+  local rd=$1 mode=$2 i
+  echo "run $rd/aws.json" >&"$aws"
   if [ "$mode" != again ]; then
     fresh_tmpfs "$root/run" 0755
     fresh_tmpfs "$root/tmp" 1777
@@ -80,10 +71,9 @@ run() {
     kill -0 "$endpoint" 2> /dev/null || break
     sleep 0.01
   done
-  [ -e "$rd/aws.ready" ] || die "the fake AWS endpoint did not start: $(cat "$rd/aws.stderr")"
+  [ -e "$rd/aws.ready" ] || die "the fake AWS endpoint did not start: $(cat "$dir/aws.stderr")"
   "$python" "$assets/machine.py" run "$root" "$ws/upper" "$rd/run.json" 3>&-
-  kill "$endpoint" 2> /dev/null || true
-  wait "$endpoint" 2> /dev/null || true
+  echo idle >&"$aws"
 }
 
 echo ready >&3

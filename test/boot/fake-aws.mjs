@@ -5,18 +5,21 @@
 //   request's Signature Version 4 verified with @smithy/signature-v4 (the SDK's own signer, not the
 //   fetcher's Python) before anything is answered,
 // - plain TCP listeners on extra addresses (a Gitaly node's port, so a wait for it succeeds).
-// Usage: node fake-aws.mjs <config.json>. State goes out as files: the request log (one JSON line
-// per request, never a value) and the parameter store, rewritten after every change.
+// Usage: node fake-aws.mjs <control FIFO>: it starts once per rehearsal and is told, one line per
+// run, `run <config.json>` (fresh state from that file, listen, then write its ready file) or
+// `idle` (stop listening). State goes out as files: the request log (one JSON line per request,
+// never a value) and the parameter store, rewritten after every change.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createReadStream, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer } from 'node:net';
+import { createInterface } from 'node:readline';
 
-const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const { region, roleName, instanceId, accountId } = config;
+/** One run's configuration and state; `load` starts them afresh. */
+let config, region, roleName, instanceId, accountId;
 /** @type {Array<{Name: string, Value: string, Type: string, Version: number, Tier: string, Tags: Array<{Key: string, Value: string}>, LastModifiedDate: number}>} */
-const store = config.parameters.map((p) => ({ Type: 'SecureString', Version: 1, Tier: 'Standard', Tags: [], LastModifiedDate: 0, ...p }));
+let store = [];
 
 function saveStore() {
   writeFileSync(config.storeOut + '.tmp', JSON.stringify(store, null, 2));
@@ -46,6 +49,16 @@ const tokens = new Map(); // token -> expiry (ms)
 const keys = new Map();
 let current = null;
 let handedOut = 0;
+
+function load(path) {
+  config = JSON.parse(readFileSync(path, 'utf8'));
+  ({ region, roleName, instanceId, accountId } = config);
+  store = config.parameters.map((p) => ({ Type: 'SecureString', Version: 1, Tier: 'Standard', Tags: [], LastModifiedDate: 0, ...p }));
+  tokens.clear();
+  keys.clear();
+  current = null;
+  handedOut = 0;
+}
 
 function freshCredentials() {
   const id = 'ASIA' + randomBytes(8).toString('hex').toUpperCase();
@@ -338,29 +351,62 @@ async function ssm(request, response) {
 }
 
 // ---- start ---------------------------------------------------------------------------------------
-const listening = [];
-const onError = (what) => (error) => {
+const fail = (what) => (error) => {
   process.stderr.write(`fake AWS endpoint: ${what}: ${error.message}\n`);
   process.exit(1);
 };
-const imdsServer = createHttpServer((request, response) => imds(request, response));
-listening.push(new Promise((resolve) => imdsServer.listen(80, '169.254.169.254', resolve)));
-imdsServer.on('error', onError('IMDS on 169.254.169.254:80'));
-const ssmServer = createHttpsServer({ key: readFileSync(config.tlsKey), cert: readFileSync(config.tlsCert) }, (request, response) => {
-  ssm(request, response).catch((error) => {
-    process.stderr.write(`fake AWS endpoint: ${error.stack}\n`);
-    response.writeHead(500);
-    response.end();
+/** Listens as one run's configuration asks; resolves to the servers once all listen. */
+async function listen() {
+  const servers = [];
+  const started = (server, port, ip, what) =>
+    new Promise((resolve) => {
+      server.on('error', fail(what));
+      server.listen(port, ip, resolve);
+      servers.push(server);
+    });
+  const imdsServer = createHttpServer((request, response) => imds(request, response));
+  const ssmServer = createHttpsServer({ key: readFileSync(config.tlsKey), cert: readFileSync(config.tlsCert) }, (request, response) => {
+    ssm(request, response).catch((error) => {
+      process.stderr.write(`fake AWS endpoint: ${error.stack}\n`);
+      response.writeHead(500);
+      response.end();
+    });
   });
-});
-listening.push(new Promise((resolve) => ssmServer.listen(443, '127.0.0.1', resolve)));
-ssmServer.on('error', onError('SSM on 127.0.0.1:443'));
-for (const { ip, port } of config.listeners ?? []) {
-  const server = createTcpServer((socket) => socket.end());
-  server.on('error', onError(`listener on ${ip}:${port}`));
-  listening.push(new Promise((resolve) => server.listen(port, ip, resolve)));
+  await Promise.all([
+    started(imdsServer, 80, '169.254.169.254', 'IMDS on 169.254.169.254:80'),
+    started(ssmServer, 443, '127.0.0.1', 'SSM on 127.0.0.1:443'),
+    ...(config.listeners ?? []).map(({ ip, port }) =>
+      started(
+        createTcpServer((socket) => socket.end()),
+        port,
+        ip,
+        `listener on ${ip}:${port}`,
+      ),
+    ),
+  ]);
+  return servers;
 }
-saveStore();
-await Promise.all(listening);
-writeFileSync(config.readyFile, 'ready\n');
-process.on('SIGTERM', () => process.exit(0));
+async function close(servers) {
+  await Promise.all(
+    servers.map(
+      (server) =>
+        new Promise((resolve) => {
+          server.close(resolve);
+          server.closeAllConnections?.();
+        }),
+    ),
+  );
+}
+
+let servers = [];
+for await (const line of createInterface({ input: createReadStream(process.argv[2]) })) {
+  const [command, path] = line.split(' ');
+  await close(servers);
+  servers = [];
+  if (command === 'run') {
+    load(path);
+    saveStore();
+    servers = await listen();
+    writeFileSync(config.readyFile, 'ready\n');
+  }
+}

@@ -59,7 +59,22 @@ def write(path, text, mode):
     os.chmod(path, mode)
 
 
+def make_dev(dev):
+    """A minimal /dev. The console is a FIFO the harness drains: a regular file would be truncated by
+    every `2>/dev/console`, as no real console is."""
+    for name, major, minor in (("null", 1, 3), ("zero", 1, 5), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)):
+        os.mknod(dev + "/" + name, 0o666 | stat.S_IFCHR, os.makedev(major, minor))
+        os.chmod(dev + "/" + name, 0o666)
+    os.mkfifo(dev + "/console", 0o600)
+    os.symlink("/proc/self/fd", dev + "/fd")
+    for number, name in enumerate(("stdin", "stdout", "stderr")):
+        os.symlink("/proc/self/fd/%d" % number, dev + "/" + name)
+    os.mkdir(dev + "/shm")
+    os.chmod(dev + "/shm", 0o1777)
+
+
 def lay(root, setup):
+    make_dev(root + "/dev")
     state = root + stub.STATE
     os.makedirs(state + "/real", exist_ok=True)
     os.chmod(state, 0o700)
