@@ -2,7 +2,8 @@
  * The boot rehearsal's own tests (test/boot/): what it runs for real, what it stubs, and that it
  * never touches the machine it runs on. The per-script assertions build on its API.
  */
-import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -340,7 +341,7 @@ describe('the machine', () => {
     expect(closed.calls.map((call) => call.argv.join(' '))).toEqual(Array(3).fill('/usr/bin/sleep 10'));
     const endless = await rehearse({
       image: 'ubuntu',
-      timeoutSeconds: 2,
+      timeoutSeconds: 1,
       userData: script('until (exec 3<>/dev/tcp/10.0.1.25/8075) 2>/dev/null; do sleep 10; done'),
     });
     expect(endless.timedOut).toBe(true);
@@ -351,6 +352,8 @@ describe('the machine', () => {
   test('what a boot leaves: world-readable files it wrote, and sshd -T reading the host keys it configured', async () => {
     const result = await rehearse({
       image: 'gitlab-ami',
+      // Readable by anyone, but the image's: not written by the boot.
+      files: { '/etc/gitlab/from-the-image.txt': { content: 'image\n', mode: 0o644 } },
       userData: script(
         'install -d -m 0755 /run/sshd',
         'install -d -m 0755 /etc/ssh_static',
@@ -371,7 +374,7 @@ describe('the machine', () => {
 });
 
 describe('isolation', () => {
-  test("a rehearsal leaves the machine's /etc, /run, binaries and network as they were, and listens only in its own namespace", async () => {
+  test("a rehearsal leaves the machine's /etc, /run, binaries and network as they were; its endpoints listen only in its own namespace", async () => {
     const digest = (path: string) => (existsSync(path) ? createHash('sha256').update(readFileSync(path)).digest('hex') : 'absent');
     const watched = [
       '/etc/ssh/sshd_config',
@@ -381,19 +384,18 @@ describe('isolation', () => {
       '/usr/bin/sleep',
       '/usr/bin/apt-get',
     ];
+    // The namespace's listeners as /proc/net/tcp spells them: 169.254.169.254:80, 127.0.0.1:443, 10.0.1.25:8075.
+    const theirs = ['FEA9FEA9:0050', '0100007F:01BB', '1901000A:1F8B'];
     const listening = () =>
-      ['/proc/net/tcp', '/proc/net/tcp6']
-        .flatMap((file) => readFileSync(file, 'utf8').split('\n').slice(1))
+      readFileSync('/proc/net/tcp', 'utf8')
+        .split('\n')
+        .slice(1)
         .map((line) => line.trim().split(/\s+/))
         .filter((fields) => fields[3] === '0A')
-        .map((fields) => fields[1])
-        .sort();
-    const before = {
-      files: watched.map(digest),
-      run: readdirSync('/run').sort(),
-      listening: listening(),
-      gitlab: existsSync('/etc/gitlab'),
-    };
+        .map((fields) => fields[1]!);
+    const addresses = () => execFileSync('ip', ['-o', 'addr'], { encoding: 'utf8' });
+    const before = { files: watched.map(digest), run: readdirSync('/run').sort(), gitlab: existsSync('/etc/gitlab') };
+    expect(listening().filter((address) => theirs.includes(address))).toEqual([]);
     const rehearsal = await Rehearsal.open({
       image: 'gitlab-ami',
       addresses: [{ ip: '10.0.1.25', listen: [8075] }],
@@ -402,25 +404,32 @@ describe('isolation', () => {
         "echo 'Match User git' >> /etc/ssh/sshd_config",
         'echo changed > /etc/gitlab/gitlab.rb',
         'touch /run/rehearsal-was-here',
-        // Long enough for the test to look at the machine while the fake endpoint listens.
+        `curl -s -o /dev/null -w 'IMDS inside: %{http_code}\\n' -X PUT http://169.254.169.254/latest/api/token`,
+        'if (exec 3<>/dev/tcp/10.0.1.25/8075); then echo "gitaly port inside: open"; fi',
+        // Long enough for the test to look at the machine while the endpoints listen.
         'python3 -c "import time; time.sleep(1.5)"',
       ),
     });
     try {
       const booting = rehearsal.boot();
-      await new Promise((resolve) => setTimeout(resolve, 700));
-      const during = listening();
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      const during = { listening: listening(), addresses: addresses() };
       const result = await booting;
       expect(result.exitCode).toBe(0);
-      expect(result.aws.requests).toEqual([]); // the script asked nothing of AWS; the endpoint was up all the same
-      expect(during).toEqual(before.listening);
+      // Inside, the endpoints answered (400: a token PUT without its TTL header)...
+      expect(consoleLines(result)).toEqual(expect.arrayContaining(['IMDS inside: 400', 'gitaly port inside: open']));
+      expect(result.aws.requests).toMatchObject([{ service: 'imds', method: 'PUT', status: 400 }]);
+      // ...while the machine had neither those listeners nor those addresses.
+      expect(during.listening.filter((address) => theirs.includes(address))).toEqual([]);
+      expect(during.addresses).not.toMatch(/169\.254\.169\.254|10\.0\.1\.25/);
     } finally {
       await rehearsal.close();
     }
     expect(watched.map(digest)).toEqual(before.files);
     expect(readdirSync('/run').sort()).toEqual(before.run);
+    expect(existsSync('/run/rehearsal-was-here')).toBe(false);
     expect(existsSync('/etc/gitlab')).toBe(before.gitlab);
-    expect(listening()).toEqual(before.listening);
+    expect(listening().filter((address) => theirs.includes(address))).toEqual([]);
   });
 });
 

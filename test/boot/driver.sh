@@ -33,6 +33,9 @@ mkdir "$ws/upper" "$ws/work" "$root"
 mount -t overlay overlay -o "lowerdir=/,upperdir=$ws/upper,workdir=$ws/work" "$root" ||
   die "cannot mount an overlay on / (the kernel needs overlayfs: modprobe overlay)"
 mount -t proc proc "$root/proc"
+# The kernel's settings stay out of reach of the scripts.
+mount --bind "$root/proc/sys" "$root/proc/sys"
+mount -o remount,bind,ro "$root/proc/sys"
 
 mount -t tmpfs -o mode=0755,nosuid rehearsal-dev "$root/dev" # filled by machine.py lay
 

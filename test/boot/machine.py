@@ -387,6 +387,7 @@ def sshd(root, flag, out):
 def rehearse(root, upper, run):
     """One run: the console and /dev/log read, cloud-init's boot, the wait, sshd's verdict, the collection."""
     out = run["out"]
+    run["startedAt"] = time.time()  # what the collection calls written during this run
     console = ConsoleReader(root + "/dev/console", out + "/console.txt")
     console.start()
     journal = Syslog(root + "/dev/log", out + "/journal.log")

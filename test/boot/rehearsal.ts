@@ -390,7 +390,6 @@ export class Rehearsal {
         collect: options.collect ?? [],
         console: '/dev/console',
         out: rd,
-        startedAt: Math.floor(started / 1000) - 1,
       }),
     );
     this.driver.stdin.write(`run ${rd} ${mode}\n`);
