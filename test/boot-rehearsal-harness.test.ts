@@ -413,7 +413,7 @@ describe('isolation', () => {
     try {
       const booting = rehearsal.boot();
       await new Promise((resolve) => setTimeout(resolve, 800));
-      const during = { listening: listening(), addresses: addresses() };
+      const during = { listening: listening(), addresses: addresses(), mounts: readFileSync('/proc/self/mountinfo', 'utf8') };
       const result = await booting;
       expect(result.exitCode).toBe(0);
       // Inside, the endpoints answered (400: a token PUT without its TTL header)...
@@ -422,6 +422,8 @@ describe('isolation', () => {
       // ...while the machine had neither those listeners nor those addresses.
       expect(during.listening.filter((address) => theirs.includes(address))).toEqual([]);
       expect(during.addresses).not.toMatch(/169\.254\.169\.254|10\.0\.1\.25/);
+      // Its tmpfs and overlay are mounts of its own namespace only.
+      expect(during.mounts).not.toContain('gitlab-aws-rehearsal-');
     } finally {
       await rehearsal.close();
     }

@@ -202,6 +202,9 @@ def curl(argv):
         )
         return 0
     if host.startswith(CURL_PASSTHROUGH) or host.endswith(".amazonaws.com"):
+        if not os.path.exists(STATE + "/real/curl"):
+            sys.stderr.write("curl: the boot rehearsal needs the machine's own curl for " + url + " (apt-get install curl)\n")
+            return 2
         os.execv(STATE + "/real/curl", ["curl"] + argv[1:])
     sys.stderr.write("curl: (6) Could not resolve host: " + host + "\n")
     return 6
