@@ -373,6 +373,59 @@ describe('the machine', () => {
   });
 });
 
+describe('an image baked from a rehearsal', () => {
+  test('an instance of it boots on the baked disk with new host keys, a new instance ID, and what the first boot left', async () => {
+    const base = await Rehearsal.open({
+      image: 'gitlab-ami',
+      userData: script(
+        'install -d -m 0755 /etc/ssh_static',
+        'cp -p /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub /etc/ssh_static/',
+        'echo "HostKey /etc/ssh_static/ssh_host_ed25519_key" > /etc/ssh/sshd_config.d/static-host-keys.conf',
+        // Deleting a file of the image (the machine's own, underneath) is kept too.
+        'rm -f /var/lib/cloud/scripts/per-instance/gitlab /etc/gitlab/gitlab.rb /etc/debian_version',
+        'gitlab-ctl reconfigure > /dev/null',
+        'touch /run/base-was-here /tmp/base-was-here',
+      ),
+      collect: ['/etc/gitlab/gitlab-secrets.json', '/etc/ssh/ssh_host_ed25519_key.pub'],
+    });
+    let first: BootResult;
+    let image;
+    try {
+      first = await base.boot();
+      expect(first.exitCode).toBe(0);
+      image = await base.bake();
+    } finally {
+      await base.close();
+    }
+    const clone = await rehearse({
+      image,
+      userData: script(
+        'ls /run /tmp',
+        'test ! -e /etc/gitlab/gitlab.rb',
+        'test ! -e /etc/debian_version',
+        'install -d -m 0755 /run/sshd',
+        'gitlab-ctl reconfigure > /dev/null',
+      ),
+      collect: ['/etc/gitlab/gitlab-secrets.json', '/etc/ssh/ssh_host_ed25519_key.pub', '/etc/ssh_static/ssh_host_ed25519_key.pub'],
+    });
+    expect(clone.exitCode).toBe(0);
+    // cloud-init sees a new instance, and the AMI's first-boot script is gone from the image.
+    expect(clone.steps.map((step) => [step.stage, step.name])).toEqual([
+      ['user-data', '/var/lib/cloud/instances/i-0fedcba9876543210/scripts/part-001'],
+    ]);
+    expect(clone.console).not.toContain('was-here'); // /run and /tmp are not on the disk
+    // The instance's own host keys are new; the static ones are the base's, and sshd serves those.
+    const baseKey = first!.files['/etc/ssh/ssh_host_ed25519_key.pub']!.content;
+    expect(clone.files['/etc/ssh/ssh_host_ed25519_key.pub']!.content).not.toBe(baseKey);
+    expect(clone.files['/etc/ssh_static/ssh_host_ed25519_key.pub']!.content).toBe(baseKey);
+    expect(clone.sshd.config.hostKeys).toEqual(['hostkey /etc/ssh_static/ssh_host_ed25519_key']);
+    // gitlab-secrets.json came with the image: the clone's reconfigure kept every value.
+    expect(JSON.parse(clone.files['/etc/gitlab/gitlab-secrets.json']!.content!)).toEqual(
+      JSON.parse(first!.files['/etc/gitlab/gitlab-secrets.json']!.content!),
+    );
+  });
+});
+
 describe('isolation', () => {
   test("a rehearsal leaves the machine's /etc, /run, binaries and network as they were; its endpoints listen only in its own namespace", async () => {
     const digest = (path: string) => (existsSync(path) ? createHash('sha256').update(readFileSync(path)).digest('hex') : 'absent');

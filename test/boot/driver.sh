@@ -5,6 +5,7 @@
 # Sets up the root once (a tmpfs workspace, an overlay whose lower layer is the machine's own /,
 # read-only through it), then reads commands from stdin:
 #   run <run dir> <boot|reboot|again>   one boot (or reboot, or second run) as <run dir>/run.json says; answers "done"
+#   bake <file>   the root's disk as an image (a tar of the overlay's upper layer)
 #   exit
 # Answers go to fd 3 (the harness's pipe); everything else to stderr.
 set -euo pipefail
@@ -16,9 +17,10 @@ ws=$dir/ws
 root=$ws/root
 python=/usr/bin/python3
 setup=$dir/setup.json
-# node=<path of node>, addresses=(<extra addresses>), written by the harness.
+# node=<path of node>, addresses=(<extra addresses>), image_tar=<baked image or empty>, written by the harness.
 node=''
 addresses=()
+image_tar=''
 # shellcheck source=/dev/null
 source "$dir/setup.sh"
 
@@ -30,6 +32,10 @@ die() {
 mkdir -p "$ws"
 mount -t tmpfs -o mode=0700 rehearsal "$ws" || die "cannot mount a tmpfs (run as root)"
 mkdir "$ws/upper" "$ws/work" "$root"
+# An image baked from another rehearsal: its upper layer, whiteouts and opaque directories included.
+if [ -n "$image_tar" ]; then
+  tar -C "$ws/upper" --xattrs --xattrs-include='trusted.overlay.*' -xpf "$image_tar"
+fi
 mount -t overlay overlay -o "lowerdir=/,upperdir=$ws/upper,workdir=$ws/work" "$root" ||
   die "cannot mount an overlay on / (the kernel needs overlayfs: modprobe overlay)"
 mount -t proc proc "$root/proc"
@@ -84,6 +90,11 @@ while read -r command argument mode; do
   case "$command" in
     run)
       run "$argument" "$mode"
+      echo "done" >&3
+      ;;
+    bake)
+      # What CreateImage keeps: the disk, i.e. the upper layer (/run, /tmp, /dev and /proc are mounts of their own).
+      tar -C "$ws/upper" --xattrs --xattrs-include='trusted.overlay.*' --exclude=./.rehearsal/calls.jsonl -cpf "$argument" .
       echo "done" >&3
       ;;
     exit) break ;;

@@ -84,11 +84,13 @@ def lay(root, setup):
         shutil.copy(root + "/usr/bin/curl", state + "/real/curl")
     for name in SYSTEM_STUBS:
         stub.link(root, stub.STATE + "/stub", "/usr/bin/" + name)
+    baked = setup["image"] == "baked"
     # Ubuntu 24.04's identity; the packages underneath are the machine's own.
     write(root + "/etc/os-release", UBUNTU_OS_RELEASE, 0o644)
-    if os.path.lexists(root + "/etc/gitlab"):
+    if os.path.lexists(root + "/etc/gitlab") and not baked:
         shutil.rmtree(root + "/etc/gitlab")
-    # The image's own host keys: the three types Ubuntu 24.04 generates, no DSA.
+    # The instance's host keys: the three types Ubuntu 24.04 generates, no DSA. An instance of a
+    # baked image gets new ones too: cloud-init's cc_ssh deletes and regenerates them on a new instance.
     for path in glob.glob(root + "/etc/ssh/ssh_host_*"):
         os.remove(path)
     for key in setup["hostKeys"]:
@@ -98,12 +100,16 @@ def lay(root, setup):
             os.chmod(target, mode)
     os.makedirs(root + "/etc/ssh/sshd_config.d", exist_ok=True)
     # The fake endpoints: SSM's name on loopback, the test CA in the system trust store.
-    with open(root + "/etc/hosts", "a") as hosts:
-        hosts.write("127.0.0.1 ssm." + setup["region"] + ".amazonaws.com\n")
+    line = "127.0.0.1 ssm." + setup["region"] + ".amazonaws.com\n"
+    if line not in open(root + "/etc/hosts").read():
+        with open(root + "/etc/hosts", "a") as hosts:
+            hosts.write(line)
     bundle = root + "/etc/ssl/certs/ca-certificates.crt"
     os.makedirs(os.path.dirname(bundle), exist_ok=True)
-    with open(bundle, "a") as out, open(setup["caCert"]) as ca:
-        out.write(ca.read())
+    ca = open(setup["caCert"]).read()
+    if not os.path.exists(bundle) or ca not in open(bundle).read():
+        with open(bundle, "a") as out:
+            out.write(ca)
     iid = setup["instanceId"]
     for directory in ["/var/lib/cloud/scripts/per-instance", "/var/lib/cloud/scripts/per-boot", "/var/lib/cloud/data",
                       "/var/lib/cloud/instances/" + iid + "/scripts"]:
@@ -119,7 +125,7 @@ def lay(root, setup):
     if setup["image"] == "gitlab-ami":
         stub.install_gitlab(root, setup["edition"], setup["version"])
         write(root + "/var/lib/cloud/scripts/per-instance/gitlab", AMI_FIRST_BOOT, 0o755)
-    else:
+    elif setup["image"] == "ubuntu":
         shutil.rmtree(root + "/opt/gitlab", ignore_errors=True)
 
 

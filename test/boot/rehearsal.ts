@@ -65,8 +65,11 @@ export interface RunOptions {
 }
 
 export interface RehearsalOptions extends RunOptions {
-  /** `gitlab-ami`: the official GitLab AMI (the package installed, its first-boot script); `ubuntu`: plain Ubuntu 24.04. */
-  image: 'gitlab-ami' | 'ubuntu';
+  /**
+   * `gitlab-ami`: the official GitLab AMI (the package installed, its first-boot script); `ubuntu`:
+   * plain Ubuntu 24.04; or an image baked from another rehearsal's root (`Rehearsal.bake()`).
+   */
+  image: 'gitlab-ami' | 'ubuntu' | BakedImage;
   /** The user-data as EC2 received it (the base64-decoded UserData): a script, gzip, or a MIME multipart document. */
   userData: Buffer | string;
   region?: string;
@@ -79,6 +82,11 @@ export interface RehearsalOptions extends RunOptions {
   addresses?: Array<{ ip: string; listen?: number[] }>;
   /** Files in the root before the first boot (after the image's own), e.g. a baked image's /etc/gitlab/gitlab-secrets.json. */
   files?: Record<string, { content: string | Buffer; mode?: number }>;
+}
+
+/** A root's disk as CreateImage keeps it (`Rehearsal.bake()`): a tar of the overlay's upper layer, until the test process ends. */
+export interface BakedImage {
+  baked: string;
 }
 
 export interface StubCall {
@@ -159,7 +167,9 @@ export interface BootResult {
 
 interface Assets {
   dir: string;
+  /** The image's host keys; an instance of a baked image gets the second set (cloud-init regenerates them). */
   hostKeys: string[];
+  instanceHostKeys: string[];
   caCert: string;
   tlsKey: string;
   tlsCert: string;
@@ -198,11 +208,15 @@ function prepareAssets(): Assets {
   if (assets) return assets;
   preflight();
   const dir = mkdtempSync(join(tmpdir(), 'gitlab-aws-rehearsal-assets-'));
-  const hostKeys = (['rsa', 'ecdsa', 'ed25519'] as const).map((type) => {
-    const file = join(dir, `ssh_host_${type}_key`);
-    execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', type, '-N', '', '-C', `root@rehearsal`, '-f', file]);
-    return file;
-  });
+  const keys = (set: string) =>
+    (['rsa', 'ecdsa', 'ed25519'] as const).map((type) => {
+      mkdirSync(join(dir, set), { recursive: true });
+      const file = join(dir, set, `ssh_host_${type}_key`);
+      execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', type, '-N', '', '-C', `root@rehearsal`, '-f', file]);
+      return file;
+    });
+  const hostKeys = keys('image');
+  const instanceHostKeys = keys('instance');
   const ssl = (args: string[]) => execFileSync('/usr/bin/openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   ssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-keyout', 'ca.key', '-out', 'ca.crt',
     '-subj', '/CN=gitlab-aws boot rehearsal CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']); // prettier-ignore
@@ -248,7 +262,7 @@ function prepareAssets(): Assets {
     '-out',
     'ssm.crt',
   ]);
-  assets = { dir, hostKeys, caCert: join(dir, 'ca.crt'), tlsKey: join(dir, 'ssm.key'), tlsCert: join(dir, 'ssm.crt') };
+  assets = { dir, hostKeys, instanceHostKeys, caCert: join(dir, 'ca.crt'), tlsKey: join(dir, 'ssm.key'), tlsCert: join(dir, 'ssm.crt') };
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return assets;
 }
@@ -259,6 +273,12 @@ const jsonLines = <T>(file: string): T[] =>
     .split('\n')
     .filter((line) => line.trim())
     .map((line) => JSON.parse(line) as T);
+
+/** The instance's ID: a fixed one by default, another for an instance of a baked image (a new instance to cloud-init). */
+const instanceIdOf = (options: RehearsalOptions) =>
+  options.instanceId ?? (typeof options.image === 'object' ? 'i-0fedcba9876543210' : 'i-0123456789abcdef0');
+
+let bakes = 0;
 
 /** One machine: its root is kept between runs (boot, reboot, a second run) until close(). */
 export class Rehearsal {
@@ -284,16 +304,17 @@ export class Rehearsal {
     const found = prepareAssets();
     const dir = mkdtempSync(join(tmpdir(), 'gitlab-aws-rehearsal-'));
     const release = options.release ?? { edition: 'ee', version: '19.5.1' };
+    const baked = typeof options.image === 'object' ? options.image.baked : '';
     writeFileSync(
       join(dir, 'setup.json'),
       JSON.stringify({
         node: process.execPath,
-        image: options.image,
+        image: baked ? 'baked' : options.image,
         edition: release.edition,
         version: release.version,
         region: options.region ?? 'us-west-2',
-        instanceId: options.instanceId ?? 'i-0123456789abcdef0',
-        hostKeys: found.hostKeys,
+        instanceId: instanceIdOf(options),
+        hostKeys: baked ? found.instanceHostKeys : found.hostKeys,
         caCert: found.caCert,
         addresses: (options.addresses ?? []).map((a) => a.ip),
         files: Object.entries(options.files ?? {}).map(([path, { content, mode }]) => ({
@@ -306,7 +327,7 @@ export class Rehearsal {
     const word = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
     writeFileSync(
       join(dir, 'setup.sh'),
-      `node=${word(process.execPath)}\naddresses=(${(options.addresses ?? []).map((a) => word(a.ip)).join(' ')})\n`,
+      `node=${word(process.execPath)}\naddresses=(${(options.addresses ?? []).map((a) => word(a.ip)).join(' ')})\nimage_tar=${word(baked)}\n`,
     );
     const driver = spawn(
       '/usr/bin/unshare',
@@ -356,7 +377,7 @@ export class Rehearsal {
     mkdirSync(rd);
     const found = prepareAssets();
     const region = options.region ?? 'us-west-2';
-    const instanceId = options.instanceId ?? 'i-0123456789abcdef0';
+    const instanceId = instanceIdOf(options);
     const userData = typeof options.userData === 'string' ? Buffer.from(options.userData) : options.userData;
     if (userData.length > 16384) throw new Error(`boot rehearsal: EC2 refuses user data over 16 KB (this is ${userData.length} bytes)`);
     const fail = (options.fail ?? []).map((rule) => (typeof rule === 'string' ? { command: rule } : rule));
@@ -435,6 +456,19 @@ export class Rehearsal {
       timedOut: steps.some((step) => step.timedOut),
       milliseconds: Date.now() - started,
     };
+  }
+
+  /**
+   * The root's disk as an image, as CreateImage would keep it after the runs so far (not /run, /tmp,
+   * /dev or /proc): open a rehearsal with `image: <this>` to boot an instance of it, e.g. a clone
+   * of the configured base instance.
+   */
+  async bake(): Promise<BakedImage> {
+    if (this.closed) throw new Error('boot rehearsal: closed');
+    const file = join(prepareAssets().dir, `image-${process.pid}-${++bakes}.tar`);
+    this.driver.stdin.write(`bake ${file}\n`);
+    await this.answer('done');
+    return { baked: file };
   }
 
   /** The SSM store as the last run left it: a second node started on it sees what the first wrote. */
