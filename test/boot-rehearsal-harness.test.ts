@@ -121,6 +121,20 @@ describe('the fake AWS endpoint', () => {
     expect(first).toMatchObject({ outcome: 'refused', error: 'ExpiredTokenException' });
     expect(second).toMatchObject({ outcome: 'ok' });
     expect(second!.accessKeyId).not.toBe(first!.accessKeyId);
+
+    // Credentials good for one request each: every fetch reads IMDS again and gets the next set.
+    const rotating = await rehearse({
+      image: 'ubuntu',
+      files: FETCHER_FILES,
+      parameters: [ROOT_PASSWORD],
+      credentials: { validForRequests: 1 },
+      userData: script(`${fetch(ROOT_PASSWORD.Name)} > /dev/null`, `${fetch(ROOT_PASSWORD.Name)} > /dev/null`),
+    });
+    expect(rotating.exitCode).toBe(0);
+    const keys = ssmRequests(rotating).map((request) => [request.outcome, request.accessKeyId]);
+    expect(keys).toHaveLength(2);
+    expect(keys.every(([outcome]) => outcome === 'ok')).toBe(true);
+    expect(keys[0]![1]).not.toBe(keys[1]![1]);
   });
 
   test('a denied parameter: AccessDeniedException naming ssm:GetParameter on its ARN, and the user-data fetch_secret retries until allowed', async () => {

@@ -321,14 +321,17 @@ async function ssm(request, response) {
   const target = String(request.headers['x-amz-target'] ?? '');
   const operation = target.replace(/^AmazonSSM\./, '');
   let input = {};
+  let readable = true;
+  try {
+    input = JSON.parse(body.toString() || '{}');
+  } catch {
+    readable = false;
+  }
   let accessKeyId;
   try {
-    try {
-      input = JSON.parse(body.toString() || '{}');
-    } catch {
-      throw new AwsError('SerializationException', 'Start of structure or map found where not expected.');
-    }
+    // As AWS does: the signature first, then the request.
     accessKeyId = await verify(request, body);
+    if (!readable) throw new AwsError('SerializationException', 'Start of structure or map found where not expected.');
     if (!target.startsWith('AmazonSSM.')) throw new AwsError('UnknownOperationException', `Unknown operation ${target}`);
     const output = operate(operation, input);
     log({ service: 'ssm', operation, name: input.Name ?? input.Path, accessKeyId, outcome: 'ok' });

@@ -50,7 +50,7 @@ export interface SsmDenial {
 /** What may change from one run to the next on the same root. */
 export interface RunOptions {
   /** Stubs that fail, by argv prefix; a bare string is `{ command }`. */
-  fail?: Array<string | StubFailure>;
+  fail?: string | StubFailure | Array<string | StubFailure>;
   /** The n-th stub call of the run (1-based, any command) fails. */
   failOnCall?: number;
   /** Paths or globs in the root (`**` allowed) whose content, mode and owner the result carries. */
@@ -287,6 +287,8 @@ export class Rehearsal {
   private lines: AsyncIterator<string>;
   private closed = false;
   private stderr = '';
+  /** Rejects when the driver ends: no more answers will come. */
+  private readonly exited: Promise<never>;
 
   private constructor(
     private readonly options: RehearsalOptions,
@@ -297,6 +299,12 @@ export class Rehearsal {
     this.parameters = options.parameters ?? [];
     this.lines = lines[Symbol.asyncIterator]();
     driver.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise<never>((_, reject) =>
+      driver.once('close', (code) =>
+        reject(new Error(this.stderr.trim().split('\n').filter(Boolean).pop() ?? `boot rehearsal: the driver exited with ${code}`)),
+      ),
+    );
+    this.exited.catch(() => {}); // awaited only while a command is pending
   }
 
   /** Lays the image's first-boot state in a fresh root; nothing runs until boot(). */
@@ -344,12 +352,7 @@ export class Rehearsal {
   }
 
   private async answer(expected: string): Promise<void> {
-    const exited = new Promise<never>((_, reject) =>
-      this.driver.once('close', (code) =>
-        reject(new Error(this.stderr.trim().split('\n').filter(Boolean).pop() ?? `boot rehearsal: the driver exited with ${code}`)),
-      ),
-    );
-    const next = await Promise.race([this.lines.next(), exited]);
+    const next = await Promise.race([this.lines.next(), this.exited]);
     if (next.done || next.value !== expected) {
       throw new Error(this.stderr.trim().split('\n').pop() || `boot rehearsal: expected ${expected}, got ${String(next.value)}`);
     }
@@ -380,7 +383,7 @@ export class Rehearsal {
     const instanceId = instanceIdOf(options);
     const userData = typeof options.userData === 'string' ? Buffer.from(options.userData) : options.userData;
     if (userData.length > 16384) throw new Error(`boot rehearsal: EC2 refuses user data over 16 KB (this is ${userData.length} bytes)`);
-    const fail = (options.fail ?? []).map((rule) => (typeof rule === 'string' ? { command: rule } : rule));
+    const fail = [options.fail ?? []].flat().map((rule) => (typeof rule === 'string' ? { command: rule } : rule));
     writeFileSync(join(rd, 'stubs.json'), JSON.stringify({ fail, failOnCall: options.failOnCall }));
     writeFileSync(
       join(rd, 'aws.json'),
