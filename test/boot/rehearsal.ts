@@ -7,6 +7,16 @@
  * - machine.py: the image's first-boot state, cloud-init's part of a boot, /dev/log, the collection;
  * - stub.py: GitLab's and the system's commands (gitlab-ctl, apt-get, sleep, ...), recorded;
  * - fake-aws.mjs: IMDSv2 and SSM with Signature Version 4 checked, in the namespace only.
+ *
+ * Usage:
+ *   const result = await rehearse({ image: 'gitlab-ami', userData: renderRailsUserData(input), parameters,
+ *     addresses: [{ ip: gitalyIp, listen: [8075] }], collect: ['/etc/gitlab/**'] });
+ *   result.exitCode; result.console; result.calls; result.aws.requests; result.sshd.test.stderr
+ * or, to keep the root between runs:
+ *   const node = await Rehearsal.open(options);
+ *   await node.boot(); await node.reboot(); await node.runAgain({ fail: 'gitlab-ctl reconfigure' });
+ *   const image = await node.bake(); await node.close();
+ *   await rehearse({ image, userData: cloneUserData, parameters: node.store });
  */
 import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -347,7 +357,17 @@ export class Rehearsal {
     );
     const lines = createInterface({ input: driver.stdout });
     const rehearsal = new Rehearsal(options, dir, driver, lines);
-    await rehearsal.answer('ready');
+    try {
+      await rehearsal.answer('ready');
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      const line = (error as Error).message;
+      throw new Error(
+        line.startsWith('boot rehearsal:')
+          ? line
+          : `boot rehearsal: cannot make its machine (root, util-linux's unshare, overlayfs): ${line}`,
+      );
+    }
     return rehearsal;
   }
 
