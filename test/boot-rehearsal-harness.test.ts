@@ -360,7 +360,7 @@ describe('the machine', () => {
     });
     expect(endless.timedOut).toBe(true);
     expect(endless.exitCode).not.toBe(0);
-    expect(endless.calls.length).toBeGreaterThan(3);
+    expect(endless.calls.length).toBeGreaterThan(1);
   });
 
   test('what a boot leaves: world-readable files it wrote, and sshd -T reading the host keys it configured', async () => {
@@ -479,7 +479,10 @@ describe('isolation', () => {
     });
     try {
       const booting = rehearsal.boot();
-      await new Promise((resolve) => setTimeout(resolve, 800));
+      // The endpoint logs the script's IMDS probe before the script sleeps: look at the machine then.
+      const probed = join(rehearsal.dir, 'run-1', 'requests.jsonl');
+      for (let waited = 0; !existsSync(probed) && waited < 20_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(existsSync(probed)).toBe(true);
       const during = { listening: listening(), addresses: addresses(), mounts: readFileSync('/proc/self/mountinfo', 'utf8') };
       const result = await booting;
       expect(result.exitCode).toBe(0);

@@ -302,7 +302,8 @@ export class Rehearsal {
 
   private constructor(
     private readonly options: RehearsalOptions,
-    private readonly dir: string,
+    /** The machine's directory holding each run's files (run-<n>/: requests.jsonl, console.txt, ...), for a test watching a run from outside. */
+    readonly dir: string,
     private readonly driver: ChildProcessByStdio<Writable, Readable, Readable>,
     lines: Interface,
   ) {
