@@ -19,7 +19,7 @@
  *   await rehearse({ image, userData: cloneUserData, parameters: node.store });
  */
 import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
@@ -217,7 +217,8 @@ function preflight(): void {
 function prepareAssets(): Assets {
   if (assets) return assets;
   preflight();
-  const dir = mkdtempSync(join(tmpdir(), 'gitlab-aws-rehearsal-assets-'));
+  sweep();
+  const dir = mkdtempSync(join(tmpdir(), `gitlab-aws-rehearsal-${process.pid}-assets-`));
   const keys = (set: string) =>
     (['rsa', 'ecdsa', 'ed25519'] as const).map((type) => {
       mkdirSync(join(dir, set), { recursive: true });
@@ -277,6 +278,19 @@ function prepareAssets(): Assets {
   return assets;
 }
 
+/** Removes what rehearsals of test processes no longer running left behind (a test worker is often killed, not exited). */
+function sweep(): void {
+  for (const name of readdirSync(tmpdir())) {
+    const pid = Number(/^gitlab-aws-rehearsal-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    }
+  }
+}
+
 const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
 const jsonLines = <T>(file: string): T[] =>
   read(file)
@@ -321,7 +335,7 @@ export class Rehearsal {
   /** Lays the image's first-boot state in a fresh root; nothing runs until boot(). */
   static async open(options: RehearsalOptions): Promise<Rehearsal> {
     const found = prepareAssets();
-    const dir = mkdtempSync(join(tmpdir(), 'gitlab-aws-rehearsal-'));
+    const dir = mkdtempSync(join(tmpdir(), `gitlab-aws-rehearsal-${process.pid}-`));
     const release = options.release ?? { edition: 'ee', version: '19.5.1' };
     const baked = typeof options.image === 'object' ? options.image.baked : '';
     writeFileSync(
