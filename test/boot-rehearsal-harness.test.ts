@@ -355,7 +355,7 @@ describe('the machine', () => {
     expect(closed.calls.map((call) => call.argv.join(' '))).toEqual(Array(3).fill('/usr/bin/sleep 10'));
     const endless = await rehearse({
       image: 'ubuntu',
-      timeoutSeconds: 1,
+      timeoutSeconds: 0.5,
       userData: script('until (exec 3<>/dev/tcp/10.0.1.25/8075) 2>/dev/null; do sleep 10; done'),
     });
     expect(endless.timedOut).toBe(true);

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/python3 -S
 """Boot rehearsal: the stand-in for GitLab's and the system's commands inside the rehearsal root.
 
 Installed once as /.rehearsal/stub and reached through symlinks on the paths the user-data calls
