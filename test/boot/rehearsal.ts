@@ -155,7 +155,7 @@ export interface SshdOutcome {
 
 export interface BootResult {
   mode: 'boot' | 'reboot' | 'again';
-  /** The user-data script's exit code (the last one when there are several); null when none ran. */
+  /** The user-data script's exit code (the last one when there are several; negative: killed by that signal, at the run's timeout); null when none ran. */
   exitCode: number | null;
   /** What cloud-init ran, in order, with each exit code. */
   steps: BootStep[];
