@@ -35,7 +35,7 @@ const FETCHER_FILES: RehearsalOptions['files'] = {
 };
 const ssmCall = (operation: string, input: object, spoil = '') =>
   `${SSM_CALL} ${SSM_GET_PATH} ${operation} '${JSON.stringify(input)}' ${spoil}`.trim();
-const fetch = (name: string) => `AWS_REGION=us-west-2 ${SSM_GET_PATH} ${name}`;
+const ssmGet = (name: string) => `AWS_REGION=us-west-2 ${SSM_GET_PATH} ${name}`;
 
 const ROOT_PASSWORD = { Name: '/gitlab-aws/gitlab/root-password', Value: 'rehearsal-root-password-9f3a' };
 const ssmRequests = (result: BootResult) => result.aws.requests.filter((request) => request.service === 'ssm');
@@ -51,7 +51,7 @@ describe('the fake AWS endpoint', () => {
       files: FETCHER_FILES,
       parameters: [ROOT_PASSWORD],
       userData: script(
-        `echo "fetched: $(${fetch(ROOT_PASSWORD.Name)})"`,
+        `echo "fetched: $(${ssmGet(ROOT_PASSWORD.Name)})"`,
         `echo "one character flipped: $(${ssmCall('GetParameter', get, 'break-signature')})"`,
         `echo "wrong secret: $(${ssmCall('GetParameter', get, 'wrong-secret')})"`,
         `echo "other region's scope: $(${ssmCall('GetParameter', get, 'wrong-region')})"`,
@@ -106,8 +106,8 @@ describe('the fake AWS endpoint', () => {
       parameters: [ROOT_PASSWORD],
       credentials: { expiredFirst: true },
       userData: script(
-        `if value=$(${fetch(ROOT_PASSWORD.Name)}); then echo "first: $value"; else echo "first: failed"; fi`,
-        `echo "second: $(${fetch(ROOT_PASSWORD.Name)})"`,
+        `if value=$(${ssmGet(ROOT_PASSWORD.Name)}); then echo "first: $value"; else echo "first: failed"; fi`,
+        `echo "second: $(${ssmGet(ROOT_PASSWORD.Name)})"`,
       ),
     });
     const lines = consoleLines(result);
@@ -128,7 +128,7 @@ describe('the fake AWS endpoint', () => {
       files: FETCHER_FILES,
       parameters: [ROOT_PASSWORD],
       credentials: { validForRequests: 1 },
-      userData: script(`${fetch(ROOT_PASSWORD.Name)} > /dev/null`, `${fetch(ROOT_PASSWORD.Name)} > /dev/null`),
+      userData: script(`${ssmGet(ROOT_PASSWORD.Name)} > /dev/null`, `${ssmGet(ROOT_PASSWORD.Name)} > /dev/null`),
     });
     expect(rotating.exitCode).toBe(0);
     const keys = ssmRequests(rotating).map((request) => [request.outcome, request.accessKeyId]);
@@ -217,7 +217,7 @@ describe('the fake AWS endpoint', () => {
       image: 'ubuntu',
       files: FETCHER_FILES,
       parameters: first.aws.parameters,
-      userData: script(`echo "second node: $(${fetch('/gitlab-aws/gitlab/generated/a')})"`),
+      userData: script(`echo "second node: $(${ssmGet('/gitlab-aws/gitlab/generated/a')})"`),
     });
     expect(consoleLines(second)).toContain('second node: value-of-/gitlab-aws/gitlab/generated/a');
   });
