@@ -106,6 +106,7 @@ def lay(root, setup):
             hosts.write(line)
     bundle = root + "/etc/ssl/certs/ca-certificates.crt"
     os.makedirs(os.path.dirname(bundle), exist_ok=True)
+    shutil.copy(setup["rdsBundle"], state + "/rds-bundle.pem")
     ca = open(setup["caCert"]).read()
     if not os.path.exists(bundle) or ca not in open(bundle).read():
         with open(bundle, "a") as out:
@@ -303,7 +304,9 @@ def collect(root, upper, run, out):
     files = {}
     for pattern in run.get("collect", []):
         for path in sorted(glob.glob(root + pattern, recursive=True)):
-            files[path[len(root):]] = describe(path)
+            # glob answers 'dir/**' with 'dir/' even when dir does not exist.
+            if os.path.lexists(path):
+                files[path[len(root):].rstrip("/") or "/"] = describe(path)
     # World-readable regular files under /etc/gitlab and /var/log changed during this run (the overlay's
     # upper layer holds exactly what was written; ctime says when).
     readable = []

@@ -177,6 +177,7 @@ export interface BootResult {
 
 interface Assets {
   dir: string;
+  rdsBundle: string;
   /** The image's host keys; an instance of a baked image gets the second set (cloud-init regenerates them). */
   hostKeys: string[];
   instanceHostKeys: string[];
@@ -273,7 +274,10 @@ function prepareAssets(): Assets {
     '-out',
     'ssm.crt',
   ]);
-  assets = { dir, hostKeys, instanceHostKeys, caCert: join(dir, 'ca.crt'), tlsKey: join(dir, 'ssm.key'), tlsCert: join(dir, 'ssm.crt') };
+  // What truststore.pki.rds.amazonaws.com serves: a CA named as Amazon RDS names its own.
+  ssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384', '-nodes', '-days', '2', '-keyout', 'rds.key', '-out', 'rds-bundle.pem',
+    '-subj', '/C=US/O=Amazon Web Services, Inc./OU=Amazon RDS/CN=Amazon RDS us-west-2 Root CA ECC384 G1', '-addext', 'basicConstraints=critical,CA:TRUE']); // prettier-ignore
+  assets = { dir, hostKeys, instanceHostKeys, rdsBundle: join(dir, 'rds-bundle.pem'), caCert: join(dir, 'ca.crt'), tlsKey: join(dir, 'ssm.key'), tlsCert: join(dir, 'ssm.crt') };
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return assets;
 }
@@ -349,6 +353,7 @@ export class Rehearsal {
         instanceId: instanceIdOf(options),
         hostKeys: baked ? found.instanceHostKeys : found.hostKeys,
         caCert: found.caCert,
+        rdsBundle: found.rdsBundle,
         addresses: (options.addresses ?? []).map((a) => a.ip),
         files: Object.entries(options.files ?? {}).map(([path, { content, mode }]) => ({
           path,

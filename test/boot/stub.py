@@ -188,9 +188,11 @@ def curl(argv):
     urls = [arg for arg in argv[1:] if "://" in arg]
     url = urls[0] if urls else ""
     host = url.split("://", 1)[-1].split("/", 1)[0].split(":")[0]
+    args = argv[1:]
+    output = args[args.index("-o") + 1] if "-o" in args and args.index("-o") + 1 < len(args) else None
     if host == "packages.gitlab.com":
         edition = "ee" if "gitlab-ee" in url else "ce"
-        sys.stdout.write(
+        return deliver(output, (
             "#!/bin/bash\n"
             "# Stand-in for packages.gitlab.com's script.deb.sh: adds the repository, then apt-get update.\n"
             "echo 'Detected operating system as Ubuntu/noble.'\n"
@@ -199,8 +201,10 @@ def curl(argv):
             "> /etc/apt/sources.list.d/gitlab_gitlab-" + edition + ".list\n"
             "apt-get update\n"
             "echo 'The repository is setup! You can now install packages.'\n"
-        )
-        return 0
+        ))
+    if host == "truststore.pki.rds.amazonaws.com":
+        # Amazon RDS's CA bundle: a test CA named as RDS names its own (the harness made it).
+        return deliver(output, open(STATE + "/rds-bundle.pem").read())
     if host.startswith(CURL_PASSTHROUGH) or host.endswith(".amazonaws.com"):
         if not os.path.exists(STATE + "/real/curl"):
             sys.stderr.write("curl: the boot rehearsal needs the machine's own curl for " + url + " (apt-get install curl)\n")
@@ -208,6 +212,16 @@ def curl(argv):
         os.execv(STATE + "/real/curl", ["curl"] + argv[1:])
     sys.stderr.write("curl: (6) Could not resolve host: " + host + "\n")
     return 6
+
+
+def deliver(output, text):
+    """What curl does with a body: -o writes the file, else stdout."""
+    if output:
+        with open(output, "w") as out:
+            out.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def behave(name, argv):
