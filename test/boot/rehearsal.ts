@@ -277,7 +277,15 @@ function prepareAssets(): Assets {
   // What truststore.pki.rds.amazonaws.com serves: a CA named as Amazon RDS names its own.
   ssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384', '-nodes', '-days', '2', '-keyout', 'rds.key', '-out', 'rds-bundle.pem',
     '-subj', '/C=US/O=Amazon Web Services, Inc./OU=Amazon RDS/CN=Amazon RDS us-west-2 Root CA ECC384 G1', '-addext', 'basicConstraints=critical,CA:TRUE']); // prettier-ignore
-  assets = { dir, hostKeys, instanceHostKeys, rdsBundle: join(dir, 'rds-bundle.pem'), caCert: join(dir, 'ca.crt'), tlsKey: join(dir, 'ssm.key'), tlsCert: join(dir, 'ssm.crt') };
+  assets = {
+    dir,
+    hostKeys,
+    instanceHostKeys,
+    rdsBundle: join(dir, 'rds-bundle.pem'),
+    caCert: join(dir, 'ca.crt'),
+    tlsKey: join(dir, 'ssm.key'),
+    tlsCert: join(dir, 'ssm.crt'),
+  };
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return assets;
 }
