@@ -499,12 +499,16 @@ export const ANSWERS: readonly AnswerDef[] = [
   {
     key: 'database.engineVersion',
     question: 'PostgreSQL version (a major for its newest minor, or exact)',
-    why: 'GitLab 19 needs PostgreSQL 17; 18.x accepts 16 or 17.',
+    why: 'GitLab 19 needs PostgreSQL 17; 18.x accepts 16.5 or newer, up to 17.x.',
     kind: 'text',
     guide: DATABASE_DEFAULTS.engineVersion,
     stage: 'after',
     rare: true,
     default: fixed(DATABASE_DEFAULTS.engineVersion),
+    flag: {
+      flags: '--db-engine-version <version>',
+      description: 'PostgreSQL version of the database: a major (17, its newest minor RDS offers) or exact (17.4); default 17',
+    },
   },
   {
     key: 'database.parameterGroup',

@@ -108,7 +108,8 @@ export async function officialGitlabImages(ec2: Pick<EC2, 'describeImages'>, edi
   return listed.Images ?? [];
 }
 
-async function gitlabImageFor(ec2: EC2, config: InstallConfig): Promise<GitlabImage> {
+/** The GitLab image the answers choose: gitlab.amiId's, else the newest official one of the wanted release. */
+export async function gitlabImageFor(ec2: EC2, config: InstallConfig): Promise<GitlabImage> {
   const { edition, version, amiId } = config.gitlab;
   const label = edition.toUpperCase();
   if (amiId) {
