@@ -8,11 +8,19 @@ export interface Version {
   minor: number;
 }
 
-const EXACT = /^(\d+)\.(\d+)(?:\.\d+)?$/;
+/** 19.5.1, 19.5, 19.5.x (its newest patch), 19 or 19.x (its newest minor). */
+const VERSION = /^(\d+)(?:\.(\d+|x)(?:\.(?:\d+|x))?)?$/;
 
+/**
+ * A version's major and minor. A major alone (`18`, `18.x`) stands for its newest minor, which
+ * compares after every minor of that major: `render` without AWS shows a partial answer so, and
+ * a PostgreSQL major means the newest minor RDS offers.
+ */
 export function parseVersion(version: string): Version | undefined {
-  const match = EXACT.exec(version);
-  return match ? { major: Number(match[1]), minor: Number(match[2]) } : undefined;
+  const match = VERSION.exec(version);
+  if (!match) return undefined;
+  const minor = match[2] === undefined || match[2] === 'x' ? Infinity : Number(match[2]);
+  return { major: Number(match[1]), minor };
 }
 
 /** `version` is `major.minor` or later; true for a version not known yet. */
@@ -73,7 +81,7 @@ export function postgresFit(gitlabMajor: number, postgres: string): 'fits' | 'to
   const major = Number(postgres.split('.')[0]);
   if (major > needs.newestMajor) return 'too new';
   if (major < needs.oldest.major) return 'too old';
-  // The oldest major's early minors; a major alone counts as its newest minor (atLeast: unknown is newest).
+  // The oldest major's early minors; a major alone counts as its newest minor.
   if (major === needs.oldest.major && !atLeast(postgres, needs.oldest.major, needs.oldest.minor)) return 'too old';
   return 'fits';
 }
