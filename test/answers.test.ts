@@ -162,6 +162,13 @@ describe('an answer is checked by the code the config file goes through', () => 
     expect(answerProblem(pg, '16.4', { ...so, gitlab: { version: '18.11' } }, sandboxFacts)).toMatch(
       /^PostgreSQL 16\.4 is too old for GitLab 18\.11/,
     );
+    // Left to the newest, the wizard knows the newest the region offers (the version question's list) and judges by it.
+    const offered = { ...sandboxFacts, gitlabVersions: ['19.5.1', '19.4.1', '18.11.3'] };
+    expect(answerProblem(pg, '16', so, offered)).toBe(
+      "PostgreSQL 16 is too old for GitLab 19.5.1 (the newest the region's official AMIs offer): GitLab 19 needs PostgreSQL 17",
+    );
+    expect(answerProblem(pg, '16', so, { ...offered, gitlabVersions: ['18.11.3'] })).toBeUndefined();
+    expect(answerProblem(pg, '16', so, sandboxFacts)).toBeUndefined();
     // A GitLab version typed after a PostgreSQL one is judged with it too.
     expect(answerProblem(answerFor('gitlab.version'), '19.5', { ...so, database: { engineVersion: '16' } }, sandboxFacts)).toMatch(
       /^PostgreSQL 16 is too old for GitLab 19\.5/,

@@ -6,10 +6,12 @@ import {
   GITALY_DEFAULTS,
   GITLAB_DEFAULTS,
   GITLAB_EDITIONS,
+  GITLAB_MAJORS,
   IO1_LIMITS,
   requireSshPublicKey,
 } from './compute.js';
 import { ConfigError } from './errors.js';
+import { postgresMismatch } from '../gitlab/versions.js';
 import { readPublicKeyFileSync, sandboxPublicKey } from './ssh-key.js';
 import { GUIDE_REGION } from './regions.js';
 import {
@@ -658,6 +660,8 @@ export function answerProblem(def: AnswerDef, value: unknown, answers: ConfigFil
   if (def.key === 'region' && !value) return 'no AWS region given: name one, like us-west-2 (or set AWS_REGION)';
   try {
     const config = configFrom(withDefaults(setAnswer(answers, def.key, value), facts), facts);
+    const newest = newestReleaseProblem(config, facts);
+    if (newest) return newest;
     try {
       def.require?.(config, facts);
     } catch (err) {
@@ -670,6 +674,20 @@ export function answerProblem(def: AnswerDef, value: unknown, answers: ConfigFil
     if (err instanceof ConfigError) return err.message;
     throw err;
   }
+}
+
+/**
+ * At the prompt the wizard knows what "the newest" GitLab is (the region's official AMIs, looked
+ * up for the version question), which the config builder cannot know offline: with the version
+ * left to the newest, the PostgreSQL answer is judged against that release, as preflight will.
+ */
+function newestReleaseProblem(config: InstallConfig, facts: Facts): string | undefined {
+  const newest = facts.gitlabVersions?.[0];
+  if (config.gitlab.version !== undefined || newest === undefined) return undefined;
+  const mismatch = postgresMismatch(config.database.engineVersion, newest, GITLAB_MAJORS.map(Number), {
+    gitlab: "the newest the region's official AMIs offer",
+  });
+  return mismatch?.problem;
 }
 
 /**
