@@ -4,7 +4,7 @@ import { createAwsSession } from '../src/aws/clients.js';
 import { TAG_DEPLOYMENT, TAG_STEP } from '../src/aws/tags.js';
 import { buildInstallConfig } from '../src/config/schema.js';
 import { ACCOUNT_PLACEHOLDER, buildPlan, type PlanView } from '../src/engine/plan.js';
-import type { MonthlyCost } from '../src/pricing/cost.js';
+import { IMAGE_ROOT_GIB, type MonthlyCost } from '../src/pricing/cost.js';
 import { PRICE_TABLE_AS_OF } from '../src/pricing/table.js';
 import { GUIDE_STEPS } from '../src/steps/index.js';
 import { GUIDE, GUIDE_SECTIONS } from '../src/steps/sections.js';
@@ -228,6 +228,13 @@ describe('plan and install on the command line (the built CLI, sandbox)', () => 
       new RegExp(`^built-in table of ${PRICE_TABLE_AS_OF} \\(AWS Price List API not reachable: .*ECONNREFUSED`),
     );
     expect(view.cost.lines.find((l) => l.key === 'ec2:c5.2xlarge')?.unitPrice).toBe(0.384);
+    // The images could not be described either: their root volumes at each family's usual size, said so.
+    expect(view.cost.notes.find((n) => n.startsWith('root volumes at'))).toMatch(
+      new RegExp(
+        `^root volumes at their images' usual sizes \\(official GitLab AMI ${IMAGE_ROOT_GIB.gitlab} GiB, Ubuntu ${IMAGE_ROOT_GIB.ubuntu} GiB\\): the region's images were not described \\(.*ECONNREFUSED`,
+      ),
+    );
+    expect(view.cost.lines.find((l) => / root volumes, GitLab nodes$/.test(l.what))?.what).toContain(`× ${IMAGE_ROOT_GIB.gitlab} GiB gp3`);
     expect(await readdir(dir)).toEqual([]);
   });
 });

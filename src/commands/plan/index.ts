@@ -1,3 +1,4 @@
+import { createAwsSession } from '../../aws/clients.js';
 import { EXIT, type ExitCode } from '../../errors.js';
 import { resolveDeployment } from '../deployment.js';
 import type { CommandContext } from '../options.js';
@@ -18,15 +19,21 @@ export async function plan(ctx: CommandContext): Promise<ExitCode> {
   const account = deployment.state?.steps['iam-role']?.outputs?.accountId;
   // The sandbox's session only reads its images (leaving nothing behind); prices stay the table's.
   const aws = await openSession(options, deployment.config.region);
+  // On a real account the images are asked through a quick session (two attempts, short
+  // timeouts): a look-up given up at the plan's deadline must not keep the process waiting.
+  const images = options.sandbox
+    ? aws
+    : await createAwsSession({ region: deployment.config.region, quick: true, ...(options.profile ? { profile: options.profile } : {}) });
   const screen = await planScreen({
     config: deployment.config,
     sandbox: options.sandbox,
     statusOf: (id) => deployment.state?.steps[id]?.status ?? 'pending',
     account: typeof account === 'string' ? account : undefined,
     pricing: options.sandbox ? { none: 'plan --sandbox asks no Price List' } : { clients: aws, label: 'AWS Price List API' },
-    images: { clients: aws, recorded: deployment.state?.steps['machine-images']?.outputs },
+    images: { clients: images, recorded: deployment.state?.steps['machine-images']?.outputs },
   });
   await aws.close();
+  if (images !== aws) await images.close();
   host.notify({
     level: 'result',
     code: 'plan',
