@@ -660,8 +660,9 @@ export function answerProblem(def: AnswerDef, value: unknown, answers: ConfigFil
   if (def.key === 'region' && !value) return 'no AWS region given: name one, like us-west-2 (or set AWS_REGION)';
   try {
     const config = configFrom(withDefaults(setAnswer(answers, def.key, value), facts), facts);
-    // Only at the two answers that can fix it: judged at any other, a file's PostgreSQL would refuse every later answer.
-    const newest = def.key === 'database.engineVersion' || def.key === 'gitlab.version' ? newestReleaseProblem(config, facts) : undefined;
+    // Only where the PostgreSQL is typed: judged at any other answer, a file's PostgreSQL would refuse
+    // every later one (and --yes's "newest"); preflight refuses that case in its own words.
+    const newest = def.key === 'database.engineVersion' ? newestReleaseProblem(config, facts) : undefined;
     if (newest) return newest;
     try {
       def.require?.(config, facts);
