@@ -146,6 +146,39 @@ describe('an answer is checked by the code the config file goes through', () => 
     );
   });
 
+  it('refuses a PostgreSQL the GitLab answered does not run on at the prompt, in the words a file gets (16 with GitLab 19)', async () => {
+    const pg = answerFor('database.engineVersion');
+    const said = answerProblem(pg, '16', { ...so, gitlab: { version: '19' } }, sandboxFacts);
+    expect(said).toMatch(/^PostgreSQL 16 is too old for GitLab 19: GitLab 19 needs PostgreSQL 17$/);
+    const file = join(await tempDir(), 'answers.json');
+    await writeFile(file, JSON.stringify({ gitlab: { version: '19' }, database: { engineVersion: '16' } }));
+    const run = await runInProcess(['plan', '--sandbox', '--config', file, '--state-dir', await tempDir()]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(said);
+    // What fits is no problem: 17 with 19, 16 or 16.5 with 18; 16.4 is too old even for 18.
+    expect(answerProblem(pg, '17', { ...so, gitlab: { version: '19' } }, sandboxFacts)).toBeUndefined();
+    expect(answerProblem(pg, '16', { ...so, gitlab: { version: '18' } }, sandboxFacts)).toBeUndefined();
+    expect(answerProblem(pg, '16.5', { ...so, gitlab: { version: '18.11' } }, sandboxFacts)).toBeUndefined();
+    expect(answerProblem(pg, '16.4', { ...so, gitlab: { version: '18.11' } }, sandboxFacts)).toMatch(
+      /^PostgreSQL 16\.4 is too old for GitLab 18\.11/,
+    );
+    // Left to the newest, the wizard knows the newest the region offers (the version question's list) and judges by it.
+    const offered = { ...sandboxFacts, gitlabVersions: ['19.5.1', '19.4.1', '18.11.3'] };
+    expect(answerProblem(pg, '16', so, offered)).toBe(
+      "PostgreSQL 16 is too old for GitLab 19.5.1 (the newest the region's official AMIs offer): GitLab 19 needs PostgreSQL 17",
+    );
+    expect(answerProblem(pg, '16', so, { ...offered, gitlabVersions: ['18.11.3'] })).toBeUndefined();
+    expect(answerProblem(pg, '16', so, sandboxFacts)).toBeUndefined();
+    // Given by a file, it is left to preflight (test/preflight.test.ts), not refused at every later answer.
+    const fromFile = { ...so, database: { engineVersion: '16' } };
+    expect(answerProblem(answerFor('gitlab.version'), undefined, fromFile, offered)).toBeUndefined();
+    expect(answerProblem(answerFor('gitlab.instanceType'), 'c5.4xlarge', fromFile, offered)).toBeUndefined();
+    // A GitLab version typed after a PostgreSQL one is judged with it too.
+    expect(answerProblem(answerFor('gitlab.version'), '19.5', { ...so, database: { engineVersion: '16' } }, sandboxFacts)).toMatch(
+      /^PostgreSQL 16 is too old for GitLab 19\.5/,
+    );
+  });
+
   it('on real AWS a domain and an SSH key are required answers; the sandbox has its own', () => {
     const real: Facts = { sandbox: false, deployment: 'gitlab' };
     expect(answerProblem(answerFor('domain'), undefined, so, real)).toMatch(/no domain given/);

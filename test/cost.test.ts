@@ -1,11 +1,14 @@
 import { describe, expect, test } from 'vitest';
 import { buildInstallConfig, type InstallConfig } from '../src/config/schema.js';
 import { buildPlan } from '../src/engine/plan.js';
-import { costItems, monthlyCost } from '../src/pricing/cost.js';
+import { costItems, IMAGE_ROOT_GIB, monthlyCost, USUAL_ROOT_VOLUMES, type RootVolumes } from '../src/pricing/cost.js';
 import { builtInPrices } from '../src/pricing/prices.js';
 import { PRICE_TABLE, PRICE_TABLE_AS_OF, RESOURCE_CHARGES } from '../src/pricing/table.js';
 import { GUIDE } from '../src/steps/sections.js';
 import { costLines } from '../src/ui/plan.js';
+import type { Image } from '@aws-sdk/client-ec2';
+import { planScreen } from '../src/commands/plan/screen.js';
+import { GITLAB_AMI_OWNER, UBUNTU_PARAMETER } from '../src/steps/machine-images.js';
 
 const pending = () => 'pending';
 const planOf = (config: InstallConfig) => buildPlan(GUIDE, config, false, pending, '123456789012');
@@ -31,7 +34,7 @@ describe('the monthly cost of the chosen answers', () => {
       ["Gitaly's volume, io1 20 GiB", 20, 0.125, 2.5],
       ["Gitaly's volume, 1000 provisioned IOPS", 1000, 0.065, 65],
       ['2 × c5.2xlarge, GitLab nodes', 1460, 0.34, 496.4],
-      ['2 × 8 GiB gp3 root volumes, GitLab nodes', 16, 0.08, 1.28],
+      ['2 × 20 GiB gp3 root volumes, GitLab nodes', 40, 0.08, 3.2],
       ['4 Elastic IP addresses (public IPv4)', 2920, 0.005, 14.6],
       ['2 NAT gateways (plus data processed)', 1460, 0.045, 65.7],
       ['Network Load Balancer', 730, 0.0225, 16.43],
@@ -41,10 +44,10 @@ describe('the monthly cost of the chosen answers', () => {
       ['PostgreSQL storage, io1 100 GiB, Multi-AZ', 100, 0.25, 25],
       ['PostgreSQL 1000 provisioned IOPS, Multi-AZ', 1000, 0.2, 200],
       ['2 × cache.t3.medium valkey nodes (primary and 1 replica)', 1460, 0.0544, 79.42],
-      ["the AMI's snapshot (the 8 GiB root volume, at most)", 8, 0.05, 0.4],
+      ["the AMI's snapshot (the 20 GiB root volume, at most)", 20, 0.05, 1],
       ['2 CloudWatch alarms', 2, 0.1, 0.2],
     ]);
-    expect(cost.total).toBe(1395.11);
+    expect(cost.total).toBe(1397.63);
     // The base instance is made and retired by the install: not a monthly cost, and said so.
     // The group may scale out to its maximum: what each node more costs is said, not added.
     expect(cost.notes).toEqual([
@@ -56,7 +59,7 @@ describe('the monthly cost of the chosen answers', () => {
     expect(cost.free.map((f) => f.what)).toEqual(expect.arrayContaining(['IAM Role', 'CertificateManager Certificate', 'SSM Parameter']));
     const shown = costLines(cost);
     expect(shown[0]).toBe(`Monthly cost of these answers, On-Demand (prices: built-in table of ${PRICE_TABLE_AS_OF}):`);
-    expect(shown.find((l) => l.includes('Total a month'))).toMatch(/\$1,395\.11$/);
+    expect(shown.find((l) => l.includes('Total a month'))).toMatch(/\$1,397\.63$/);
   });
 
   test('every resource type a plan lists is priced, free or usage-based in the table, and every priced one has a line', () => {
@@ -144,5 +147,111 @@ describe('the monthly cost of the chosen answers', () => {
     const plan = planOf(defaults());
     const withNewStep = { resources: [...plan.resources, { step: 'runner-fleet', type: 'AWS::EC2::Instance', name: 'gitlab-runner' }] };
     expect(() => costItems(defaults(), withNewStep)).toThrow(/no rule for the instances of step 'runner-fleet'/);
+  });
+
+  test("each root volume and the baked image's snapshot are priced at the size of the image they come from", () => {
+    const config = defaults();
+    const plan = planOf(config);
+    const prices = builtInPrices('us-west-2');
+    const gp3 = prices.get('ebs:gp3')!;
+    const snapshot = prices.get('ebs:snapshot')!;
+    const count = (step: string) => plan.resources.filter((r) => r.step === step && r.type === 'AWS::EC2::Instance').length;
+    const nodes = config.autoScaling.desired;
+    expect(count('auto-scaling-group')).toBe(nodes);
+    const rootLines = (roots: RootVolumes) => {
+      const cost = monthlyCost(config, plan, prices, roots);
+      const line = (what: RegExp) => cost.lines.find((l) => what.test(l.what))!;
+      return {
+        bastions: line(/root volumes, bastion hosts$/),
+        nodes: line(/root volumes, GitLab nodes$/),
+        snapshot: line(/^the AMI's snapshot/),
+        total: cost.total,
+      };
+    };
+    // Offline: each image family's usual size, the official GitLab AMI's 20 GiB, not the 8 of Ubuntu.
+    expect(USUAL_ROOT_VOLUMES).toEqual({ gitlab: IMAGE_ROOT_GIB.gitlab, bastion: IMAGE_ROOT_GIB.ubuntu });
+    expect(IMAGE_ROOT_GIB.gitlab).not.toBe(IMAGE_ROOT_GIB.ubuntu);
+    const usual = rootLines(USUAL_ROOT_VOLUMES);
+    expect(usual.bastions).toMatchObject({ quantity: count('bastion-hosts') * IMAGE_ROOT_GIB.ubuntu, unitPrice: gp3 });
+    expect(usual.nodes).toMatchObject({
+      what: `${nodes} × ${IMAGE_ROOT_GIB.gitlab} GiB gp3 root volumes, GitLab nodes`,
+      quantity: nodes * IMAGE_ROOT_GIB.gitlab,
+    });
+    expect(usual.snapshot).toMatchObject({ quantity: IMAGE_ROOT_GIB.gitlab, unitPrice: snapshot });
+    // Images that declare other sizes move exactly those lines, and the total by as much.
+    const larger = { gitlab: IMAGE_ROOT_GIB.gitlab + 10, bastion: IMAGE_ROOT_GIB.ubuntu + 2 };
+    const asked = rootLines(larger);
+    expect(asked.nodes.quantity).toBe(nodes * larger.gitlab);
+    expect(asked.bastions.quantity).toBe(count('bastion-hosts') * larger.bastion);
+    expect(asked.snapshot.quantity).toBe(larger.gitlab);
+    const more = (a: { monthly?: number }, b: { monthly?: number }) => a.monthly! - b.monthly!;
+    expect(asked.total - usual.total).toBeCloseTo(
+      more(asked.nodes, usual.nodes) + more(asked.bastions, usual.bastions) + more(asked.snapshot, usual.snapshot),
+      2,
+    );
+    expect(more(asked.nodes, usual.nodes)).toBeCloseTo(nodes * 10 * gp3 * 1, 2);
+  });
+
+  test("where AWS is asked, the sizes DescribeImages declares for the resolved images are priced; unasked, each family's usual size, said in a note", async () => {
+    const config = defaults();
+    const declared = { gitlab: IMAGE_ROOT_GIB.gitlab + 15, ubuntu: IMAGE_ROOT_GIB.ubuntu + 4 };
+    const image = (id: string, name: string, size: number): Image => ({
+      ImageId: id,
+      Name: name,
+      State: 'available',
+      Architecture: 'x86_64',
+      RootDeviceName: '/dev/sda1',
+      BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { VolumeSize: size, SnapshotId: `snap-${id}` } }],
+    });
+    const gitlab = image('ami-0000000000000000a', 'GitLab EE 19.5.1', declared.gitlab);
+    const ubuntu = image('ami-0000000000000000b', 'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20261015', declared.ubuntu);
+    const clients = {
+      ec2: async () =>
+        ({
+          describeImages: async (input: { Owners?: string[]; ImageIds?: string[] }) => ({
+            Images: input.Owners?.includes(GITLAB_AMI_OWNER)
+              ? [gitlab]
+              : [gitlab, ubuntu].filter((i) => input.ImageIds?.includes(i.ImageId!)),
+          }),
+        }) as never,
+      ssm: async () =>
+        ({
+          getParameter: async (input: { Name: string }) => ({
+            Parameter: { Value: input.Name === UBUNTU_PARAMETER ? ubuntu.ImageId : undefined },
+          }),
+        }) as never,
+    };
+    const screen = (images: Parameters<typeof planScreen>[0]['images']) =>
+      planScreen({ config, sandbox: false, statusOf: pending, pricing: { none: 'test' }, images });
+    const line = (cost: { lines: Array<{ what: string; quantity: number }> }, what: RegExp) => cost.lines.find((l) => what.test(l.what))!;
+
+    const asked = (await screen({ clients })).cost;
+    expect(line(asked, /root volumes, GitLab nodes$/).quantity).toBe(config.autoScaling.desired * declared.gitlab);
+    expect(line(asked, /root volumes, bastion hosts$/).quantity).toBe(2 * declared.ubuntu);
+    expect(line(asked, /^the AMI's snapshot/).quantity).toBe(declared.gitlab);
+    expect(asked.notes.some((n) => n.startsWith('root volumes at'))).toBe(false);
+
+    // A recorded machine-images step is read instead of asking again.
+    const recorded = {
+      gitlab: {
+        imageId: 'ami-1',
+        name: 'GitLab EE 19.5.1',
+        rootDeviceName: '/dev/sda1',
+        rootSizeGib: 50,
+        edition: 'ee',
+        version: '19.5.1',
+      },
+      bastion: { imageId: 'ami-2', name: 'ubuntu', rootDeviceName: '/dev/sda1', rootSizeGib: 12 },
+      gitaly: { imageId: 'ami-2', name: 'ubuntu', rootDeviceName: '/dev/sda1', rootSizeGib: 12 },
+    };
+    const fromState = (await screen({ clients, recorded })).cost;
+    expect(line(fromState, /root volumes, GitLab nodes$/).quantity).toBe(config.autoScaling.desired * recorded.gitlab.rootSizeGib);
+    expect(line(fromState, /^the AMI's snapshot/).quantity).toBe(recorded.gitlab.rootSizeGib);
+
+    const unasked = (await screen({ none: 'offline' })).cost;
+    expect(line(unasked, /root volumes, GitLab nodes$/).quantity).toBe(config.autoScaling.desired * IMAGE_ROOT_GIB.gitlab);
+    expect(unasked.notes).toContain(
+      `root volumes at their images' usual sizes (official GitLab AMI ${IMAGE_ROOT_GIB.gitlab} GiB, Ubuntu ${IMAGE_ROOT_GIB.ubuntu} GiB): offline`,
+    );
   });
 });

@@ -506,7 +506,7 @@ describe('the inputs: one builder from the answers and what the steps learned', 
     expect(gitaly.release.version).toBe('19.5.1');
   });
 
-  test('an answered exact version is used before machine-images runs; a minor stays a placeholder', () => {
+  test('an answered exact version is used before machine-images runs; a major or minor shows its newest form', () => {
     const exact = buildInstallConfig({
       deployment: 'gitlab',
       region: 'us-west-2',
@@ -515,7 +515,13 @@ describe('the inputs: one builder from the answers and what the steps learned', 
     });
     expect(railsNodeInput(exact, 'base', {}).release.version).toBe('18.11.2');
     const minor = buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2', sandbox: true, file: { gitlab: { version: '19.5' } } });
-    expect(railsNodeInput(minor, 'base', {}).release.version).toBe('<newest 19.5 release: known after machine-images>');
+    expect(railsNodeInput(minor, 'base', {}).release.version).toBe('19.5.x');
+    // 18.x reads as the newest 18 (after 18.4's amcheck, before 19.3's nginx keys), 19.5.x as 19.5.
+    const major = buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2', sandbox: true, file: { gitlab: { version: '18' } } });
+    const eighteen = versionFeatures(railsNodeInput(major, 'base', {}).release.version);
+    expect(eighteen).toMatchObject({ amcheck: true, nginxUnderRails: false });
+    expect(versionFeatures('19.5.x')).toEqual(versionFeatures('19.5.0'));
+    expect(renderRailsGitlabRb(railsNodeInput(major, 'base', {}))).toContain("nginx['listen_port'] = 80");
   });
 });
 

@@ -1,8 +1,10 @@
 import { readdir } from 'node:fs/promises';
 import { describe, expect, test } from 'vitest';
+import { createAwsSession } from '../src/aws/clients.js';
+import { TAG_DEPLOYMENT, TAG_STEP } from '../src/aws/tags.js';
 import { buildInstallConfig } from '../src/config/schema.js';
 import { ACCOUNT_PLACEHOLDER, buildPlan, type PlanView } from '../src/engine/plan.js';
-import type { MonthlyCost } from '../src/pricing/cost.js';
+import { IMAGE_ROOT_GIB, type MonthlyCost } from '../src/pricing/cost.js';
 import { PRICE_TABLE_AS_OF } from '../src/pricing/table.js';
 import { GUIDE_STEPS } from '../src/steps/index.js';
 import { BUCKET_TYPES } from '../src/steps/names.js';
@@ -159,11 +161,11 @@ describe('plan and install on the command line (the built CLI, sandbox)', () => 
     const view = JSON.parse(planned.stdout) as PlanView & { cost: MonthlyCost };
     expect(view.sections.map((s) => s.steps.length)).toEqual([1, 7, 4, 1, 1, 3, 5, 4]);
     expect(view.cost).toMatchObject({
-      total: 1395.11,
-      source: `built-in table of ${PRICE_TABLE_AS_OF} (plan --sandbox asks nothing of AWS)`,
+      total: 1397.63,
+      source: `built-in table of ${PRICE_TABLE_AS_OF} (plan --sandbox asks no Price List)`,
     });
     expect(view.remaining).toBe(view.resources.length - 1);
-    // plan --sandbox stays offline: not even the sandbox's account is opened.
+    // plan --sandbox only reads the sandbox's images (their root volumes): nothing is written, no account made.
     expect(await readdir(dir)).toEqual([]);
 
     const installed = await runCli(['install', '--sandbox', '--yes', '--json', '--state-dir', dir]);
@@ -176,7 +178,7 @@ describe('plan and install on the command line (the built CLI, sandbox)', () => 
     const screen = events.find((e) => e.code === 'plan')!;
     expect(screen.data).toMatchObject({
       remaining: view.remaining,
-      cost: { total: 1395.11, source: `sandbox Price List, ${PRICE_TABLE_AS_OF}` },
+      cost: { total: view.cost.total, source: `sandbox Price List, ${PRICE_TABLE_AS_OF}` },
     });
     expect(screen.text).toContain(
       `${view.resources.length} resources in ${GUIDE_STEPS.length} steps; ${view.remaining} remain once the install is done`,
@@ -184,6 +186,38 @@ describe('plan and install on the command line (the built CLI, sandbox)', () => 
     const done = events.find((e) => e.code === 'install.done')!;
     expect(done.data?.resources).toBe(view.remaining);
     expect(done.text).toContain(`is up: ${view.remaining} resources recorded`);
+
+    // The cost priced the root volumes and the snapshot the install really made: the sizes EC2 reports.
+    const aws = await createAwsSession({ region: 'us-west-2', sandbox: { stateDir: dir } });
+    try {
+      const ec2 = await aws.ec2();
+      const instances = (
+        (await ec2.describeInstances({ Filters: [{ Name: `tag:${TAG_DEPLOYMENT}`, Values: ['gitlab'] }] })).Reservations ?? []
+      )
+        .flatMap((r) => r.Instances ?? [])
+        .filter((i) => i.State?.Name === 'running');
+      const rootSizes = async (step: string) => {
+        const ofStep = instances.filter((i) => i.Tags?.some((t) => t.Key === TAG_STEP && t.Value === step));
+        const ids = ofStep.map((i) => i.BlockDeviceMappings!.find((m) => m.DeviceName === i.RootDeviceName)!.Ebs!.VolumeId!);
+        return ((await ec2.describeVolumes({ VolumeIds: ids })).Volumes ?? []).map((v) => v.Size!);
+      };
+      const line = (what: RegExp) => view.cost.lines.find((l) => what.test(l.what))!;
+      for (const [step, what] of [
+        ['bastion-hosts', /root volumes, bastion hosts$/],
+        ['auto-scaling-group', /root volumes, GitLab nodes$/],
+      ] as const) {
+        const sizes = await rootSizes(step);
+        expect(sizes.length, step).toBeGreaterThan(0);
+        expect(line(what).quantity, step).toBe(sizes.reduce((a, b) => a + b, 0));
+        expect(line(what).what).toContain(`${sizes.length} × ${sizes[0]} GiB gp3`);
+      }
+      const baked = (await ec2.describeImages({ Owners: ['self'] })).Images ?? [];
+      expect(baked).toHaveLength(1);
+      const snapshotGib = baked[0]!.BlockDeviceMappings!.map((m) => m.Ebs?.VolumeSize ?? 0).reduce((a, b) => a + b, 0);
+      expect(line(/^the AMI's snapshot/).quantity).toBe(snapshotGib);
+    } finally {
+      await aws.close();
+    }
   });
 
   test('plan on a real account that cannot be reached prices from the table and names the reason', async () => {
@@ -195,6 +229,13 @@ describe('plan and install on the command line (the built CLI, sandbox)', () => 
       new RegExp(`^built-in table of ${PRICE_TABLE_AS_OF} \\(AWS Price List API not reachable: .*ECONNREFUSED`),
     );
     expect(view.cost.lines.find((l) => l.key === 'ec2:c5.2xlarge')?.unitPrice).toBe(0.384);
+    // The images could not be described either: their root volumes at each family's usual size, said so.
+    expect(view.cost.notes.find((n) => n.startsWith('root volumes at'))).toMatch(
+      new RegExp(
+        `^root volumes at their images' usual sizes \\(official GitLab AMI ${IMAGE_ROOT_GIB.gitlab} GiB, Ubuntu ${IMAGE_ROOT_GIB.ubuntu} GiB\\): the region's images were not described \\(.*ECONNREFUSED`,
+      ),
+    );
+    expect(view.cost.lines.find((l) => / root volumes, GitLab nodes$/.test(l.what))?.what).toContain(`× ${IMAGE_ROOT_GIB.gitlab} GiB gp3`);
     expect(await readdir(dir)).toEqual([]);
   });
 });

@@ -8,6 +8,11 @@ import { countsAsStandard } from '../src/aws/offerings.js';
 import { buildInstallConfig } from '../src/config/schema.js';
 import { toBuild } from '../src/preflight/building.js';
 import { cacheOffered } from '../src/preflight/cache.js';
+import { databaseOffered } from '../src/preflight/database.js';
+import type { ConfigFile } from '../src/config/schema.js';
+import { postgresFit, postgresNeeded } from '../src/gitlab/versions.js';
+import { gitlabImageFor } from '../src/steps/machine-images.js';
+import { engineVersion } from '../src/steps/rds-postgres.js';
 import { readWorld, runCli, sandboxInventory } from './helpers.js';
 import { sandboxFixtures } from './sandbox-fixtures.js';
 
@@ -18,7 +23,7 @@ import { sandboxFixtures } from './sandbox-fixtures.js';
  * ours, and the state directory holds no state file, nothing but what the test put there and the
  * account itself.
  */
-const { stateDir } = sandboxFixtures('gitlab-aws-preflight-');
+const { stateDir, keep } = sandboxFixtures('gitlab-aws-preflight-');
 const REGION = 'us-west-2';
 const theirs = [{ Key: TAG_DEPLOYMENT, Value: 'other' }];
 
@@ -453,5 +458,64 @@ describe('preflight pieces that need no install', () => {
       message: `ElastiCache offers no valkey 7.2 in ${REGION}`,
       fix: 'set cache.engine to redis, or choose another --region',
     });
+  });
+});
+
+describe('preflight: the PostgreSQL version fits the GitLab release', () => {
+  /** The release and the PostgreSQL the sandbox region resolves these answers to, by the install's own lookups. */
+  async function resolved(file: ConfigFile) {
+    const aws = keep(await createAwsSession({ region: REGION, sandbox: { stateDir: await stateDir() } }));
+    const config = buildInstallConfig({ deployment: 'gitlab', region: REGION, file, sandbox: true });
+    const gitlab = (await gitlabImageFor(await aws.ec2(), config)).version;
+    const postgres = await engineVersion(await aws.rds(), config.database.engineVersion);
+    return { aws, config, gitlab, postgres };
+  }
+
+  it('PostgreSQL 16 with GitLab 19: exit 2, one line, nothing created (flags and a config file alike)', async () => {
+    const byFlags = await refused({ args: ['--db-engine-version', '16', '--gitlab-version', '19'] });
+    expect(byFlags).toBe(
+      `error: PostgreSQL 16 is too old for GitLab 19: GitLab 19 needs ${postgresNeeded(19)} ` +
+        '(fix: set database.engineVersion to 17 (--db-engine-version 17, its newest minor), or gitlab.version to 18 (--gitlab-version 18); nothing was created)',
+    );
+    const byFile = await refused({ answers: { gitlab: { version: '19' }, database: { engineVersion: '16' } } });
+    expect(byFile).toBe(byFlags);
+  });
+
+  it('GitLab 18.x refuses 16.4 (it needs 16.5 or newer) and accepts 16.5 or newer and 17', async () => {
+    const line = await refused({ answers: { gitlab: { version: '18.11' }, database: { engineVersion: '16.4' } } });
+    expect(line).toMatch(
+      /^error: PostgreSQL 16\.4 is too old for GitLab 18\.11: GitLab 18 needs PostgreSQL 16\.5 or newer, up to 17\.x \(fix: /,
+    );
+    const build = (version: string, engineVersion: string) =>
+      buildInstallConfig({
+        deployment: 'gitlab',
+        region: REGION,
+        file: { gitlab: { version }, database: { engineVersion } },
+        sandbox: true,
+      });
+    for (const postgres of ['16.5', '16.9', '16', '17', '17.2']) expect(() => build('18', postgres)).not.toThrow();
+    for (const postgres of ['17', '17.2']) expect(() => build('19.5', postgres)).not.toThrow();
+    expect(() => build('19.5.1', '16.9')).toThrow(/PostgreSQL 16\.9 is too old for GitLab 19\.5\.1/);
+  });
+
+  it('with no GitLab version asked, the newest release the official AMIs offer decides: PostgreSQL 16 is refused at preflight, naming both', async () => {
+    const { gitlab, postgres } = await resolved({ database: { engineVersion: '16' } });
+    // Offline the release is not known (a region may lag a major behind), so the file passes the config check ...
+    expect(Number(gitlab.split('.')[0])).toBe(19);
+    const line = await refused({ answers: { database: { engineVersion: '16' } } });
+    // ... and preflight names the PostgreSQL RDS would run and the release the install would take.
+    expect(line).toBe(
+      `error: PostgreSQL ${postgres} (the newest 16.x RDS offers in ${REGION}) is too old for GitLab ${gitlab} ` +
+        `(the newest release the official AMIs offer in ${REGION}): GitLab 19 needs ${postgresNeeded(19)} ` +
+        '(fix: set database.engineVersion to 17 (--db-engine-version 17, its newest minor), or gitlab.version to 18 (--gitlab-version 18))',
+    );
+  });
+
+  it('the same check holds what fits: 16 with the newest 18, 17 with the newest release, and the defaults', async () => {
+    for (const file of [{ gitlab: { version: '18' }, database: { engineVersion: '16' } }, { database: { engineVersion: '17' } }, {}]) {
+      const { aws, config, gitlab, postgres } = await resolved(file);
+      expect(postgresFit(Number(gitlab.split('.')[0]), postgres), `${gitlab} with ${postgres}`).toBe('fits');
+      expect(await databaseOffered(aws, config, toBuild({ config, state: undefined } as never))).toBeUndefined();
+    }
   });
 });

@@ -1,7 +1,11 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createAwsSession } from '../src/aws/clients.js';
+import { buildInstallConfig, type ConfigFile } from '../src/config/schema.js';
+import { versionFeatures } from '../src/gitlab/versions.js';
 import { readState } from '../src/state/store.js';
+import { gitlabImageFor } from '../src/steps/machine-images.js';
 import { runCli, tempDir } from './helpers.js';
 
 /** Every fact the renderers show as `<...: known after STEP>` before STEP has run. */
@@ -109,5 +113,78 @@ describe('gitlab-aws render', () => {
       expect(run.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
     }
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  describe('a GitLab version left open renders the release install would take', () => {
+    /** What machine-images would resolve these answers to in the sandbox region: its own lookup. */
+    async function installWouldTake(file: ConfigFile): Promise<string> {
+      const aws = await createAwsSession({ region: 'us-west-2', sandbox: { stateDir: await tempDir() } });
+      try {
+        const config = buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2', file, sandbox: true });
+        return (await gitlabImageFor(await aws.ec2(), config)).version;
+      } finally {
+        await aws.close();
+      }
+    }
+    const nginxPort = (version: string) =>
+      versionFeatures(version).nginxUnderRails ? "gitlab_rails['nginx']['listen_port'] = 80" : "nginx['listen_port'] = 80";
+
+    it('--gitlab-version 18 or 18.11 with --sandbox: the newest such release the sandbox offers, in its header and its form', async () => {
+      const dir = await tempDir();
+      for (const asked of ['18', '18.11', undefined]) {
+        const version = await installWouldTake(asked ? { gitlab: { version: asked } } : {});
+        expect(version.startsWith(asked ?? '')).toBe(true);
+        const flags = asked ? ['--gitlab-version', asked] : [];
+        const run = await runCli(['render', 'user-data', '--node', 'rails', ...flags, '--sandbox', '--state-dir', dir]);
+        expect(run.code, run.stderr).toBe(0);
+        expect(run.stderr).toBe('');
+        expect(run.stdout).toContain(`# gitlab.rb of a GitLab Rails node (rails-base), GitLab EE ${version}, written by gitlab-aws.`);
+        expect(run.stdout).toContain(nginxPort(version));
+        expect(run.stdout).not.toContain('known after machine-images');
+        const gitaly = await runCli(['render', 'user-data', '--node', 'gitaly', ...flags, '--sandbox', '--state-dir', dir]);
+        expect(gitaly.stdout).toContain(`gitlab-ee=${version}-ee.0`);
+      }
+      // 18 is not the newest major: its form is not the newest release's.
+      expect(nginxPort(await installWouldTake({ gitlab: { version: '18' } }))).not.toBe(nginxPort(await installWouldTake({})));
+      // Looking touches nothing: no state file, no sandbox account.
+      expect(await readdir(dir)).toEqual([]);
+    });
+
+    it('a version the region does not offer is refused as install refuses it, exit 2', async () => {
+      const dir = await tempDir();
+      const run = await runCli(['render', 'gitlab-rb', '--node', 'rails', '--gitlab-version', '18.5', '--sandbox', '--state-dir', dir]);
+      expect(run.code).toBe(2);
+      expect(run.stderr.trim()).toMatch(
+        /^error: the official GitLab EE AMIs in us-west-2 offer no version 18\.5 \(they offer 18\.11\.3, .*\(fix: /,
+      );
+      expect(run.stdout).toBe('');
+    });
+
+    it('without AWS it says the exact release is resolved at install and renders the form of the newest 18.x', async () => {
+      const dir = await tempDir();
+      // The test setup's AWS is a closed port: every call fails as with no network.
+      const run = await runCli([
+        'render',
+        'gitlab-rb',
+        '--node',
+        'rails',
+        '--gitlab-version',
+        '18',
+        '--region',
+        'us-west-2',
+        '--state-dir',
+        dir,
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      const warning = run.stderr.trim().split('\n');
+      expect(warning).toHaveLength(1);
+      expect(warning[0]).toMatch(
+        /^warning: could not ask AWS which GitLab EE 18 release the official AMIs offer in us-west-2 \(.*\): the exact release is resolved at install; shown as 18\.x/,
+      );
+      expect(run.stdout).toContain('GitLab EE 18.x, written by gitlab-aws.');
+      expect(run.stdout).toContain(nginxPort('18.x'));
+      expect(nginxPort('18.x')).toBe(nginxPort(await installWouldTake({ gitlab: { version: '18' } })));
+      expect(await readdir(dir)).toEqual([]);
+    });
   });
 });

@@ -19,6 +19,7 @@ export interface GlobalOptions {
   sshFromAnywhere?: boolean;
   bucketPrefix?: string;
   dbInstanceClass?: string;
+  dbEngineVersion?: string;
   cacheNodeType?: string;
   cacheEngine?: string;
   /** As typed: the config check says what is wrong with a count that is not one. */

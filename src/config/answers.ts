@@ -6,10 +6,12 @@ import {
   GITALY_DEFAULTS,
   GITLAB_DEFAULTS,
   GITLAB_EDITIONS,
+  GITLAB_MAJORS,
   IO1_LIMITS,
   requireSshPublicKey,
 } from './compute.js';
 import { ConfigError } from './errors.js';
+import { postgresMismatch } from '../gitlab/versions.js';
 import { readPublicKeyFileSync, sandboxPublicKey } from './ssh-key.js';
 import { GUIDE_REGION } from './regions.js';
 import {
@@ -499,12 +501,16 @@ export const ANSWERS: readonly AnswerDef[] = [
   {
     key: 'database.engineVersion',
     question: 'PostgreSQL version (a major for its newest minor, or exact)',
-    why: 'GitLab 19 needs PostgreSQL 17; 18.x accepts 16 or 17.',
+    why: 'GitLab 19 needs PostgreSQL 17; 18.x accepts 16.5 or newer, up to 17.x.',
     kind: 'text',
     guide: DATABASE_DEFAULTS.engineVersion,
     stage: 'after',
     rare: true,
     default: fixed(DATABASE_DEFAULTS.engineVersion),
+    flag: {
+      flags: '--db-engine-version <version>',
+      description: 'PostgreSQL version of the database: a major (17, its newest minor RDS offers) or exact (17.4); default 17',
+    },
   },
   {
     key: 'database.parameterGroup',
@@ -654,6 +660,10 @@ export function answerProblem(def: AnswerDef, value: unknown, answers: ConfigFil
   if (def.key === 'region' && !value) return 'no AWS region given: name one, like us-west-2 (or set AWS_REGION)';
   try {
     const config = configFrom(withDefaults(setAnswer(answers, def.key, value), facts), facts);
+    // Only where the PostgreSQL is typed: judged at any other answer, a file's PostgreSQL would refuse
+    // every later one (and --yes's "newest"); preflight refuses that case in its own words.
+    const newest = def.key === 'database.engineVersion' ? newestReleaseProblem(config, facts) : undefined;
+    if (newest) return newest;
     try {
       def.require?.(config, facts);
     } catch (err) {
@@ -666,6 +676,20 @@ export function answerProblem(def: AnswerDef, value: unknown, answers: ConfigFil
     if (err instanceof ConfigError) return err.message;
     throw err;
   }
+}
+
+/**
+ * At the prompt the wizard knows what "the newest" GitLab is (the region's official AMIs, looked
+ * up for the version question), which the config builder cannot know offline: with the version
+ * left to the newest, the PostgreSQL answer is judged against that release, as preflight will.
+ */
+function newestReleaseProblem(config: InstallConfig, facts: Facts): string | undefined {
+  const newest = facts.gitlabVersions?.[0];
+  if (config.gitlab.version !== undefined || newest === undefined) return undefined;
+  const mismatch = postgresMismatch(config.database.engineVersion, newest, GITLAB_MAJORS.map(Number), {
+    gitlab: "the newest the region's official AMIs offer",
+  });
+  return mismatch?.problem;
 }
 
 /**

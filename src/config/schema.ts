@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { isRegionName } from './regions.js';
 import { parseNetwork, contains, overlaps, type Network } from './cidr.js';
 import { RDS_POSTGRES_CLASS, RDS_STORAGE_TYPES, rdsStorageProblem } from '../aws/rds-limits.js';
-import { computeAnswers, computeConfigSchema, computeFileSchema } from './compute.js';
+import { computeAnswers, computeConfigSchema, computeFileSchema, GITLAB_MAJORS } from './compute.js';
+import { gitlabMajorsFor, POSTGRES_FOR_GITLAB, postgresMismatch, postgresNeeded } from '../gitlab/versions.js';
 import { ConfigError } from './errors.js';
 
 /** The guide's network: one VPC, a public and a private /24 in each of two Availability Zones. */
@@ -39,7 +40,7 @@ export const DEPLOYMENT_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 /**
  * The guide's "PostgreSQL with RDS" answers. Defaults: db.m5.large (the guide advises against
  * burstable classes), io1 100 GiB at 1000 IOPS, PostgreSQL 17 (the newest 17.x RDS offers in
- * the region; GitLab 19 needs 17, 18.x accepts 16 or 17).
+ * the region; GitLab 19 needs 17, 18.x accepts 16.5 or newer up to 17: checkPostgresForGitlab).
  */
 const databaseFileSchema = z
   .object({
@@ -262,9 +263,36 @@ function checkDatabase(config: InstallConfig): void {
       `use ${POSTGRES_MAJORS.join(' or ')} (the newest minor RDS offers) or an exact version such as 17.4`,
     );
   }
+  checkPostgresForGitlab(config);
   if (db.parameterGroup !== undefined && !/^[a-zA-Z][a-zA-Z0-9.-]{0,254}$/.test(db.parameterGroup)) {
     throw new ConfigError(`database.parameterGroup '${db.parameterGroup}' is not a DB parameter group name`);
   }
+}
+
+/**
+ * The PostgreSQL version fits the GitLab release, as far as the answers tell offline (preflight
+ * judges again once RDS has named the exact PostgreSQL and the official AMIs the exact release).
+ * A GitLab version given (`19`, `19.5`, `19.5.1`) decides by its major. Left unset ("the newest
+ * the region's official AMIs offer"), the release is not known offline: it is the newest of
+ * GITLAB_MAJORS in a region that has it, but a region may lag a major behind. So offline we refuse
+ * only a PostgreSQL no supported major runs on (16.4: 18 needs 16.5, 19 needs 17), and leave 16
+ * with an unset version to preflight, which refuses it when the newest release turns out to be 19.
+ */
+function checkPostgresForGitlab(config: InstallConfig): void {
+  const postgres = config.database.engineVersion;
+  const majors = GITLAB_MAJORS.map(Number);
+  const gitlab = config.gitlab.version;
+  if (gitlab !== undefined) {
+    const mismatch = postgresMismatch(postgres, gitlab, majors);
+    if (mismatch) throw new ConfigError(mismatch.problem, `${mismatch.fix}; nothing was created`);
+    return;
+  }
+  if (gitlabMajorsFor(postgres, majors).length) return;
+  const fitting = POSTGRES_FOR_GITLAB[Math.max(...majors)]!.newestMajor;
+  throw new ConfigError(
+    `PostgreSQL ${postgres} fits no GitLab release this installer installs: ${majors.map((m) => `GitLab ${m} needs ${postgresNeeded(m)}`).join('; ')}`,
+    `set database.engineVersion to ${fitting} (--db-engine-version ${fitting}, its newest minor); nothing was created`,
+  );
 }
 
 /** The cache answers with the guide's defaults filled in, checked as ElastiCache would before anything is made. */

@@ -74,14 +74,18 @@ export function factsFromSteps(ctx: { output(id: (typeof FACT_STEPS)[number]): u
   return factsFromOutputs(Object.fromEntries(FACT_STEPS.map((id) => [id, ctx.output(id)])));
 }
 
-/** The release: machine-images' once it ran, else the answer when exact, else a placeholder. */
+/** A version as exact as the official AMIs name one: 19.5.1. */
+export const isExactVersion = (version: string | undefined): version is string => version !== undefined && /^\d+\.\d+\.\d+$/.test(version);
+
+/**
+ * The release: machine-images' once it ran (or what `render` looked up the same way), else the
+ * answer when exact, else its newest form: `18.x` / `18.11.x` for a partial answer (the renderers
+ * then write what the newest of that major or minor reads; versions.ts), a placeholder for none.
+ */
 function release(config: InstallConfig, facts: KnownFacts): GitlabRelease {
   if (facts.release) return facts.release;
   const answered = config.gitlab.version;
-  const version =
-    answered && /^\d+\.\d+\.\d+$/.test(answered)
-      ? answered
-      : unknown(answered ? `newest ${answered} release` : 'newest release', 'machine-images');
+  const version = isExactVersion(answered) ? answered : answered ? `${answered}.x` : unknown('newest release', 'machine-images');
   return { edition: config.gitlab.edition, version };
 }
 

@@ -29,7 +29,7 @@ export async function checkBeforeBuilding({ ctx, aws, deployment, identity }: Re
     () => ask('the account quotas', () => quotasLeaveRoom(aws, config, left, ctx.host)),
     () => ask("the domain's zone and certificate", () => edgeAnswersHold(aws, deployment)),
     () => ask('the machine images', () => imagesExist(aws, config, left)),
-    () => ask('the database answers', async () => databaseOffered(await aws.rds(), aws.clock, config, left)),
+    () => ask('the database answers', () => databaseOffered(aws, config, left)),
     () => ask('the cache engine', async () => cacheOffered(await aws.elasticache(), config, left)),
     () => ask('the names the install gives resources', () => namesFree(aws, config, identity.account, left)),
   ]);

@@ -26,17 +26,52 @@ export interface MonthlyCost {
   free: Array<{ what: string; note: string }>;
 }
 
-/** The guide: "the root volume is 8 GiB by default and should be enough"; the AMI's snapshot is of it. */
-export const ROOT_VOLUME_GIB = 8;
+/**
+ * The root volumes (GiB) of the instances whose root is the image's own size: the launcher
+ * (src/steps/instances.ts) and the launch template set the type (gp3) but not the size, so each
+ * root is as large as its image declares. `gitlab`: the official GitLab AMI's, which the base
+ * instance boots from, so also the baked image's (its snapshot) and every node the group
+ * launches; `bastion`: the bastions' image's (Ubuntu 24.04). Gitaly's root is sized by the
+ * answers (io1), not by its image.
+ */
+export interface RootVolumes {
+  gitlab: number;
+  bastion: number;
+}
+
+/**
+ * Each image family's root volume, for when the region's images were not asked (offline, or AWS
+ * did not answer): GitLab's official AMIs are built with 20 GiB (omnibus-gitlab
+ * support/packer/ee.pkr.hcl and ce.pkr.hcl, `launch_block_device_mappings` /dev/sda1
+ * `volume_size = 20`, since "Increase the root disk size of packer builder VMs", 2025-03);
+ * Canonical's Ubuntu 24.04 server AMIs have 8 GiB. An operator's own AMI (gitlab.amiId,
+ * bastion.amiId) counts as its family's until DescribeImages says otherwise.
+ */
+export const IMAGE_ROOT_GIB = { gitlab: 20, ubuntu: 8 } as const;
+export const USUAL_ROOT_VOLUMES: RootVolumes = { gitlab: IMAGE_ROOT_GIB.gitlab, bastion: IMAGE_ROOT_GIB.ubuntu };
+
+/** The root volumes the images AWS named declare (machine-images' lookup or its record); a size not declared counts as its family's. */
+export function rootVolumesOf(images: {
+  gitlab: { rootSizeGib?: number | undefined };
+  bastion: { rootSizeGib?: number | undefined };
+}): RootVolumes {
+  return {
+    gitlab: images.gitlab.rootSizeGib ?? IMAGE_ROOT_GIB.gitlab,
+    bastion: images.bastion.rootSizeGib ?? IMAGE_ROOT_GIB.ubuntu,
+  };
+}
 
 type Item = Omit<CostLine, 'unitPrice' | 'monthly'>;
 
-/** Which answer sizes the instances each step runs, and what they boot from. */
-const INSTANCES: Record<string, (config: InstallConfig) => { label: string; type: string; io1?: { gib: number; iops: number } }> = {
-  'bastion-hosts': (c) => ({ label: 'bastion hosts', type: c.bastion.instanceType }),
+/** Which answer sizes the instances each step runs, and the root volume they boot with. */
+const INSTANCES: Record<
+  string,
+  (config: InstallConfig, roots: RootVolumes) => { label: string; type: string; rootGib?: number; io1?: { gib: number; iops: number } }
+> = {
+  'bastion-hosts': (c, roots) => ({ label: 'bastion hosts', type: c.bastion.instanceType, rootGib: roots.bastion }),
   gitaly: (c) => ({ label: 'Gitaly', type: c.gitaly.instanceType, io1: { gib: c.gitaly.volumeSize, iops: c.gitaly.iops } }),
   // The group runs its desired size until the CPU alarms scale it (usage the plan cannot know).
-  'auto-scaling-group': (c) => ({ label: 'GitLab nodes', type: c.gitlab.instanceType }),
+  'auto-scaling-group': (c, roots) => ({ label: 'GitLab nodes', type: c.gitlab.instanceType, rootGib: roots.gitlab }),
 };
 
 /** gp3 RDS storage includes 12,000 IOPS at 400 GiB and more; only IOPS above that are billed. */
@@ -47,7 +82,7 @@ const RDS_GP3_INCLUDED_IOPS = 12_000;
  * what is priced is what the plan lists) and the answers that size them. A resource of a priced
  * type that no rule here can size is a programming error, not a silent zero.
  */
-export function costItems(config: InstallConfig, plan: Pick<PlanView, 'resources'>): Item[] {
+export function costItems(config: InstallConfig, plan: Pick<PlanView, 'resources'>, roots: RootVolumes = USUAL_ROOT_VOLUMES): Item[] {
   const standing = plan.resources.filter((r) => !r.retiredBy);
   const count = (type: string, step?: string) => standing.filter((r) => r.type === type && (!step || r.step === step)).length;
   const hours = (n: number) => n * HOURS_PER_MONTH;
@@ -57,7 +92,7 @@ export function costItems(config: InstallConfig, plan: Pick<PlanView, 'resources
     const sizing = INSTANCES[step];
     if (!sizing) throw new Error(`the cost has no rule for the instances of step '${step}' (src/pricing/cost.ts INSTANCES)`);
     const n = count('AWS::EC2::Instance', step);
-    const { label, type, io1 } = sizing(config);
+    const { label, type, io1, rootGib } = sizing(config, roots);
     items.push({ what: `${n} × ${type}, ${label}`, key: `ec2:${type}`, quantity: hours(n), unit: 'h' });
     if (io1) {
       items.push({ what: `${label}'s volume, io1 ${io1.gib} GiB`, key: 'ebs:io1', quantity: n * io1.gib, unit: 'GiB-month' });
@@ -67,11 +102,11 @@ export function costItems(config: InstallConfig, plan: Pick<PlanView, 'resources
         quantity: n * io1.iops,
         unit: 'IOPS-month',
       });
-    } else {
+    } else if (rootGib !== undefined) {
       items.push({
-        what: `${n} × ${ROOT_VOLUME_GIB} GiB gp3 root volumes, ${label}`,
+        what: `${n} × ${rootGib} GiB gp3 root volumes, ${label}`,
         key: 'ebs:gp3',
-        quantity: n * ROOT_VOLUME_GIB,
+        quantity: n * rootGib,
         unit: 'GiB-month',
       });
     }
@@ -124,9 +159,9 @@ export function costItems(config: InstallConfig, plan: Pick<PlanView, 'resources
   const snapshots = count('AWS::EC2::Snapshot');
   if (snapshots)
     items.push({
-      what: `the AMI's snapshot (the ${ROOT_VOLUME_GIB} GiB root volume, at most)`,
+      what: `the AMI's snapshot (the ${roots.gitlab} GiB root volume, at most)`,
       key: 'ebs:snapshot',
-      quantity: snapshots * ROOT_VOLUME_GIB,
+      quantity: snapshots * roots.gitlab,
       unit: 'GiB-month',
     });
   const zones = count('AWS::Route53::HostedZone');
@@ -137,8 +172,13 @@ export function costItems(config: InstallConfig, plan: Pick<PlanView, 'resources
 }
 
 /** The monthly cost of the chosen answers: the standing resources at these prices, line by line. */
-export function monthlyCost(config: InstallConfig, plan: Pick<PlanView, 'resources'>, prices: Prices): MonthlyCost {
-  const lines = costItems(config, plan).map((item): CostLine => {
+export function monthlyCost(
+  config: InstallConfig,
+  plan: Pick<PlanView, 'resources'>,
+  prices: Prices,
+  roots: RootVolumes = USUAL_ROOT_VOLUMES,
+): MonthlyCost {
+  const lines = costItems(config, plan, roots).map((item): CostLine => {
     const unitPrice = prices.get(item.key);
     return unitPrice === undefined ? item : { ...item, unitPrice, monthly: round(item.quantity * unitPrice) };
   });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EC2, Image, Snapshot } from '@aws-sdk/client-ec2';
 import { AWS_MINUTES } from '../aws/durations.js';
+import { IMAGE_ROOT_GIB } from '../pricing/cost.js';
 import { awsError, tagList, type OperationContext, type SdkOperations } from './core.js';
 import { all, byId, create, put, state, type Ec2Resource } from './ec2.js';
 import { tagsOfType } from './instances.js';
@@ -67,7 +68,8 @@ export function publicImages(region: string): PublicImage[] {
       creationDate: `${date}T12:00:00.000Z`,
       description: extra.description ?? name,
       snapshotId: `snap-${hexOf(`${region}:${name}:snap`, 17)}`,
-      size: 8,
+      // The root sizes the real images declare (GitLab's packer templates: 20 GiB; Ubuntu: 8 GiB).
+      size: extra.gitlab ? IMAGE_ROOT_GIB.gitlab : IMAGE_ROOT_GIB.ubuntu,
       ...extra,
     });
   for (const [version, date] of GITLAB_RELEASES) {

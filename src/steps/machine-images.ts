@@ -14,7 +14,13 @@ export const UBUNTU_PARAMETER = '/aws/service/canonical/ubuntu/server/24.04/stab
 /** `GitLab EE 19.5.1`: x86 only (ARM images end in ` (ARM64)`). */
 const GITLAB_AMI_NAME = /^GitLab (EE|CE) (\d+)\.(\d+)\.(\d+)$/;
 
-const image = z.object({ imageId: z.string(), name: z.string(), rootDeviceName: z.string() });
+const image = z.object({
+  imageId: z.string(),
+  name: z.string(),
+  rootDeviceName: z.string(),
+  /** The root volume's size as the image declares it (GiB): what an instance launched from it gets unless told otherwise. Absent in states recorded before it was kept. */
+  rootSizeGib: z.number().optional(),
+});
 export type MachineImage = z.output<typeof image>;
 const gitlabImage = image.extend({ edition: z.enum(GITLAB_EDITIONS), version: z.string() });
 export type GitlabImage = z.output<typeof gitlabImage>;
@@ -92,7 +98,15 @@ async function describeImage(ec2: EC2, imageId: string): Promise<Image | undefin
 }
 
 function asImage(found: Image): MachineImage {
-  return { imageId: found.ImageId!, name: found.Name ?? found.ImageId!, rootDeviceName: found.RootDeviceName ?? '/dev/sda1' };
+  const rootDeviceName = found.RootDeviceName ?? '/dev/sda1';
+  // DescribeImages' mapping of the root device: its VolumeSize is the snapshot's size, the least a launch may ask.
+  const rootSizeGib = found.BlockDeviceMappings?.find((m) => m.DeviceName === rootDeviceName)?.Ebs?.VolumeSize;
+  return {
+    imageId: found.ImageId!,
+    name: found.Name ?? found.ImageId!,
+    rootDeviceName,
+    ...(rootSizeGib !== undefined ? { rootSizeGib } : {}),
+  };
 }
 
 /** The region's official GitLab AMIs of the edition (x86, available): the lookup and the wizard's version list. */
@@ -108,7 +122,8 @@ export async function officialGitlabImages(ec2: Pick<EC2, 'describeImages'>, edi
   return listed.Images ?? [];
 }
 
-async function gitlabImageFor(ec2: EC2, config: InstallConfig): Promise<GitlabImage> {
+/** The GitLab image the answers choose: gitlab.amiId's, else the newest official one of the wanted release. */
+export async function gitlabImageFor(ec2: EC2, config: InstallConfig): Promise<GitlabImage> {
   const { edition, version, amiId } = config.gitlab;
   const label = edition.toUpperCase();
   if (amiId) {

@@ -38,6 +38,7 @@ export function install({ resume }: { resume: boolean }) {
           statusOf: status,
           account: identity.account,
           pricing: { clients: aws, label },
+          images: { clients: aws, recorded: deployment.state?.steps['machine-images']?.outputs },
         });
         // Only the install asks AWS (plan alone touches nothing); never adopted, so said up front.
         const foreign = await foreignVpcs(await aws.ec2(), options.deployment);
