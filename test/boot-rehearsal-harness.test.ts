@@ -134,28 +134,37 @@ describe('the fake AWS endpoint', () => {
     expect(keys[0]![1]).not.toBe(keys[1]![1]);
   });
 
-  test('a denied parameter: AccessDeniedException naming ssm:GetParameter on its ARN, and the user-data fetch_secret retries until allowed', async () => {
+  test('a denied parameter: AccessDeniedException naming ssm:GetParameters on its ARN, and the user-data retries until allowed', async () => {
     const base = renderRailsUserData(railsNodeInput(config, 'base', facts()));
-    // The script's own retry loop and fetcher functions, as the user-data defines them.
-    const fetchSecret = ['retry', 'fetch_secret']
-      .map((fn) => new RegExp(`^${fn}\\(\\) \\{\\n[\\s\\S]*?\\n\\}$`, 'm').exec(base)![0])
-      .concat(base.split('\n').find((line) => line.startsWith('fetch_one() '))!)
-      .join('\n');
+    // The script's own retry loop and secret fetching, as the user-data defines them, for one secret.
+    const retry = /^retry\(\) \{\n[\s\S]*?\n\}$/m.exec(base)![0];
+    const lines = base.split('\n');
+    const fetching = lines
+      .slice(lines.indexOf('SECRETS=()'), lines.findIndex((line) => line.startsWith('retry 30 ')) + 1)
+      .filter((line) => !line.startsWith("fetch_secret '"));
     const result = await rehearse({
       image: 'ubuntu',
       files: FETCHER_FILES,
       parameters: [ROOT_PASSWORD],
-      deny: [{ operation: 'GetParameter', name: ROOT_PASSWORD.Name, times: 2 }],
-      userData: script(fetchSecret, `fetch_secret '${ROOT_PASSWORD.Name}' '/etc/gitlab/gitlab-aws-secrets/root-password'`, 'echo fetched'),
+      deny: [{ operation: 'GetParameters', name: ROOT_PASSWORD.Name, times: 2 }],
+      userData: script(
+        retry,
+        ...fetching.slice(0, 2),
+        `fetch_secret '${ROOT_PASSWORD.Name}' '/etc/gitlab/gitlab-aws-secrets/root-password'`,
+        ...fetching.slice(2),
+        'echo fetched',
+      ),
       collect: ['/etc/gitlab/gitlab-aws-secrets/root-password'],
     });
     expect(result.exitCode).toBe(0);
-    const lines = consoleLines(result);
-    expect(lines.filter((line) => line.includes('AccessDeniedException'))).toHaveLength(2);
-    expect(lines.find((line) => line.includes('AccessDeniedException'))).toContain(
-      'is not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:us-west-2:123456789012:parameter/gitlab-aws/gitlab/root-password',
+    const console = consoleLines(result);
+    expect(console.filter((line) => line.includes('AccessDeniedException'))).toHaveLength(2);
+    expect(console.find((line) => line.includes('AccessDeniedException'))).toContain(
+      'is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-west-2:123456789012:parameter/gitlab-aws/gitlab/root-password',
     );
-    expect(lines).toEqual(expect.arrayContaining([`gitlab-aws: waiting for ${ROOT_PASSWORD.Name} (attempt 2 of 30)`, 'fetched']));
+    expect(console).toEqual(
+      expect.arrayContaining(['gitlab-aws: waiting for the secrets in Parameter Store (attempt 2 of 30)', 'fetched']),
+    );
     expect(result.calls.map((call) => call.argv)).toEqual([
       ['/usr/bin/sleep', '10'],
       ['/usr/bin/sleep', '10'],

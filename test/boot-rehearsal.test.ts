@@ -21,7 +21,15 @@ import {
 import { publicImages } from '../src/sandbox/images.js';
 import { bucketNames } from '../src/steps/names.js';
 import { parameterNames, SECRETS, type SecretName } from '../src/steps/secrets.js';
-import { Rehearsal, rehearse, type BootResult, type RehearsalOptions, type SsmParameter, type StubCall } from './boot/rehearsal.js';
+import {
+  Rehearsal,
+  rehearse,
+  type BakedImage,
+  type BootResult,
+  type RehearsalOptions,
+  type SsmParameter,
+  type StubCall,
+} from './boot/rehearsal.js';
 
 const REGION = 'us-west-2';
 const GITALY_IP = '10.0.1.25';
@@ -294,28 +302,91 @@ describe.concurrent('a replaced base instance', () => {
 const failing = (extra: Partial<RehearsalOptions>) => rehearse(node(rails('base'), 'gitlab-ami', extra));
 const stoppedAt = (result: BootResult) => said(result).find((line) => line.startsWith(BOOT_FAILED.replace('gitlab-aws: ', '')));
 
+/** A clone of a base's baked image, newest release: what the group launches. */
+async function bakedBase(): Promise<{ image: BakedImage; parameters: SsmParameter[] }> {
+  const machine = await Rehearsal.open(node(rails('base'), 'gitlab-ami'));
+  try {
+    expect((await machine.boot()).exitCode).toBe(0);
+    return { image: await machine.bake(), parameters: machine.store };
+  } finally {
+    await machine.close();
+  }
+}
+let baked: ReturnType<typeof bakedBase> | undefined;
+
+/** Every command each kind of node calls, made to fail (every call of it: retried ones give up), and the step the boot then names. */
+const FAILURES: Array<[kind: 'rails-base' | 'rails-clone' | 'gitaly', command: string, step: string]> = [
+  ['rails-base', 'curl', 'fetching the Amazon RDS certificate bundle'],
+  ['rails-base', 'systemctl', 'configuring sshd for Git over SSH'],
+  ['rails-base', '/opt/gitlab/embedded/bin/psql', 'creating the database extensions'],
+  ['rails-base', 'gitlab-ctl reconfigure', 'gitlab-ctl reconfigure'],
+  ['rails-base', 'gitlab-rails runner', 'turning on incremental CI job logging'],
+  ['rails-clone', 'systemctl', 'configuring sshd for Git over SSH'],
+  ['rails-clone', '/opt/gitlab/embedded/bin/psql', 'creating the database extensions'],
+  ['rails-clone', 'gitlab-ctl reconfigure', 'gitlab-ctl reconfigure'],
+  ['gitaly', 'curl', 'installing the GitLab package'],
+  ['gitaly', 'apt-get install', 'installing the GitLab package'],
+  ['gitaly', 'gitlab-ctl reconfigure', 'gitlab-ctl reconfigure'],
+];
+
 describe.concurrent('each failure ends the script with "boot failed" naming the step', () => {
-  test.each([
-    ['curl', 'fetching the Amazon RDS certificate bundle'],
-    ['systemctl', 'configuring sshd for Git over SSH'],
-    ['/opt/gitlab/embedded/bin/psql', 'creating the database extensions'],
-    ['gitlab-ctl reconfigure', 'gitlab-ctl reconfigure'],
-    ['gitlab-rails runner', 'turning on incremental CI job logging'],
-  ])('%s fails: the boot stops at "%s"', async (command, step) => {
-    const result = await failing({ fail: [command] });
+  test('every command a node calls is among the failures tried', async () => {
+    const kinds = await Promise.all([
+      failing({}),
+      (async () => {
+        const { image, parameters } = await (baked ??= bakedBase());
+        return rehearse(node(rails('clone'), image, { parameters }));
+      })(),
+      rehearse(node(gitaly(), 'ubuntu', { addresses: [] })),
+    ]);
+    const called = (['rails-base', 'rails-clone', 'gitaly'] as const).map((kind, i) => [
+      kind,
+      [...new Set(kinds[i]!.calls.map((c) => c.argv[0]!.split('/').pop()!))].sort(),
+    ]);
+    const tried = (['rails-base', 'rails-clone', 'gitaly'] as const).map((kind) => [
+      kind,
+      [...new Set(FAILURES.filter(([k]) => k === kind).map(([, command]) => command.split(' ')[0]!.split('/').pop()!))].sort(),
+    ]);
+    expect(called).toEqual(tried);
+  });
+
+  test.each(FAILURES)('%s: %s fails, the boot stops at "%s"', { timeout: 240_000 }, async (kind, command, step) => {
+    let result: BootResult;
+    if (kind === 'rails-base') result = await failing({ fail: [command] });
+    else if (kind === 'gitaly') result = await rehearse(node(gitaly(), 'ubuntu', { addresses: [], fail: [command], timeoutSeconds: 180 }));
+    else {
+      const { image, parameters } = await (baked ??= bakedBase());
+      result = await rehearse(node(rails('clone'), image, { parameters, fail: [command] }));
+    }
+    expect(result.timedOut).toBe(false);
     expect(result.exitCode).not.toBe(0);
     expect(stoppedAt(result)).toMatch(new RegExp(`^boot failed at ${step} \\(line \\d+\\)$`));
-    expect(said(result)).not.toContain(READY_FOR_IMAGING.replace('gitlab-aws: ', ''));
+    const done = {
+      'rails-base': READY_FOR_IMAGING.replace('gitlab-aws: ', ''),
+      'rails-clone': 'rails-clone configured',
+      gitaly: 'gitaly configured',
+    };
+    expect(said(result)).not.toContain(done[kind]);
     expectNoSecretShown(result);
   });
 
-  test('a parameter the role may not read: retried 30 times, then the boot stops reading the secrets', { timeout: 240_000 }, async () => {
-    const result = await failing({ deny: [{ operation: 'GetParameter', name: '/gitlab-aws/gitlab/gitaly-token' }], timeoutSeconds: 180 });
-    expect(result.timedOut).toBe(false);
-    expect(stoppedAt(result)).toMatch(/^boot failed at reading the secrets from Parameter Store/);
-    expect(said(result)).toContain('gave up waiting for /gitlab-aws/gitlab/gitaly-token after 30 attempts');
-    expect(result.calls.filter((c) => c.argv[0]!.endsWith('sleep'))).toHaveLength(30);
-  });
+  test(
+    'a parameter the role may not read: read again 30 times, then the boot stops reading the secrets',
+    { timeout: 240_000 },
+    async () => {
+      const result = await failing({
+        deny: [{ operation: 'GetParameters', name: '/gitlab-aws/gitlab/gitaly-token' }],
+        timeoutSeconds: 180,
+      });
+      expect(result.timedOut).toBe(false);
+      expect(stoppedAt(result)).toMatch(/^boot failed at reading the secrets from Parameter Store/);
+      expect(said(result)).toContain('gave up waiting for the secrets in Parameter Store after 30 attempts');
+      expect(result.console).toContain(
+        'is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-west-2:123456789012:parameter/gitlab-aws/gitlab/gitaly-token',
+      );
+      expect(result.calls.filter((c) => c.argv[0]!.endsWith('sleep'))).toHaveLength(30);
+    },
+  );
 
   test('a role that may not store the generated keys stops the base before it says ready for imaging', async () => {
     const result = await failing({ deny: [{ operation: 'PutParameter' }] });
@@ -366,8 +437,9 @@ describe.concurrent('each failure ends the script with "boot failed" naming the 
   });
 });
 
-test('EC2 receives the user-data compressed, and cloud-init gets the text back', () => {
-  for (const text of [rails('base'), rails('clone'), gitaly(), renderBastionUserData({ name: 'b' })]) {
+test('EC2 receives every user-data compressed, under half its 16 KB, and cloud-init gets the text back', () => {
+  for (const text of [rails('base'), rails('clone'), gitaly(), renderBastionUserData({ name: 'gitlab-bastion-host-a' })]) {
+    expect(asReceived(text).length).toBeLessThan(USER_DATA_LIMIT / 2);
     expect(gunzipSync(asReceived(text)).toString('utf8')).toBe(text);
   }
 });

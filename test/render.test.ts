@@ -46,11 +46,16 @@ describe('gitlab-aws render', () => {
     // The answer --proxy-protocol reaches nginx (newest release assumed: the 19.3+ key form).
     expect(rails).toContain("gitlab_rails['nginx']['proxy_protocol'] = true");
     expect(texts['gitlab-rb --node rails --role clone']).toContain("gitlab_rails['auto_migrate'] = false");
-    expect(texts['user-data --node rails']).toMatch(/^#!\/bin\/bash\n# gitlab-aws node: rails-base\n/);
+    // A Rails node's: the cloud-config part that removes the AMI's first-boot script, then the script.
+    expect(texts['user-data --node rails']).toMatch(
+      /^Content-Type: multipart\/mixed;[\s\S]*\n#!\/bin\/bash\n# gitlab-aws node: rails-base\n/,
+    );
     expect(texts['user-data --node rails']).toContain(
       "fetch_secret '/gitlab-aws/gitlab/gitaly-token' '/etc/gitlab/gitlab-aws-secrets/gitaly-token'",
     );
-    expect(texts['user-data --node rails --role clone']).toMatch(/^#!\/bin\/bash\n# gitlab-aws node: rails-clone\n/);
+    expect(texts['user-data --node rails --role clone']).toMatch(
+      /^Content-Type: multipart\/mixed;[\s\S]*\n#!\/bin\/bash\n# gitlab-aws node: rails-clone\n/,
+    );
     expect(texts['user-data --node gitaly']).toContain('# gitlab-aws node: gitaly');
     expect(texts['user-data --node bastion']).toContain('gitlab-bastion-host-a');
     // Exactly the file: the command adds one final newline, no decoration.

@@ -107,7 +107,7 @@ export async function buildWorld(stateDir: string, options: WorldOptions = {}): 
     PolicyDocument: options.policyResource
       ? JSON.stringify({
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: options.policyResource }],
+          Statement: [{ Effect: 'Allow', Action: ['ssm:GetParameter', 'ssm:GetParameters'], Resource: options.policyResource }],
         })
       : instancePolicyDocument(['demo-artifacts'], `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${PATH}`),
   });

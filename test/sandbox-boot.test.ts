@@ -227,7 +227,7 @@ describe('the boot simulator', () => {
     expect(h.State).toBe('unhealthy');
     expect(console).toContain(`AccessDeniedException: User: arn:aws:sts::${ACCOUNT}:assumed-role/demo-instance-role/`);
     expect(console).toContain(
-      `is not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${PATH}/database-password`,
+      `is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${PATH}/database-password`,
     );
   });
 

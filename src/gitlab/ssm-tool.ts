@@ -4,6 +4,8 @@
  * is written in it), the AWS CLI on neither. IMDSv2 (a PUT token first), the role's credentials
  * from IMDS, the region from AWS_REGION or IMDS, then SigV4-signed SSM calls:
  *   get NAME        prints one parameter's decrypted value
+ *   get-many        reads lines `<name> <file>` on stdin and writes each decrypted value to its
+ *                   file, 0600 in a 0700 directory (GetParameters, ten names a call)
  *   get-path PATH   prints {name: value} of every parameter below PATH, as JSON
  *   put-many        stores each {name: value} of the JSON on stdin as a SecureString, tagged with
  *                   GITLAB_AWS_TAGS (a JSON tag list) and its Name; one stored already is kept
@@ -159,6 +161,23 @@ def get_path(role, path):
             return values
 
 
+def get_many(role, lines):
+    wanted = dict(line.split(" ", 1) for line in lines if line.strip())
+    names, values = sorted(wanted), {}
+    for start in range(0, len(names), 10):
+        answer = call(role, "GetParameters", {"Names": names[start:start + 10], "WithDecryption": True})
+        if answer.get("InvalidParameters"):
+            raise AwsError("ParameterNotFound", "Parameters not found: " + ", ".join(answer["InvalidParameters"]))
+        values.update({p["Name"]: p["Value"] for p in answer.get("Parameters", [])})
+    for name in names:
+        path = wanted[name].strip()
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(values[name])
+        os.replace(path + ".tmp", path)
+
+
 def put_many(role, values):
     tags = json.loads(os.environ.get("GITLAB_AWS_TAGS", "[]"))
     for name, value in sorted(values.items()):
@@ -178,12 +197,14 @@ def main():
     try:
         if command == "get":
             sys.stdout.write(call(role, "GetParameter", {"Name": sys.argv[2], "WithDecryption": True})["Parameter"]["Value"])
+        elif command == "get-many":
+            get_many(role, sys.stdin.read().splitlines())
         elif command == "get-path":
             sys.stdout.write(json.dumps(get_path(role, sys.argv[2])))
         elif command == "put-many":
             put_many(role, json.loads(sys.stdin.read()))
         else:
-            raise AwsError("Usage", "get NAME | get-path PATH | put-many < {name: value}")
+            raise AwsError("Usage", "get NAME | get-many < '<name> <file>' lines | get-path PATH | put-many < {name: value}")
     except AwsError as error:
         sys.stderr.write("gitlab-aws: " + command + " " + " ".join(sys.argv[2:]) + ": " + str(error) + "\n")
         sys.exit(1)

@@ -133,12 +133,13 @@ function fetchSecrets(
       };
     }
     const arn = `arn:aws:ssm:${ctx.region}:${ctx.world.accountId}:parameter${parameter.startsWith('/') ? '' : '/'}${parameter}`;
-    if (!roleMay(role.policies, 'ssm:GetParameter', arn)) {
+    // The script reads them all with GetParameters, which IAM authorizes parameter by parameter.
+    if (!roleMay(role.policies, 'ssm:GetParameters', arn)) {
       return {
         values,
         failure: log.fail(
           [
-            `gitlab-aws: AccessDeniedException: User: arn:aws:sts::${ctx.world.accountId}:assumed-role/${role.name}/${instance.id} is not authorized to perform: ssm:GetParameter on resource: ${arn} because no identity-based policy allows the ssm:GetParameter action`,
+            `gitlab-aws: AccessDeniedException: User: arn:aws:sts::${ctx.world.accountId}:assumed-role/${role.name}/${instance.id} is not authorized to perform: ssm:GetParameters on resource: ${arn} because no identity-based policy allows the ssm:GetParameters action`,
           ],
           codes(502),
         ),

@@ -236,7 +236,7 @@ function view(parameter, decrypt) {
 const NAME = /^\/?[a-zA-Z0-9_.\-/]{1,2048}$/;
 
 function operate(operation, input) {
-  const name = input.Name ?? input.Path;
+  const name = input.Name ?? input.Path ?? input.Names?.[0];
   const refusal = denied(operation, name);
   if (refusal) throw refusal;
   if (operation === 'GetParameter') {
@@ -248,6 +248,24 @@ function operate(operation, input) {
     const found = store.find((p) => p.Name === input.Name);
     if (!found) throw new AwsError('ParameterNotFound', `Parameter ${input.Name} not found.`);
     return { Parameter: view(found, input.WithDecryption === true) };
+  }
+  if (operation === 'GetParameters') {
+    // Each name is authorized on its own: one denied refuses the whole call, naming it.
+    const names = input.Names;
+    if (!Array.isArray(names) || names.length < 1 || names.length > 10)
+      throw new AwsError(
+        'ValidationException',
+        "1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length less than or equal to 10",
+      );
+    for (const each of names.slice(1)) {
+      const other = denied(operation, each);
+      if (other) throw other;
+    }
+    const found = names.map((n) => store.find((p) => p.Name === n)).filter((p) => p !== undefined);
+    return {
+      Parameters: found.map((p) => view(p, input.WithDecryption === true)),
+      InvalidParameters: names.filter((n) => !store.some((p) => p.Name === n)),
+    };
   }
   if (operation === 'GetParametersByPath') {
     const path = input.Path;
@@ -334,7 +352,7 @@ async function ssm(request, response) {
     if (!readable) throw new AwsError('SerializationException', 'Start of structure or map found where not expected.');
     if (!target.startsWith('AmazonSSM.')) throw new AwsError('UnknownOperationException', `Unknown operation ${target}`);
     const output = operate(operation, input);
-    log({ service: 'ssm', operation, name: input.Name ?? input.Path, accessKeyId, outcome: 'ok' });
+    log({ service: 'ssm', operation, name: input.Name ?? input.Path ?? input.Names?.join(','), accessKeyId, outcome: 'ok' });
     response.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1', 'x-amzn-RequestId': randomBytes(16).toString('hex') });
     response.end(JSON.stringify(output));
   } catch (error) {
@@ -342,7 +360,7 @@ async function ssm(request, response) {
     log({
       service: 'ssm',
       operation,
-      name: input.Name ?? input.Path,
+      name: input.Name ?? input.Path ?? input.Names?.join(','),
       accessKeyId,
       outcome: 'refused',
       error: error.type,

@@ -51,7 +51,7 @@ export interface StubFailure {
 
 /** A refusal by the fake SSM: AccessDeniedException naming `ssm:<operation>` on the parameter's ARN. */
 export interface SsmDenial {
-  operation?: 'GetParameter' | 'GetParametersByPath' | 'PutParameter';
+  operation?: 'GetParameter' | 'GetParameters' | 'GetParametersByPath' | 'PutParameter';
   name?: string;
   /** Only the first n matching requests; every one when absent. */
   times?: number;
