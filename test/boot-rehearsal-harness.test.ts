@@ -8,13 +8,11 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
-import { buildInstallConfig } from '../src/config/schema.js';
 import { railsNodeInput } from '../src/gitlab/node-inputs.js';
 import { SSM_TOOL_PATH, SSM_TOOL_PY } from '../src/gitlab/ssm-tool.js';
-import { BOOT_FAILED, READY_FOR_IMAGING, renderRailsUserData } from '../src/gitlab/user-data.js';
-import { bucketNames } from '../src/steps/names.js';
-import { parameterNames } from '../src/steps/secrets.js';
+import { BOOT_FAILED, renderRailsUserData } from '../src/gitlab/user-data.js';
 import { Rehearsal, rehearse, type BootResult, type RehearsalOptions } from './boot/rehearsal.js';
+import { NODE_CONFIG, nodeFacts } from './node-facts.js';
 
 /** The contract's first lines (docs/compute-contract.md 1-2): strict mode, console and log, the ERR trap. */
 const HEADER = [
@@ -515,24 +513,8 @@ describe('isolation', () => {
   });
 });
 
-const config = buildInstallConfig({
-  deployment: 'gitlab',
-  region: 'us-west-2',
-  sandbox: true,
-  sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE7x test',
-});
-function facts() {
-  return {
-    release: { edition: 'ee' as const, version: '19.5.1' },
-    vpcCidr: '10.0.0.0/16',
-    database: { host: 'gitlab-db-ha.abc123.us-west-2.rds.amazonaws.com', port: 5432, name: 'gitlabhq_production', username: 'gitlab' },
-    redis: { host: 'master.gitlab-redis.abc123.usw2.cache.amazonaws.com', port: 6379 },
-    gitalyAddress: '10.0.1.25',
-    buckets: bucketNames(config, '123456789012'),
-    parameters: parameterNames('gitlab'),
-    proxyProtocol: true,
-  };
-}
+const config = NODE_CONFIG;
+const facts = () => nodeFacts('19.5.1', true);
 
 describe('first boot on Ubuntu 24.04: sshd is socket-activated, so /run/sshd does not exist yet', () => {
   test('sshd -t fails without /run/sshd and passes once it is made; a reboot empties /run again', async () => {

@@ -6,9 +6,8 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
-import { buildInstallConfig } from '../src/config/schema.js';
 import { encodeUserData, USER_DATA_LIMIT } from '../src/gitlab/cloud-init.js';
-import { gitalyNodeInput, railsNodeInput, type KnownFacts } from '../src/gitlab/node-inputs.js';
+import { gitalyNodeInput, railsNodeInput } from '../src/gitlab/node-inputs.js';
 import { RAILS_SECRETS, SECRET_DIR, SHARED_SECRETS, secretFile } from '../src/gitlab/secrets.js';
 import {
   AMI_FIRST_BOOT_SCRIPT,
@@ -19,7 +18,6 @@ import {
   renderRailsUserData,
 } from '../src/gitlab/user-data.js';
 import { publicImages } from '../src/sandbox/images.js';
-import { bucketNames } from '../src/steps/names.js';
 import { parameterNames, SECRETS, type SecretName } from '../src/steps/secrets.js';
 import {
   Rehearsal,
@@ -30,10 +28,10 @@ import {
   type SsmParameter,
   type StubCall,
 } from './boot/rehearsal.js';
+import { GITALY_IP, NODE_CONFIG, nodeFacts } from './node-facts.js';
 
 const REGION = 'us-west-2';
-const GITALY_IP = '10.0.1.25';
-const config = buildInstallConfig({ deployment: 'gitlab', region: REGION, sandbox: true });
+const config = NODE_CONFIG;
 
 /** The newest patch of each GitLab minor the region's official EE images offer (the sandbox's list). */
 const MINORS = (() => {
@@ -49,18 +47,7 @@ const MINORS = (() => {
 })();
 const NEWEST = MINORS.at(-1)!;
 
-function facts(version: string, proxyProtocol: boolean): KnownFacts {
-  return {
-    release: { edition: 'ee', version },
-    vpcCidr: '10.0.0.0/16',
-    database: { host: 'gitlab-db-ha.abc123.us-west-2.rds.amazonaws.com', port: 5432, name: 'gitlabhq_production', username: 'gitlab' },
-    redis: { host: 'master.gitlab-redis.abc123.usw2.cache.amazonaws.com', port: 6379 },
-    gitalyAddress: GITALY_IP,
-    buckets: bucketNames(config, '123456789012'),
-    parameters: parameterNames('gitlab'),
-    proxyProtocol,
-  };
-}
+const facts = nodeFacts;
 
 /** The user-data exactly as EC2 receives it: base64-decoded, so still gzip-compressed. */
 const asReceived = (text: string) => Buffer.from(encodeUserData(text), 'base64');

@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { buildInstallConfig } from '../src/config/schema.js';
 import { renderGitalyGitlabRb, renderRailsGitlabRb } from '../src/gitlab/gitlab-rb.js';
 import type { GitalyNodeInput, RailsNodeInput } from '../src/gitlab/inputs.js';
-import { factsFromOutputs, gitalyNodeInput, railsNodeInput, type KnownFacts } from '../src/gitlab/node-inputs.js';
+import { factsFromOutputs, gitalyNodeInput, railsNodeInput } from '../src/gitlab/node-inputs.js';
 import { SSM_TOOL_PY } from '../src/gitlab/ssm-tool.js';
 import { versionFeatures } from '../src/gitlab/versions.js';
 import {
@@ -16,8 +16,9 @@ import {
   renderRailsScript,
   renderRailsUserData,
 } from '../src/gitlab/user-data.js';
-import { bucketNames, OBJECT_STORAGE_TYPES } from '../src/steps/names.js';
-import { parameterNames, SECRETS, type SecretName } from '../src/steps/secrets.js';
+import { OBJECT_STORAGE_TYPES } from '../src/steps/names.js';
+import { SECRETS, type SecretName } from '../src/steps/secrets.js';
+import { NODE_CONFIG, nodeFacts } from './node-facts.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'gitlab-aws-render-'));
 let files = 0;
@@ -54,26 +55,8 @@ function evaluate(rb: string): any {
   return JSON.parse(execFileSync('ruby', ['-e', EVALUATE_GITLAB_RB, file], { encoding: 'utf8' }));
 }
 
-const config = buildInstallConfig({
-  deployment: 'gitlab',
-  region: 'us-west-2',
-  sandbox: true,
-  sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE7x test',
-});
-
-/** Everything known, as after an install of the steps before the compute ones. */
-function facts(version: string, proxyProtocol = false): KnownFacts {
-  return {
-    release: { edition: 'ee', version },
-    vpcCidr: '10.0.0.0/16',
-    database: { host: 'gitlab-db-ha.abc123.us-west-2.rds.amazonaws.com', port: 5432, name: 'gitlabhq_production', username: 'gitlab' },
-    redis: { host: 'master.gitlab-redis.abc123.usw2.cache.amazonaws.com', port: 6379 },
-    gitalyAddress: '10.0.1.25',
-    buckets: bucketNames(config, '123456789012'),
-    parameters: parameterNames('gitlab'),
-    proxyProtocol,
-  };
-}
+const config = NODE_CONFIG;
+const facts = nodeFacts;
 
 /** Every text the renderers make for one deployment at one version. */
 function renderAll(version: string, proxyProtocol = false) {
