@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAwsSession } from '../src/aws/clients.js';
+import { buildInstallConfig } from '../src/config/schema.js';
+import { railsNodeInput } from '../src/gitlab/node-inputs.js';
 import { BUCKET_TYPES } from '../src/steps/names.js';
 import { inInventory, runCli, runRecorded, sandboxInventory, shape, tempDir } from './helpers.js';
 
@@ -72,6 +74,31 @@ describe('teardown --discover with a state file', () => {
     expect(teardown.stdout).toMatch(/\d+ resources tagged with this deployment, \d+ recorded in the state file/);
     expect(await sandboxInventory(dir)).toEqual([]);
     expect(existsSync(join(dir, 'gitlab.json'))).toBe(false);
+  });
+});
+
+describe('what the nodes stored', () => {
+  it("a plain teardown removes the keys the base's reconfigure stored below generated/, found by their tags", async () => {
+    const dir = await tempDir();
+    expect((await runCli(['install', '--sandbox', '--yes', '--state-dir', dir])).code).toBe(0);
+    // As the base's user-data stores them (user-data.ts): below the generated path, with the rendered tags.
+    const { generated } = railsNodeInput(buildInstallConfig({ deployment: 'gitlab', region: 'us-west-2', sandbox: true }), 'base', {});
+    const name = `${generated.path}/gitlab_workhorse/secret_token`;
+    const session = await createAwsSession({ region: 'us-west-2', sandbox: { stateDir: dir } });
+    const ssm = await session.ssm();
+    await ssm.putParameter({
+      Name: name,
+      Value: '"stored"',
+      Type: 'SecureString',
+      Tags: [...generated.tags, { Key: 'Name', Value: name }],
+    });
+    await session.close();
+    const teardown = await runCli(['teardown', '--sandbox', '--yes', '--state-dir', dir]);
+    expect(teardown.code, teardown.stderr).toBe(0);
+    expect(await sandboxInventory(dir)).toEqual([]);
+    const after = await createAwsSession({ region: 'us-west-2', sandbox: { stateDir: dir } });
+    await expect((await after.ssm()).getParameter({ Name: name })).rejects.toThrow(/not found/);
+    await after.close();
   });
 });
 
