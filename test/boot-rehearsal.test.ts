@@ -135,6 +135,16 @@ function configuration(result: BootResult): Record<string, string | undefined> {
   return Object.fromEntries(keep.map((f) => [f, result.files[f]!.content]));
 }
 
+/** A reboot runs nothing of ours again, and the script run a second time changes nothing. */
+async function expectRebootAndRerunChangeNothing(machine: Rehearsal, first: BootResult): Promise<void> {
+  const reboot = await machine.reboot();
+  expect(reboot.calls).toEqual([]);
+  expect(configuration(reboot)).toEqual(configuration(first));
+  const again = await machine.runAgain();
+  expect(again.exitCode, again.console).toBe(0);
+  expect(configuration(again)).toEqual(configuration(first));
+}
+
 test('the rehearsal covers every GitLab minor the official images offer', () => {
   expect(MINORS.length).toBeGreaterThanOrEqual(5);
   expect(MINORS.map((v) => v.split('.').slice(0, 2).join('.'))).toEqual([
@@ -230,12 +240,7 @@ describe.concurrent.each(MINORS.flatMap((version) => [false, true].map((proxy) =
           expectNoSecretShown(clone);
           if (proxy) {
             // The clone rebooted, or its script run twice: nothing changes either.
-            const reboot = await cloneMachine.reboot();
-            expect(reboot.calls).toEqual([]);
-            expect(configuration(reboot)).toEqual(configuration(clone));
-            const again = await cloneMachine.runAgain();
-            expect(again.exitCode, again.console).toBe(0);
-            expect(configuration(again)).toEqual(configuration(clone));
+            await expectRebootAndRerunChangeNothing(cloneMachine, clone);
           }
         } finally {
           await cloneMachine.close();
@@ -288,12 +293,7 @@ test('a bastion boots saying which one it is, and nothing else; a reboot or a se
     expect(result.calls).toEqual([]);
     expect(said(result)).toEqual(['bastion boot starts', 'bastion gitlab-bastion-host-a ready']);
     expectNoSecretShown(result);
-    const reboot = await machine.reboot();
-    expect(reboot.calls).toEqual([]);
-    expect(configuration(reboot)).toEqual(configuration(result));
-    const again = await machine.runAgain();
-    expect(again.exitCode, again.console).toBe(0);
-    expect(configuration(again)).toEqual(configuration(result));
+    await expectRebootAndRerunChangeNothing(machine, result);
   } finally {
     await machine.close();
   }
